@@ -1,0 +1,379 @@
+//! The command line: clap derive types only. `cmd/` turns these into plain config structs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::units::{parse_duration, parse_rate, parse_size, Rate};
+
+/// Listen for, send, replay and verify webhooks on one machine: no account, no internet.
+#[derive(Debug, Parser)]
+#[command(name = "hookctl", version, about, propagate_version = true)]
+#[command(after_help = "Examples:
+  hookctl listen --capture events.jsonl
+  hookctl send payment_success --set data.amount=4200
+  hookctl replay events.jsonl --to http://127.0.0.1:8080
+  hookctl verify events.jsonl --scheme stripe --secret whsec_...")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+    /// Show more: headers, response bodies, every result.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Show less: no per-event output on the terminal, only errors and the summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local webhook receiver that prints, captures, checks and answers deliveries.
+    Listen(ListenArgs),
+    /// Send a sample event, or your own body, optionally signed like a real provider.
+    Send(SendArgs),
+    /// Resend captured events byte for byte.
+    Replay(ReplayArgs),
+    /// Check the signatures of captured events offline.
+    Verify(VerifyArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to generate completions for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl listen
+  hookctl listen --port 0 --ready-file url.txt --capture events.jsonl
+  hookctl listen --expect type=payment_success --timeout 30s
+  hookctl listen --verify stripe --secret whsec_... --forward-to http://127.0.0.1:8080")]
+pub struct ListenArgs {
+    /// Address to bind. Use 0.0.0.0 only if other machines must reach you.
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+    /// Port to bind; 0 picks a free one (the address is announced on stderr).
+    #[arg(short, long, default_value_t = 3000, value_name = "PORT")]
+    pub port: u16,
+    /// Append every delivery to FILE as one JSON line (written before the response).
+    #[arg(long, value_name = "FILE", help_heading = "Capture")]
+    pub capture: Option<PathBuf>,
+    /// fsync the capture file before answering, for power-loss durability.
+    #[arg(long, requires = "capture", help_heading = "Capture")]
+    pub fsync: bool,
+    /// Print each delivery to stdout as one NDJSON line, and nothing else.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+    /// Largest body accepted; larger ones get 413.
+    #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: usize,
+    /// Write the bound URL to PATH once the port accepts connections.
+    #[arg(long, value_name = "PATH", help_heading = "CI")]
+    pub ready_file: Option<PathBuf>,
+    /// Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB,
+    /// body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events.
+    #[arg(long, value_name = "EXPR", help_heading = "CI")]
+    pub expect: Vec<String>,
+    /// Exit after N deliveries (when no --expect is given).
+    #[arg(long, value_name = "N", help_heading = "CI")]
+    pub count: Option<u64>,
+    /// Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", help_heading = "CI")]
+    pub timeout: Option<Duration>,
+    /// Only print, count and capture deliveries carrying X-Hookctl-Tag: RUN_ID.
+    #[arg(long, value_name = "RUN_ID", help_heading = "CI")]
+    pub only_tag: Option<String>,
+    #[command(flatten)]
+    pub respond: RespondArgs,
+    #[command(flatten)]
+    pub verify: ListenVerifyArgs,
+    #[command(flatten)]
+    pub forward: ForwardArgs,
+}
+
+/// Simulated responses.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Responses")]
+pub struct RespondArgs {
+    /// Answer every delivery with STATUS.
+    #[arg(long, value_name = "STATUS", conflicts_with = "respond")]
+    pub status: Option<u16>,
+    /// Answer deliveries with this sequence of statuses; the last one repeats.
+    #[arg(long, value_name = "S1,S2,...", value_delimiter = ',')]
+    pub respond: Vec<u16>,
+    /// Answer this fraction of deliveries (0.0 to 1.0) with 500.
+    #[arg(long, value_name = "RATIO")]
+    pub fail_rate: Option<f64>,
+    /// Seed for --fail-rate, to make the choice repeatable.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Hold each response for DURATION before answering.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub delay: Option<Duration>,
+    /// Retry-After value sent with 429 and 503 answers.
+    #[arg(long, default_value = "1", value_name = "SECONDS")]
+    pub retry_after: String,
+    /// Response body: text, or @FILE.
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub response_body: Option<String>,
+    /// Extra response header 'Name: value' (repeatable).
+    #[arg(long, value_name = "HEADER")]
+    pub response_header: Vec<String>,
+}
+
+/// Signature options shared by listen, send, replay and verify.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Signatures")]
+pub struct SecretArgs {
+    /// Signing secret (repeatable for key rotation on verify). Never printed or captured.
+    #[arg(
+        long,
+        env = "HOOKCTL_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Vec<String>,
+    /// Header for the generic `hmac` scheme.
+    #[arg(long, value_name = "NAME")]
+    pub signature_header: Option<String>,
+    /// Encoding for the generic `hmac` scheme.
+    #[arg(long, value_enum, default_value = "hex")]
+    pub encoding: EncodingArg,
+    /// Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`.
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EncodingArg {
+    Hex,
+    Base64,
+}
+
+/// `listen --verify`.
+#[derive(Debug, Args)]
+pub struct ListenVerifyArgs {
+    /// Verify each delivery's signature with SCHEME (standard, stripe, github, shopify, slack, hmac).
+    #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
+    pub verify: Option<String>,
+    /// reject: answer 401 on a bad signature; warn: answer normally and only report.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "reject",
+        help_heading = "Signatures"
+    )]
+    pub verify_mode: VerifyMode,
+    /// Accept signature timestamps this far from now; 0 disables the check.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Signatures")]
+    pub tolerance: Duration,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    Reject,
+    Warn,
+}
+
+/// `listen --forward-to`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Forwarding")]
+pub struct ForwardArgs {
+    /// Relay every delivery to your app at URL and answer with the app's response.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+    /// Answer 200 at once and forward in the background.
+    #[arg(long, requires = "forward_to")]
+    pub ack_first: bool,
+    /// Exit non-zero (3) once a forward finally fails.
+    #[arg(long, requires = "forward_to")]
+    pub exit_on_forward_failure: bool,
+    /// Timeout for each forward attempt.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub forward_timeout: Duration,
+    /// Retries for a failed forward.
+    #[arg(long = "forward-retries", default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+}
+
+/// The delivery engine's options, shared by send and replay.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Delivery")]
+pub struct DeliveryArgs {
+    /// Timeout for each attempt.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// Retries after a failed attempt (connection error, timeout, 5xx, 408, 429).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+    /// Base of the exponential backoff between retries (full jitter).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub backoff: Duration,
+    /// Deliveries in flight at once. Above 1, events may arrive out of order.
+    #[arg(short, long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+    /// Cap throughput, e.g. 50/s or 600/m.
+    #[arg(long, value_parser = parse_rate, value_name = "RATE")]
+    pub rate: Option<Rate>,
+    /// Append every event that finally failed to FILE, in the capture format.
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<PathBuf>,
+    /// Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`.
+    #[arg(long, value_name = "RUN_ID")]
+    pub tag: Option<String>,
+    /// Print one NDJSON result per event and a summary record to stdout.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl send payment_success
+  hookctl send --list
+  hookctl send order_shipped --to http://127.0.0.1:8080/hooks --set data.carrier=DHL
+  hookctl send payment_success --sign stripe --secret whsec_test
+  hookctl send --data @event.json -H 'X-Source: test'
+  hookctl send payment_success --count 1000 --concurrency 16 --rate 200/s")]
+pub struct SendArgs {
+    /// Built-in sample event to send (see --list).
+    #[arg(value_name = "EVENT", required_unless_present_any = ["data", "list"])]
+    pub event: Option<String>,
+    /// List the built-in sample events.
+    #[arg(long, exclusive = true)]
+    pub list: bool,
+    /// Where to send.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:3000/webhook",
+        value_name = "URL"
+    )]
+    pub to: String,
+    /// Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin.
+    #[arg(short, long, value_name = "JSON|@FILE|-", conflicts_with = "event")]
+    pub data: Option<String>,
+    /// Override a field of the sample at a dot path; VALUE is JSON when it parses.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Extra request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// HTTP method.
+    #[arg(short = 'X', long, default_value = "POST", value_name = "METHOD")]
+    pub method: String,
+    /// Send N events, each with a fresh id and timestamp.
+    #[arg(short = 'n', long, default_value_t = 1, value_name = "N")]
+    pub count: u64,
+    /// Print the event that would be sent (capture format) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sign like a provider does: standard, stripe, github, shopify, slack, hmac.
+    #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
+    pub sign: Option<String>,
+    /// Pin the event id (for reproducible signed requests).
+    #[arg(long, value_name = "ID", help_heading = "Signatures")]
+    pub id: Option<String>,
+    /// Pin the signature timestamp, in Unix seconds.
+    #[arg(long, value_name = "UNIX", help_heading = "Signatures")]
+    pub timestamp: Option<i64>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl replay events.jsonl
+  hookctl replay events.jsonl --to http://127.0.0.1:8080/webhooks --filter 'type=payment_*'
+  hookctl replay events.jsonl --resign stripe --secret whsec_...
+  hookctl replay events.jsonl --speed 2
+  hookctl replay events.jsonl --follow --from-end")]
+pub struct ReplayArgs {
+    /// Capture file to replay (JSON lines); - reads stdin.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Scheme, host and port to send to; a path other than / replaces the captured path.
+    #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
+    pub to: String,
+    /// Only replay events matching type=GLOB (repeatable; any may match).
+    #[arg(long, value_name = "type=GLOB")]
+    pub filter: Vec<String>,
+    /// Print the events that would be sent (capture format) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Report malformed lines and go on, instead of stopping.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Keep the original gaps between events, divided by X (1 is real time).
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+    /// Keep FILE open and replay lines appended to it, like tail -f.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow, start at the end of FILE: only new lines are replayed.
+    #[arg(long, requires = "follow")]
+    pub from_end: bool,
+    /// Replace the captured signatures with fresh ones (new timestamp).
+    #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
+    pub resign: Option<String>,
+    /// Give each replayed event a new id.
+    #[arg(long, help_heading = "Signatures")]
+    pub new_ids: bool,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl verify events.jsonl --scheme github --secret \"$GITHUB_WEBHOOK_SECRET\"
+  HOOKCTL_SECRET=whsec_... hookctl verify events.jsonl --scheme standard --tolerance 0")]
+pub struct VerifyArgs {
+    /// Capture file to check; - reads stdin.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Signature scheme: standard, stripe, github, shopify, slack, hmac.
+    #[arg(long, value_name = "SCHEME")]
+    pub scheme: String,
+    /// Accept signature timestamps this far from now; 0 disables the check.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub tolerance: Duration,
+    /// Print one NDJSON result per event.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,94 @@
+//! Glue between the command line and the core: each subcommand turns its clap arguments into
+//! plain config structs and calls the core modules, which never see clap.
+
+pub mod listen;
+pub mod replay;
+pub mod send;
+pub mod verify;
+
+use std::path::Path;
+
+use crate::capture::{CaptureCloser, CaptureWriter};
+use crate::cli::{EncodingArg, SecretArgs};
+use crate::compose::Signer;
+use crate::report::Detail;
+use crate::signature::{Encoding, HmacOptions, Scheme, Secret};
+
+/// The global flags, after colour has been decided.
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalOptions {
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+/// How much per-event output a run shows.
+pub fn detail(global: &GlobalOptions) -> Detail {
+    if global.quiet {
+        Detail::Quiet
+    } else if global.verbose > 0 {
+        Detail::Verbose
+    } else {
+        Detail::Normal
+    }
+}
+
+/// A tokio runtime: multi-threaded for bulk sending, single-threaded otherwise.
+pub fn runtime(multi: bool) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = if multi {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    Ok(builder.enable_all().build()?)
+}
+
+/// The scheme named on the command line, with the generic-hmac options.
+pub fn scheme_from(name: &str, secrets: &SecretArgs) -> anyhow::Result<Scheme> {
+    let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
+        header: header.clone(),
+        encoding: match secrets.encoding {
+            EncodingArg::Hex => Encoding::Hex,
+            EncodingArg::Base64 => Encoding::Base64,
+        },
+        prefix: secrets.prefix.clone(),
+    });
+    Scheme::from_name(name, hmac).map_err(anyhow::Error::msg)
+}
+
+/// The secrets given with --secret or HOOKCTL_SECRET.
+pub fn secrets_from(secrets: &SecretArgs) -> anyhow::Result<Vec<Secret>> {
+    if secrets.secret.is_empty() {
+        anyhow::bail!("a signing secret is needed: pass --secret or set HOOKCTL_SECRET");
+    }
+    Ok(secrets
+        .secret
+        .iter()
+        .map(|s| Secret::new(s.clone()))
+        .collect())
+}
+
+/// A signer for `send --sign` / `replay --resign` (the first secret signs).
+pub fn signer_from(scheme: &str, secrets: &SecretArgs) -> anyhow::Result<Signer> {
+    let scheme = scheme_from(scheme, secrets)?;
+    let secret = secrets_from(secrets)?.swap_remove(0);
+    Ok(Signer { scheme, secret })
+}
+
+/// Opens the dead-letter file, when one was asked for.
+pub fn open_dead_letter(
+    path: Option<&Path>,
+) -> anyhow::Result<Option<(CaptureWriter, CaptureCloser)>> {
+    path.map(|p| CaptureWriter::open(p, false)).transpose()
+}
+
+/// `hookctl completions SHELL`: the script for SHELL on stdout.
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut command = crate::cli::Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "hookctl", &mut out);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The one delivery path shared by `send`, `replay` and `listen --forward-to`: per-attempt
+//! timeouts, retries with exponential backoff and full jitter, Retry-After, and an honest
+//! [`Outcome`] per event. [`crate::engine`] runs many deliveries with a concurrency cap and a
+//! rate limit.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+
+use crate::event::{is_hop_by_hop, Event};
+
+/// The longest wait between two attempts, whatever the backoff or Retry-After says.
+pub const MAX_WAIT: Duration = Duration::from_secs(600);
+
+/// How each event is delivered.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Timeout of one attempt, from connecting to the end of the response body.
+    pub timeout: Duration,
+    /// Attempts after the first one.
+    pub retries: u32,
+    /// Base of the exponential backoff.
+    pub backoff: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            timeout: Duration::from_secs(10),
+            retries: 0,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Where events go: an origin, and optionally a path that replaces each event's own.
+#[derive(Debug, Clone)]
+pub struct Target {
+    origin: String,
+    path: Option<String>,
+}
+
+impl Target {
+    /// Parses an http(s) URL. A path other than `/` replaces the events' paths.
+    pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            anyhow::anyhow!("invalid URL {url:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            anyhow::bail!(
+                "invalid URL {url:?}: only http:// and https:// URLs with a host are supported"
+            );
+        }
+        let origin = parsed.origin().ascii_serialization();
+        let path = match parsed.path() {
+            "" | "/" => None,
+            p => Some(p.to_owned()),
+        };
+        Ok(Target { origin, path })
+    }
+
+    /// The URL an event is sent to.
+    pub fn url_for(&self, event: &Event) -> String {
+        let path = self.path.as_deref().unwrap_or(&event.path);
+        match &event.query {
+            Some(q) => format!("{}{}?{}", self.origin, path, q),
+            None => format!("{}{}", self.origin, path),
+        }
+    }
+
+    /// The path this target imposes, if any.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+}
+
+/// Changes an event before each attempt, e.g. to re-sign it with a fresh timestamp.
+pub type Prepare = Arc<dyn Fn(&mut Event, u32) + Send + Sync>;
+
+/// What happened to one event.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The final status, when an answer came.
+    pub status: Option<u16>,
+    /// Latency of the last attempt.
+    pub latency: Duration,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// Why the last attempt failed (no answer, or a non-2xx status).
+    pub error: Option<String>,
+    /// The last response's body and content type.
+    pub body: Bytes,
+    pub content_type: Option<String>,
+}
+
+impl Outcome {
+    /// A 2xx answer.
+    pub fn is_success(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Delivers events to one target over a pooled keep-alive client.
+pub struct Deliverer {
+    client: reqwest::Client,
+    config: DeliveryConfig,
+    target: Target,
+    prepare: Option<Prepare>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Bytes,
+    content_type: Option<String>,
+}
+
+impl Deliverer {
+    /// `stop` flips to true on Ctrl-C: no new retries start after that.
+    pub fn new(
+        config: DeliveryConfig,
+        target: Target,
+        prepare: Option<Prepare>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Deliverer> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("hookctl/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Deliverer {
+            client,
+            config,
+            target,
+            prepare,
+            stop,
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Delivers one event, retrying as configured.
+    pub async fn deliver(&self, event: &Event) -> Outcome {
+        let mut attempts = 0;
+        let mut prepared;
+        loop {
+            attempts += 1;
+            let to_send = match &self.prepare {
+                Some(prepare) => {
+                    prepared = event.clone();
+                    prepare(&mut prepared, attempts);
+                    &prepared
+                }
+                None => event,
+            };
+            let started = Instant::now();
+            let result = self.attempt(to_send).await;
+            let latency = started.elapsed();
+            let (wait, outcome) = match result {
+                Ok(answer) => {
+                    let error = (!(200..300).contains(&answer.status))
+                        .then(|| format!("answered {}", describe_status(answer.status)));
+                    let wait = retryable(answer.status).then(|| {
+                        answer
+                            .retry_after
+                            .unwrap_or_else(|| backoff(self.config.backoff, attempts))
+                    });
+                    (
+                        wait,
+                        Outcome {
+                            status: Some(answer.status),
+                            latency,
+                            attempts,
+                            error,
+                            body: answer.body,
+                            content_type: answer.content_type,
+                        },
+                    )
+                }
+                Err(error) => (
+                    Some(backoff(self.config.backoff, attempts)),
+                    Outcome {
+                        status: None,
+                        latency,
+                        attempts,
+                        error: Some(error),
+                        body: Bytes::new(),
+                        content_type: None,
+                    },
+                ),
+            };
+            match wait {
+                Some(wait) if attempts <= self.config.retries && !*self.stop.borrow() => {
+                    let mut stop = self.stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait.min(MAX_WAIT)) => {}
+                        _ = stop.wait_for(|s| *s) => return outcome,
+                    }
+                }
+                _ => return outcome,
+            }
+        }
+    }
+
+    async fn attempt(&self, event: &Event) -> Result<Answer, String> {
+        let url = self.target.url_for(event);
+        let method = reqwest::Method::from_bytes(event.method.as_bytes())
+            .map_err(|_| format!("invalid method {:?}", event.method))?;
+        let mut request = self
+            .client
+            .request(method, &url)
+            .timeout(self.config.timeout)
+            .body(event.body.clone());
+        for (name, value) in &event.headers {
+            if !is_hop_by_hop(name) {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| describe_error(&e, &url, &self.config))?;
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+        let content_type = header(http::header::CONTENT_TYPE);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| describe_error(&e, &url, &self.config))?;
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+            content_type,
+        })
+    }
+}
+
+/// Connection errors, timeouts, 5xx, 408 and 429 are worth another attempt; other 4xx never.
+pub fn retryable(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+/// Full-jitter exponential backoff: a random wait between 0 and `base * 2^(attempt-1)`.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(MAX_WAIT);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// Retry-After in seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// `404 Not Found`.
+pub fn describe_status(status: u16) -> String {
+    match http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// One line that says what went wrong and what to try.
+fn describe_error(e: &reqwest::Error, url: &str, config: &DeliveryConfig) -> String {
+    if e.is_timeout() {
+        return format!(
+            "no answer from {url} within {} (raise --timeout)",
+            humantime::format_duration(config.timeout)
+        );
+    }
+    if e.is_connect() {
+        let cause = root_cause(e);
+        return format!("cannot connect to {url}: {cause}; is anything listening there? (start one with `hookctl listen`)");
+    }
+    format!("request to {url} failed: {}", root_cause(e))
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_its_ceiling() {
+        for attempt in 1..6 {
+            for _ in 0..100 {
+                let wait = backoff(Duration::from_millis(100), attempt);
+                assert!(wait <= Duration::from_millis(100 << (attempt - 1)));
+            }
+        }
+        assert!(backoff(Duration::from_secs(100), 30) <= MAX_WAIT);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        let later = SystemTime::now() + Duration::from_secs(120);
+        let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        for s in [500, 502, 503, 504, 408, 429] {
+            assert!(retryable(s), "{s}");
+        }
+        for s in [200, 301, 400, 401, 404, 410] {
+            assert!(!retryable(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn target_keeps_or_replaces_the_path() {
+        let mut e = Event::from_parts(
+            "POST",
+            "/orig",
+            Some("a=1".into()),
+            vec![],
+            Bytes::new(),
+            SystemTime::now(),
+        );
+        assert_eq!(
+            Target::parse("http://127.0.0.1:9/").unwrap().url_for(&e),
+            "http://127.0.0.1:9/orig?a=1"
+        );
+        e.query = None;
+        assert_eq!(
+            Target::parse("http://127.0.0.1:9/new").unwrap().url_for(&e),
+            "http://127.0.0.1:9/new"
+        );
+        assert!(Target::parse("ftp://x").is_err());
+        assert!(Target::parse("not a url").is_err());
+    }
+}

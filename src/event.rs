@@ -1,0 +1,492 @@
+//! The event model: one webhook delivery, and its one-line JSON (capture) form.
+//!
+//! `listen` builds an [`Event`] from a request, `send` builds one from a sample or a body,
+//! `replay` reads one from a capture line, and every capture file and `--json` stream stores
+//! the same shape. The body is kept as the exact bytes that arrived and is never re-serialised.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Version of the capture format written in the `v` field.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One webhook delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub event_type: Option<String>,
+    pub received_at: SystemTime,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Every header in arrival order, duplicates kept.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// Notes that handlers add: how listen answered, verification, forwarding, last error.
+    pub notes: Notes,
+}
+
+/// Optional facts recorded next to an event in a capture line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Notes {
+    /// The HTTP status `listen` answered this delivery with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The outcome of signature verification (`listen --verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
+    /// The outcome of forwarding to the app (`listen --forward-to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<ForwardNote>,
+    /// The last error, for events written to a dead-letter file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Signature verification outcome stored with an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub ok: bool,
+    pub scheme: String,
+    pub reason: String,
+}
+
+/// Forwarding outcome stored with an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForwardNote {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub latency_ms: f64,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Headers whose values describe one hop of a connection; they are recomputed on every send
+/// and never copied from a capture.
+pub const HOP_BY_HOP: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// True when `name` is a hop-by-hop header (case-insensitive).
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Headers that name the event type, in the order they are consulted.
+pub const TYPE_HEADERS: &[&str] = &["ce-type", "x-github-event", "x-shopify-topic"];
+/// Body fields that name the event type, after the headers.
+pub const TYPE_FIELDS: &[&str] = &["type", "event", "event_type"];
+/// Headers that carry the event id, in the order they are consulted; then the body's `id`.
+pub const ID_HEADERS: &[&str] = &["webhook-id", "svix-id", "x-github-delivery", "ce-id"];
+
+impl Event {
+    /// Builds an event from what a request carries, deriving `id` and `type`.
+    pub fn from_parts(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        query: Option<String>,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+        received_at: SystemTime,
+    ) -> Event {
+        let mut event = Event {
+            id: String::new(),
+            event_type: None,
+            received_at,
+            method: method.into(),
+            path: path.into(),
+            query: query.filter(|q| !q.is_empty()),
+            headers,
+            body,
+            notes: Notes::default(),
+        };
+        let (id, event_type) = event.derive_identity();
+        event.id = id.unwrap_or_else(generate_id);
+        event.event_type = event_type;
+        event
+    }
+
+    /// Works out id and type from headers first, then from the body's top-level fields.
+    fn derive_identity(&self) -> (Option<String>, Option<String>) {
+        let mut id = ID_HEADERS
+            .iter()
+            .find_map(|h| self.header(h))
+            .map(str::to_owned);
+        let mut event_type = TYPE_HEADERS
+            .iter()
+            .find_map(|h| self.header(h))
+            .map(str::to_owned);
+        if id.is_none() || event_type.is_none() {
+            if let Some(probe) = BodyProbe::parse(&self.body) {
+                if event_type.is_none() {
+                    event_type = probe.event_type();
+                }
+                if id.is_none() {
+                    id = probe.id.and_then(scalar_text);
+                }
+            }
+        }
+        (id, event_type)
+    }
+
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Removes every header called `name` (case-insensitive).
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    }
+
+    /// Replaces every header called `name` with one `name: value`.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        self.remove_header(name);
+        self.headers.push((name.to_owned(), value.into()));
+    }
+
+    /// The body as text when it is valid UTF-8.
+    pub fn body_text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.body).ok()
+    }
+
+    /// The path with its query string, as it appears in a request line.
+    pub fn path_and_query(&self) -> Cow<'_, str> {
+        match &self.query {
+            Some(q) => Cow::Owned(format!("{}?{}", self.path, q)),
+            None => Cow::Borrowed(&self.path),
+        }
+    }
+
+    /// `received_at` as RFC 3339 in UTC with millisecond precision.
+    pub fn received_at_rfc3339(&self) -> String {
+        humantime::format_rfc3339_millis(self.received_at).to_string()
+    }
+
+    /// Appends the capture line for this event, with its trailing newline, to `out`.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        let text = self.body_text();
+        let encoded;
+        let record = RecordOut {
+            v: FORMAT_VERSION,
+            kind: "event",
+            id: &self.id,
+            event_type: self.event_type.as_deref(),
+            received_at: self.received_at_rfc3339(),
+            method: &self.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            body: text,
+            body_base64: match text {
+                Some(_) => None,
+                None => {
+                    encoded = base64::engine::general_purpose::STANDARD.encode(&self.body);
+                    Some(encoded.as_str())
+                }
+            },
+            notes: &self.notes,
+        };
+        // Serialising plain strings and numbers into a Vec cannot fail.
+        serde_json::to_writer(&mut *out, &record).expect("serialising an event");
+        out.push(b'\n');
+    }
+
+    /// The capture line for this event, without the trailing newline.
+    pub fn to_json_line(&self) -> String {
+        let mut out = Vec::with_capacity(self.body.len() + 256);
+        self.write_json_line(&mut out);
+        out.pop();
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    /// Reads one capture line. Unknown fields are ignored. Returns `Ok(None)` for records of
+    /// another kind (`ready`, `result`, `summary`), so a `--json` stream can be replayed.
+    pub fn from_json_line(line: &[u8]) -> Result<Option<Event>, String> {
+        let record: RecordIn<'_> =
+            serde_json::from_slice(line).map_err(|e| describe_json_error(&e))?;
+        if let Some(v) = record.v {
+            if v != u64::from(FORMAT_VERSION) {
+                return Err(format!(
+                    "unsupported capture format version {v} (this hookctl reads version {FORMAT_VERSION})"
+                ));
+            }
+        }
+        if let Some(kind) = record.kind.as_deref() {
+            if kind != "event" {
+                return Ok(None);
+            }
+        }
+        let body = match (record.body, record.body_base64) {
+            (Some(_), Some(_)) => return Err("has both `body` and `body_base64`; keep one".into()),
+            (Some(text), None) => Bytes::from(text.into_owned()),
+            (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map(Bytes::from)
+                .map_err(|e| format!("`body_base64` is not valid base64: {e}"))?,
+            (None, None) => Bytes::new(),
+        };
+        let received_at = match record.received_at {
+            Some(text) => humantime::parse_rfc3339_weak(&text)
+                .map_err(|e| format!("`received_at` is not an RFC 3339 time ({text:?}): {e}"))?,
+            None => SystemTime::now(),
+        };
+        let method = record
+            .method
+            .map(Cow::into_owned)
+            .unwrap_or_else(|| "POST".into());
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!("`method` {method:?} is not an HTTP method"));
+        }
+        let path = record
+            .path
+            .map(Cow::into_owned)
+            .unwrap_or_else(|| "/".into());
+        if !path.starts_with('/') {
+            return Err(format!("`path` {path:?} must start with '/'"));
+        }
+        let mut event = Event::from_parts(
+            method,
+            path,
+            record.query.map(Cow::into_owned),
+            record.headers,
+            body,
+            received_at,
+        );
+        if let Some(id) = record.id {
+            event.id = id.into_owned();
+        }
+        if let Some(event_type) = record.event_type {
+            event.event_type = event_type.map(Cow::into_owned);
+        }
+        event.notes = Notes {
+            status: record.status,
+            verified: record.verified,
+            forward: record.forward,
+            error: record.error,
+        };
+        Ok(Some(event))
+    }
+}
+
+/// A fresh event id: `evt_` and 24 random alphanumerics.
+pub fn generate_id() -> String {
+    let mut id = String::with_capacity(28);
+    id.push_str("evt_");
+    id.extend(std::iter::repeat_with(fastrand::alphanumeric).take(24));
+    id
+}
+
+/// Turns serde_json's message into one that reads well after `file:line: `.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    // serde_json appends " at line L column C"; every capture record is one line.
+    let msg = match msg.rfind(" at line ") {
+        Some(at) => format!("{} at column {}", &msg[..at], e.column()),
+        None => msg,
+    };
+    match e.classify() {
+        serde_json::error::Category::Data => format!("not a capture record: {msg}"),
+        _ => format!("invalid JSON: {msg}"),
+    }
+}
+
+/// The fields of a body that name an event, read without building the whole document.
+#[derive(Deserialize)]
+struct BodyProbe<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default, rename = "type")]
+    type_: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    event: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    event_type: Option<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> BodyProbe<'a> {
+    fn parse(body: &'a [u8]) -> Option<BodyProbe<'a>> {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+        if *first != b'{' {
+            return None;
+        }
+        serde_json::from_slice(body).ok()
+    }
+
+    fn event_type(&self) -> Option<String> {
+        [self.type_, self.event, self.event_type]
+            .into_iter()
+            .flatten()
+            .find_map(scalar_text)
+    }
+}
+
+/// A JSON string or number as text; other values do not name anything.
+fn scalar_text(raw: &serde_json::value::RawValue) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    v: u32,
+    kind: &'static str,
+    id: &'a str,
+    #[serde(rename = "type")]
+    event_type: Option<&'a str>,
+    received_at: String,
+    method: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    headers: &'a [(String, String)],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<&'a str>,
+    #[serde(flatten)]
+    notes: &'a Notes,
+}
+
+#[derive(Deserialize)]
+struct RecordIn<'a> {
+    #[serde(default)]
+    v: Option<u64>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type", deserialize_with = "present")]
+    event_type: Option<Option<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    received_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    path: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    query: Option<Cow<'a, str>>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(borrow, default)]
+    body: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    body_base64: Option<Cow<'a, str>>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    verified: Option<Verified>,
+    #[serde(default)]
+    forward: Option<ForwardNote>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(headers: &[(&str, &str)], body: &str) -> Event {
+        Event::from_parts(
+            "POST",
+            "/webhook",
+            None,
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            Bytes::from(body.to_owned()),
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn type_comes_from_headers_before_body() {
+        let e = event(&[("X-GitHub-Event", "push")], r#"{"type":"x"}"#);
+        assert_eq!(e.event_type.as_deref(), Some("push"));
+        let e = event(&[("ce-type", "a"), ("x-shopify-topic", "b")], "");
+        assert_eq!(e.event_type.as_deref(), Some("a"));
+        let e = event(&[], r#"{"event_type":"c","event":"b"}"#);
+        assert_eq!(e.event_type.as_deref(), Some("b"));
+        let e = event(&[], r#"[1,2]"#);
+        assert_eq!(e.event_type, None);
+    }
+
+    #[test]
+    fn id_comes_from_headers_then_body_then_is_generated() {
+        let e = event(&[("svix-id", "msg_1")], r#"{"id":"evt_body"}"#);
+        assert_eq!(e.id, "msg_1");
+        let e = event(&[], r#"{"id":"evt_body"}"#);
+        assert_eq!(e.id, "evt_body");
+        let e = event(&[], "not json");
+        assert!(e.id.starts_with("evt_") && e.id.len() == 28);
+    }
+
+    #[test]
+    fn json_line_round_trips_text_and_binary_bodies() {
+        for body in [
+            &b"{\n  \"a\": 1\n}"[..],
+            b"\xff\x00binary",
+            b"",
+            "h\u{e9}llo \u{202e}".as_bytes(),
+        ] {
+            let mut e = event(&[("content-type", "x"), ("x-dup", "1"), ("x-dup", "2")], "");
+            e.body = Bytes::copy_from_slice(body);
+            e.query = Some("a=1&b=2".into());
+            e.notes.status = Some(503);
+            let line = e.to_json_line();
+            assert!(!line.contains('\n'));
+            let back = Event::from_json_line(line.as_bytes()).unwrap().unwrap();
+            assert_eq!(back, e);
+        }
+    }
+
+    #[test]
+    fn reader_is_lenient_but_reports_bad_lines() {
+        let e = Event::from_json_line(br#"{"body":"{}","future_field":1}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.method, "POST");
+        assert!(Event::from_json_line(br#"{"kind":"ready","url":"x"}"#)
+            .unwrap()
+            .is_none());
+        let err = Event::from_json_line(b"{oops").unwrap_err();
+        assert!(
+            err.starts_with("invalid JSON: key must be a string at column 2"),
+            "{err}"
+        );
+        let err = Event::from_json_line(br#"{"v":2}"#).unwrap_err();
+        assert!(err.contains("version 2"), "{err}");
+        let err = Event::from_json_line(br#"{"headers":5}"#).unwrap_err();
+        assert!(err.starts_with("not a capture record"), "{err}");
+    }
+}

@@ -1,0 +1,238 @@
+//! Dot paths into JSON documents: `data.amount`, `data.items.0.qty`.
+//!
+//! Used by `send --set PATH=VALUE` to edit a body before it is sent, and by `--expect body.PATH=`
+//! to read one. A path is a list of segments separated by `.`; a segment names an object key, or
+//! an array element when the value it applies to is an array and the segment is an index.
+//! Keys that themselves contain a `.` cannot be addressed.
+
+use serde_json::{Map, Value};
+
+/// Splits `data.items.0` into its segments. Empty text and empty segments (`a..b`, `.a`, `a.`)
+/// are errors.
+pub fn parse_path(text: &str) -> Result<Vec<String>, String> {
+    if text.is_empty() {
+        return Err("the path is empty".into());
+    }
+    let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
+    if segments.iter().any(String::is_empty) {
+        return Err(format!("path `{text}` has an empty segment"));
+    }
+    Ok(segments)
+}
+
+/// Parses a value the way `--set` and `--expect` read one: as JSON when it parses (`true`, `12`,
+/// `{"a":1}`, `"\"x\""`), otherwise as the plain string (`usd`, `hello world`, an empty value).
+pub fn parse_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// Parses `"data.amount=4200"` into the path and the value (see [`parse_value`]). The path ends at
+/// the first `=`, so values may contain `=`.
+pub fn parse_assignment(s: &str) -> Result<(Vec<String>, Value), String> {
+    let Some((path, value)) = s.split_once('=') else {
+        return Err(format!(
+            "bad assignment `{s}`: expected PATH=VALUE, e.g. data.amount=4200"
+        ));
+    };
+    let path = parse_path(path).map_err(|e| format!("bad assignment `{s}`: {e}"))?;
+    Ok((path, parse_value(value)))
+}
+
+/// The path as it is written, `data.items.0`.
+pub fn display(path: &[String]) -> String {
+    path.join(".")
+}
+
+/// Stores `value` at `path` under `root`, replacing what was there.
+///
+/// Missing object keys along the way are created, and so is an object in place of a `null`. A
+/// segment applied to an array must be the index of an existing element. Any other value on the
+/// way (a number, a string, a boolean, an array with a non-index segment) is an error naming the
+/// path and the part of it that is not an object. An empty path replaces `root`.
+pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        *root = value;
+        return Ok(());
+    };
+    let fail = |depth: usize, why: String| {
+        let at = match depth {
+            0 => "the document".to_owned(),
+            _ => format!("`{}`", display(&path[..depth])),
+        };
+        format!("cannot set `{}`: {at} {why}", display(path))
+    };
+    let mut node = root;
+    for (depth, segment) in parents.iter().enumerate() {
+        node = match step(node, segment) {
+            Ok(child) => child,
+            Err(why) => return Err(fail(depth, why)),
+        };
+    }
+    match step(node, last) {
+        Ok(slot) => {
+            *slot = value;
+            Ok(())
+        }
+        Err(why) => Err(fail(parents.len(), why)),
+    }
+}
+
+/// The child of `node` named by `segment`, created as `null` when `node` is an object (or a
+/// `null`, which becomes an object) without that key.
+fn step<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, String> {
+    if node.is_null() {
+        *node = Value::Object(Map::new());
+    }
+    match node {
+        Value::Object(map) => Ok(map.entry(segment).or_insert(Value::Null)),
+        Value::Array(items) => {
+            let len = items.len();
+            match segment.parse::<usize>() {
+                Ok(index) => items
+                    .get_mut(index)
+                    .ok_or_else(|| format!("has no element {index} (it has {len})")),
+                Err(_) => Err(format!(
+                    "is an array, not an object; use an index from 0 to {}",
+                    len.saturating_sub(1)
+                )),
+            }
+        }
+        other => Err(format!("is {}, not an object", kind(other))),
+    }
+}
+
+/// The value at `path` under `root`: object keys by name, array elements by index.
+pub fn get<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(root, |node, segment| match node {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+/// What kind of JSON value this is, with its article: "a number", "an array", "null".
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(text: &str) -> Vec<String> {
+        parse_path(text).unwrap()
+    }
+
+    #[test]
+    fn assignment_values_are_json_when_they_parse() {
+        let cases = [
+            ("a=true", json!(true)),
+            ("a=12", json!(12)),
+            ("a=4.5", json!(4.5)),
+            (r#"a={"a":1}"#, json!({"a": 1})),
+            (r#"a="x""#, json!("x")),
+            ("a=null", Value::Null),
+            ("a=usd", json!("usd")),
+            ("a=hello world", json!("hello world")),
+            ("a=", json!("")),
+            ("a=b=c", json!("b=c")),
+        ];
+        for (text, want) in cases {
+            let (p, v) = parse_assignment(text).unwrap();
+            assert_eq!(p, ["a"], "{text}");
+            assert_eq!(v, want, "{text}");
+        }
+        let (p, _) = parse_assignment("data.items.0.qty=3").unwrap();
+        assert_eq!(p, ["data", "items", "0", "qty"]);
+    }
+
+    #[test]
+    fn bad_assignments_name_the_input() {
+        for bad in ["amount", "=4", "data..x=1", ".a=1", "a.=1"] {
+            let err = parse_assignment(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn set_replaces_and_creates_objects() {
+        let mut doc = json!({"data": {"amount": 4200, "currency": "usd"}});
+        set(&mut doc, &path("data.amount"), json!(99)).unwrap();
+        set(&mut doc, &path("data.metadata.order.id"), json!("o1")).unwrap();
+        set(&mut doc, &path("top"), json!(true)).unwrap();
+        assert_eq!(
+            doc,
+            json!({"data": {"amount": 99, "currency": "usd", "metadata": {"order": {"id": "o1"}}}, "top": true})
+        );
+        let mut doc = json!({"data": null});
+        set(&mut doc, &path("data.x"), json!(1)).unwrap();
+        assert_eq!(doc, json!({"data": {"x": 1}}));
+    }
+
+    #[test]
+    fn set_keeps_key_order_and_appends_new_keys() {
+        let mut doc = json!({"id": "e", "type": "t", "created": 1});
+        set(&mut doc, &path("type"), json!("u")).unwrap();
+        set(&mut doc, &path("extra"), json!(2)).unwrap();
+        let text = serde_json::to_string(&doc).unwrap();
+        assert_eq!(text, r#"{"id":"e","type":"u","created":1,"extra":2}"#);
+    }
+
+    #[test]
+    fn set_through_a_non_object_names_the_path() {
+        let mut doc = json!({"data": {"amount": 4200, "name": "x", "items": [{"qty": 1}]}});
+        let err = set(&mut doc, &path("data.amount.x"), json!(1)).unwrap_err();
+        assert_eq!(
+            err,
+            "cannot set `data.amount.x`: `data.amount` is a number, not an object"
+        );
+        let err = set(&mut doc, &path("data.name.first.x"), json!(1)).unwrap_err();
+        assert!(
+            err.contains("`data.name` is a string, not an object"),
+            "{err}"
+        );
+        let err = set(&mut doc, &path("data.items.x"), json!(1)).unwrap_err();
+        assert!(
+            err.starts_with("cannot set `data.items.x`: `data.items` is an array"),
+            "{err}"
+        );
+        let err = set(&mut doc, &path("data.items.3.qty"), json!(1)).unwrap_err();
+        assert!(
+            err.contains("`data.items` has no element 3 (it has 1)"),
+            "{err}"
+        );
+        let mut list = json!([1, 2]);
+        let err = set(&mut list, &path("a"), json!(1)).unwrap_err();
+        assert!(err.contains("the document is an array"), "{err}");
+        // Nothing was changed by the failed attempts.
+        assert_eq!(doc["data"]["amount"], json!(4200));
+        assert_eq!(doc["data"]["items"], json!([{"qty": 1}]));
+    }
+
+    #[test]
+    fn set_indexes_existing_array_elements() {
+        let mut doc = json!({"items": [{"qty": 1}, {"qty": 2}]});
+        set(&mut doc, &path("items.1.qty"), json!(5)).unwrap();
+        set(&mut doc, &path("items.0"), json!("x")).unwrap();
+        assert_eq!(doc, json!({"items": ["x", {"qty": 5}]}));
+    }
+
+    #[test]
+    fn get_reads_objects_and_arrays() {
+        let doc = json!({"data": {"amount": 4200, "items": [{"qty": 3}]}});
+        assert_eq!(get(&doc, &path("data.amount")), Some(&json!(4200)));
+        assert_eq!(get(&doc, &path("data.items.0.qty")), Some(&json!(3)));
+        assert_eq!(get(&doc, &path("data.items.1")), None);
+        assert_eq!(get(&doc, &path("data.amount.x")), None);
+        assert_eq!(get(&doc, &path("nope")), None);
+        assert_eq!(get(&doc, &[]), Some(&doc));
+    }
+}

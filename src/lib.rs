@@ -1,0 +1,60 @@
+//! hookctl: a local webhook developer tool. `listen` receives, `send` produces, `replay`
+//! resends and `verify` checks signatures, all on one event model ([`event::Event`]) and one
+//! capture format.
+
+pub mod capture;
+pub mod cli;
+pub mod cmd;
+pub mod compose;
+pub mod deliver;
+pub mod engine;
+pub mod event;
+pub mod exit;
+pub mod expect;
+pub mod follow;
+pub mod jsonpath;
+pub mod output;
+pub mod receiver;
+pub mod replay;
+pub mod report;
+pub mod respond;
+pub mod samples;
+pub mod server;
+pub mod signature;
+pub mod summary;
+pub mod units;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use cli::{Cli, ColorWhen, Command};
+use output::ColorChoice;
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let choice = match cli.global.color {
+        ColorWhen::Auto => ColorChoice::Auto,
+        ColorWhen::Always => ColorChoice::Always,
+        ColorWhen::Never => ColorChoice::Never,
+    };
+    // Data goes to stdout, so its being a terminal decides; listen prints there too.
+    output::color::apply(output::should_color(
+        choice,
+        std::io::stdout().is_terminal(),
+    ));
+    let global = cmd::GlobalOptions {
+        verbose: cli.global.verbose,
+        quiet: cli.global.quiet,
+    };
+    let exit = match cli.command {
+        Command::Listen(args) => cmd::listen::run(args, &global)?,
+        Command::Send(args) => cmd::send::run(args, &global)?,
+        Command::Replay(args) => cmd::replay::run(args, &global)?,
+        Command::Verify(args) => cmd::verify::run(args, &global)?,
+        Command::Completions { shell } => {
+            cmd::completions(shell)?;
+            exit::Exit::Ok
+        }
+    };
+    Ok(exit.into())
+}

@@ -1,0 +1,19 @@
+//! hookctl: listen, send, replay and verify webhooks on one machine.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = hookctl::cli::Cli::parse();
+    match hookctl::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if hookctl::exit::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("hookctl: error: {err:#}");
+            hookctl::exit::code_for(&err).into()
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Re-indenting and colouring JSON without parsing it into values.
+//!
+//! A body is shown exactly as it was sent: numbers such as `1.0e10` or `12345678901234567890`
+//! and string escapes such as `\u00e9` keep their original spelling. The document is validated
+//! once by serde_json, then the original text is walked token by token and only the
+//! whitespace between tokens is replaced.
+
+use std::borrow::Cow;
+use std::io::Write as _;
+
+use serde::de::IgnoredAny;
+
+use super::sanitize::sanitize_line;
+use super::style;
+
+/// What a token is, which decides its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A string followed by `:`.
+    Key,
+    /// Any other string.
+    String,
+    Number,
+    /// `true`, `false` or `null`.
+    Literal,
+    /// Anything else; only reachable for input that is not JSON.
+    Other,
+}
+
+/// True when `bytes` is one complete JSON document (any value, surrounding whitespace allowed).
+pub(crate) fn is_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<IgnoredAny>(bytes).is_ok()
+}
+
+/// Appends `json` re-indented by two spaces per level and syntax-coloured, every line starting
+/// with `indent` and the last one ending in a newline.
+///
+/// `json` should have passed [`is_json`]; other text is still written without panicking, just
+/// not laid out sensibly. With `sanitize`, characters unsafe for a terminal inside strings
+/// (raw C1, bidi and zero-width characters) are escaped as `\u{…}`.
+pub(crate) fn write_json(json: &str, indent: &str, sanitize: bool, out: &mut Vec<u8>) {
+    reindent(json, indent, sanitize, out, &mut |out, kind, text| {
+        let painted = match kind {
+            Kind::Key => style::json_key(text),
+            Kind::String => style::json_string(text),
+            Kind::Number => style::json_number(text),
+            Kind::Literal => style::json_literal(text),
+            Kind::Other => {
+                out.extend_from_slice(text.as_bytes());
+                return;
+            }
+        };
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{painted}");
+    });
+}
+
+/// The layout walk behind [`write_json`]; `paint` writes one token of a given kind.
+fn reindent(
+    json: &str,
+    indent: &str,
+    sanitize: bool,
+    out: &mut Vec<u8>,
+    paint: &mut dyn FnMut(&mut Vec<u8>, Kind, &str),
+) {
+    let bytes = json.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    out.extend_from_slice(indent.as_bytes());
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'{' | b'[' => {
+                let close = if b == b'{' { b'}' } else { b']' };
+                let next = skip_whitespace(bytes, i + 1);
+                out.push(b);
+                if bytes.get(next) == Some(&close) {
+                    out.push(close);
+                    i = next + 1;
+                } else {
+                    depth += 1;
+                    new_line(out, indent, depth);
+                    i += 1;
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                new_line(out, indent, depth);
+                out.push(b);
+                i += 1;
+            }
+            b',' => {
+                out.push(b',');
+                new_line(out, indent, depth);
+                i += 1;
+            }
+            b':' => {
+                out.extend_from_slice(b": ");
+                i += 1;
+            }
+            b'"' => {
+                let end = string_end(bytes, i);
+                let kind = if bytes.get(skip_whitespace(bytes, end)) == Some(&b':') {
+                    Kind::Key
+                } else {
+                    Kind::String
+                };
+                token(json, i, end, kind, sanitize, out, paint);
+                i = end;
+            }
+            _ => {
+                let end = scalar_end(bytes, i);
+                let kind = match b {
+                    b'-' | b'0'..=b'9' => Kind::Number,
+                    b't' | b'f' | b'n' => Kind::Literal,
+                    _ => Kind::Other,
+                };
+                token(json, i, end, kind, sanitize, out, paint);
+                i = end;
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Paints `json[start..end]`, sanitised when asked.
+fn token(
+    json: &str,
+    start: usize,
+    end: usize,
+    kind: Kind,
+    sanitize: bool,
+    out: &mut Vec<u8>,
+    paint: &mut dyn FnMut(&mut Vec<u8>, Kind, &str),
+) {
+    // Tokens start and end next to ASCII delimiters, so these are character boundaries; the
+    // fallback only guards against a logic error.
+    let text = json.get(start..end).unwrap_or_default();
+    let text = if sanitize {
+        sanitize_line(text)
+    } else {
+        Cow::Borrowed(text)
+    };
+    paint(out, kind, &text);
+}
+
+/// Starts a new line at `depth` levels of two spaces after `indent`.
+fn new_line(out: &mut Vec<u8>, indent: &str, depth: usize) {
+    out.push(b'\n');
+    out.extend_from_slice(indent.as_bytes());
+    for _ in 0..depth {
+        out.extend_from_slice(b"  ");
+    }
+}
+
+/// The index of the first non-whitespace byte at or after `i`.
+fn skip_whitespace(bytes: &[u8], mut i: usize) -> usize {
+    while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The index just past the string starting with the quote at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The index just past a number or literal starting at `start`.
+fn scalar_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        if matches!(
+            b,
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'"' | b'{' | b'}' | b'[' | b']'
+        ) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lays out `json` with each token tagged by kind, e.g. `<k"a">`.
+    fn tagged(json: &str, sanitize: bool) -> String {
+        let mut out = Vec::new();
+        reindent(json, "", sanitize, &mut out, &mut |out, kind, text| {
+            let tag = match kind {
+                Kind::Key => "k",
+                Kind::String => "s",
+                Kind::Number => "n",
+                Kind::Literal => "l",
+                Kind::Other => "?",
+            };
+            out.extend_from_slice(format!("<{tag}{text}>").as_bytes());
+        });
+        String::from_utf8(out).unwrap()
+    }
+
+    fn plain(json: &str) -> String {
+        let mut out = Vec::new();
+        reindent(json, "  ", false, &mut out, &mut |out, _, text| {
+            out.extend_from_slice(text.as_bytes());
+        });
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn validates_any_json_value() {
+        assert!(is_json(br#" {"a": [1, 2]} "#));
+        assert!(is_json(b"42"));
+        assert!(is_json(br#""text""#));
+        assert!(!is_json(b""));
+        assert!(!is_json(b"{\"a\":1"));
+        assert!(!is_json(b"{} {}"));
+        assert!(!is_json(b"hello"));
+    }
+
+    #[test]
+    fn indents_nested_documents() {
+        let json = r#"{"a":1,"b":[true,null,{"c":"d"}],"e":{}, "f" : [ ] }"#;
+        let expected = concat!(
+            "  {\n",
+            "    \"a\": 1,\n",
+            "    \"b\": [\n",
+            "      true,\n",
+            "      null,\n",
+            "      {\n",
+            "        \"c\": \"d\"\n",
+            "      }\n",
+            "    ],\n",
+            "    \"e\": {},\n",
+            "    \"f\": []\n",
+            "  }\n",
+        );
+        assert_eq!(plain(json), expected);
+    }
+
+    #[test]
+    fn existing_layout_is_replaced() {
+        let json = "{\n\t\"a\" :\r\n [1,\n\n2]}";
+        assert_eq!(
+            plain(json),
+            "  {\n    \"a\": [\n      1,\n      2\n    ]\n  }\n"
+        );
+    }
+
+    #[test]
+    fn numbers_and_escapes_keep_their_spelling() {
+        let json = r#"{"n":[1.0e10,12345678901234567890,-0.50,1E-7],"s":"a\"b\\n\u00e9\/"}"#;
+        let out = tagged(json, false);
+        for token in [
+            "<n1.0e10>",
+            "<n12345678901234567890>",
+            "<n-0.50>",
+            "<n1E-7>",
+        ] {
+            assert!(out.contains(token), "{token} in {out}");
+        }
+        assert!(out.contains(r#"<s"a\"b\\n\u00e9\/">"#), "{out}");
+    }
+
+    #[test]
+    fn keys_are_told_apart_from_values() {
+        let out = tagged(r#"{"k":"v","l":["x"],"t":false}"#, false);
+        assert_eq!(
+            out,
+            "{\n  <k\"k\">: <s\"v\">,\n  <k\"l\">: [\n    <s\"x\">\n  ],\n  <k\"t\">: <lfalse>\n}\n"
+        );
+        // A string containing an escaped quote followed by a colon is still one value.
+        assert_eq!(tagged(r#"["a\":"]"#, false), "[\n  <s\"a\\\":\">\n]\n");
+    }
+
+    #[test]
+    fn scalars_stand_alone() {
+        assert_eq!(tagged(" 42 ", false), "<n42>\n");
+        assert_eq!(tagged("\"x\"", false), "<s\"x\">\n");
+        assert_eq!(tagged("null", false), "<lnull>\n");
+    }
+
+    #[test]
+    fn raw_unsafe_characters_in_strings_are_neutralised() {
+        let json = "{\"name\u{202e}\":\"ad\u{200b}min\u{9b}\"}";
+        assert!(is_json(json.as_bytes()));
+        let out = tagged(json, true);
+        assert!(out.contains(r#"<k"name\u{202e}">"#), "{out}");
+        assert!(out.contains(r#"<s"ad\u{200b}min\u{9b}">"#), "{out}");
+        assert!(tagged(json, false).contains('\u{202e}'));
+    }
+
+    #[test]
+    fn never_panics_on_text_that_is_not_json() {
+        for text in [
+            "",
+            "{\"a",
+            "]]]}}",
+            "\"\\",
+            "é{[ü",
+            "{,:}",
+            "tru",
+            "\u{1b}[2J",
+        ] {
+            let mut out = Vec::new();
+            write_json(text, " ", true, &mut out);
+            assert!(out.ends_with(b"\n"));
+        }
+    }
+}

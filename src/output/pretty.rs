@@ -1,0 +1,402 @@
+//! The human rendering of one delivery: a summary line, optionally the headers, then the body.
+//!
+//! ```text
+//! 14:03:07.412 POST /webhooks/stripe payment_intent.succeeded evt_3Nx… 511 B → 200 ✓ stripe ⇢ 200 12ms
+//!   {
+//!     "id": "evt_3Nx…",
+//!     "amount": 1.0e3
+//!   }
+//!
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::json_color;
+use super::sanitize::{sanitize_line, sanitize_text};
+use super::{human_bytes, human_duration, style};
+use crate::event::{Event, ForwardNote, Verified};
+
+/// Indentation of everything below the summary line.
+const INDENT: &str = "  ";
+/// How many bytes of a binary body are shown.
+const HEX_PREVIEW: usize = 64;
+/// Bytes per row of the hex preview.
+const HEX_ROW: usize = 16;
+
+/// How to render events. Colour is not an option here: it follows the process-wide setting
+/// made by [`super::color::apply`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrettyOptions {
+    /// Show every header below the summary line.
+    pub verbose: bool,
+    /// Escape control, bidi and zero-width characters in untrusted text (use when the output
+    /// is a terminal). Without it, text is written exactly as received.
+    pub sanitize: bool,
+}
+
+/// Appends the human rendering of `e` to `out`, ending with a blank line.
+pub fn render_event(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    summary_line(e, opts, out);
+    if opts.verbose {
+        for (name, value) in &e.headers {
+            let name = clean(name, opts);
+            let value = clean(value, opts);
+            put(
+                out,
+                format_args!("{INDENT}{}: {value}\n", style::header_name(&name)),
+            );
+        }
+    }
+    body(e, opts, out);
+    out.push(b'\n');
+}
+
+/// `time method path type id size`, then what the notes say.
+fn summary_line(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    let time = clock(e.received_at);
+    let event_type = match &e.event_type {
+        Some(t) => style::event_type(&clean(t, opts)),
+        None => style::dim("-"),
+    };
+    put(
+        out,
+        format_args!(
+            "{} {} {} {} {} {}",
+            style::dim(&time),
+            style::method(&clean(&e.method, opts)),
+            style::path(&clean(&e.path_and_query(), opts)),
+            event_type,
+            style::id(&clean(&e.id, opts)),
+            style::dim(&human_bytes(e.body.len())),
+        ),
+    );
+    let notes = &e.notes;
+    if let Some(status) = notes.status {
+        put(out, format_args!(" \u{2192} {}", style::status(status)));
+    }
+    if let Some(verified) = &notes.verified {
+        verification(verified, opts, out);
+    }
+    if let Some(forward) = &notes.forward {
+        forwarding(forward, opts, out);
+    }
+    if let Some(error) = &notes.error {
+        let text = format!("error: {}", clean(error, opts));
+        put(out, format_args!(" {}", style::error(&text)));
+    }
+    out.push(b'\n');
+}
+
+/// ` ✓ stripe` or ` ✗ stripe: reason`.
+fn verification(v: &Verified, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    let scheme = clean(&v.scheme, opts);
+    if v.ok {
+        put(
+            out,
+            format_args!(" {}", style::ok(&format!("\u{2713} {scheme}"))),
+        );
+    } else if v.reason.is_empty() {
+        put(
+            out,
+            format_args!(" {}", style::error(&format!("\u{2717} {scheme}"))),
+        );
+    } else {
+        let text = format!("\u{2717} {scheme}: {}", clean(&v.reason, opts));
+        put(out, format_args!(" {}", style::error(&text)));
+    }
+}
+
+/// ` ⇢ 200 12ms`, ` ⇢ error: … 3.0s`, with ` (3 attempts)` after retries.
+fn forwarding(f: &ForwardNote, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    out.extend_from_slice(" \u{21e2}".as_bytes());
+    if let Some(status) = f.status {
+        put(out, format_args!(" {}", style::status(status)));
+    }
+    if let Some(error) = &f.error {
+        let text = format!("error: {}", clean(error, opts));
+        put(out, format_args!(" {}", style::error(&text)));
+    }
+    // The latency comes from a capture file; a negative or NaN value shows as zero.
+    let latency = Duration::try_from_secs_f64(f.latency_ms / 1000.0).unwrap_or_default();
+    put(
+        out,
+        format_args!(" {}", style::dim(&human_duration(latency))),
+    );
+    if f.attempts > 1 {
+        let text = format!("({} attempts)", f.attempts);
+        put(out, format_args!(" {}", style::dim(&text)));
+    }
+}
+
+/// The body: JSON re-indented and coloured, other text as is, binary as a hex preview.
+fn body(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    if e.body.is_empty() {
+        put(
+            out,
+            format_args!("{INDENT}{}\n", style::dim("(empty body)")),
+        );
+        return;
+    }
+    match std::str::from_utf8(&e.body) {
+        Ok(text) if json_color::is_json(&e.body) => {
+            json_color::write_json(text, INDENT, opts.sanitize, out);
+        }
+        Ok(text) => {
+            // `lines` also drops the `\r` of CRLF line ends, which would otherwise be escaped.
+            for line in text.lines() {
+                let line = if opts.sanitize {
+                    sanitize_text(line)
+                } else {
+                    Cow::Borrowed(line)
+                };
+                put(out, format_args!("{INDENT}{line}\n"));
+            }
+        }
+        Err(_) => hex_preview(&e.body, out),
+    }
+}
+
+/// `<binary body, N bytes>` and a hexdump of the first [`HEX_PREVIEW`] bytes.
+fn hex_preview(bytes: &[u8], out: &mut Vec<u8>) {
+    let label = format!("<binary body, {} bytes>", bytes.len());
+    put(out, format_args!("{INDENT}{}\n", style::dim(&label)));
+    let shown = &bytes[..bytes.len().min(HEX_PREVIEW)];
+    for (row, chunk) in shown.chunks(HEX_ROW).enumerate() {
+        put(out, format_args!("{INDENT}{:04x} ", row * HEX_ROW));
+        for byte in chunk {
+            put(out, format_args!(" {byte:02x}"));
+        }
+        let padding = 3 * (HEX_ROW - chunk.len());
+        put(out, format_args!("{:padding$}  |", ""));
+        out.extend(chunk.iter().map(|&b| {
+            if b == b' ' || b.is_ascii_graphic() {
+                b
+            } else {
+                b'.'
+            }
+        }));
+        out.extend_from_slice(b"|\n");
+    }
+    if bytes.len() > shown.len() {
+        let more = format!("\u{2026} {} more bytes", bytes.len() - shown.len());
+        put(out, format_args!("{INDENT}{}\n", style::dim(&more)));
+    }
+}
+
+/// `HH:MM:SS.mmm` in UTC.
+fn clock(time: SystemTime) -> String {
+    const DAY_MS: u128 = 86_400_000;
+    let ms = match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => since.as_millis() % DAY_MS,
+        Err(before) => (DAY_MS - before.duration().as_millis() % DAY_MS) % DAY_MS,
+    };
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1_000 % 60,
+        ms % 1_000
+    )
+}
+
+/// One-line untrusted text, escaped when the options ask for it.
+fn clean<'a>(text: &'a str, opts: &PrettyOptions) -> Cow<'a, str> {
+    if opts.sanitize {
+        sanitize_line(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Appends formatted text; writing to a `Vec` cannot fail.
+fn put(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
+    let _ = out.write_fmt(args);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Notes;
+    use bytes::Bytes;
+
+    const TERMINAL: PrettyOptions = PrettyOptions {
+        verbose: false,
+        sanitize: true,
+    };
+
+    fn event(body: &[u8]) -> Event {
+        Event {
+            id: "evt_1".into(),
+            event_type: Some("payment.succeeded".into()),
+            received_at: UNIX_EPOCH + Duration::from_millis(45_296_789),
+            method: "POST".into(),
+            path: "/hook".into(),
+            query: None,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::copy_from_slice(body),
+            notes: Notes::default(),
+        }
+    }
+
+    fn render(e: &Event, opts: PrettyOptions) -> String {
+        colored::control::set_override(false);
+        let mut out = Vec::new();
+        render_event(e, &opts, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn summary_line_without_notes() {
+        let mut e = event(b"{}");
+        e.query = Some("a=1".into());
+        let out = render(&e, TERMINAL);
+        assert_eq!(
+            out,
+            "12:34:56.789 POST /hook?a=1 payment.succeeded evt_1 2 B\n  {}\n\n"
+        );
+        e.event_type = None;
+        assert!(render(&e, TERMINAL).starts_with("12:34:56.789 POST /hook?a=1 - evt_1 2 B\n"));
+    }
+
+    #[test]
+    fn summary_line_with_notes() {
+        let mut e = event(&[b'x'; 1229]);
+        e.notes = Notes {
+            status: Some(503),
+            verified: Some(Verified {
+                ok: false,
+                scheme: "stripe".into(),
+                reason: "timestamp too old".into(),
+            }),
+            forward: Some(ForwardNote {
+                url: "http://localhost:3000".into(),
+                status: Some(200),
+                latency_ms: 12.4,
+                attempts: 2,
+                error: None,
+            }),
+            error: None,
+        };
+        let first = render(&e, TERMINAL).lines().next().unwrap().to_owned();
+        assert_eq!(
+            first,
+            "12:34:56.789 POST /hook payment.succeeded evt_1 1.2 KiB \u{2192} 503 \
+             \u{2717} stripe: timestamp too old \u{21e2} 200 12ms (2 attempts)"
+        );
+        e.notes.verified = Some(Verified {
+            ok: true,
+            scheme: "github".into(),
+            reason: String::new(),
+        });
+        e.notes.forward = Some(ForwardNote {
+            url: "http://localhost:3000".into(),
+            status: None,
+            latency_ms: f64::NAN,
+            attempts: 1,
+            error: Some("connection refused".into()),
+        });
+        let out = render(&e, TERMINAL);
+        assert!(
+            out.contains("\u{2713} github \u{21e2} error: connection refused 0\u{b5}s\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn verbose_shows_headers() {
+        let mut e = event(b"");
+        e.headers.push(("x-evil".into(), "a\nb\x1b[2J".into()));
+        let opts = PrettyOptions {
+            verbose: true,
+            ..TERMINAL
+        };
+        let out = render(&e, opts);
+        assert!(
+            out.contains("\n  content-type: application/json\n  x-evil: a\\nb\\x1b[2J\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("  (empty body)\n\n"));
+        assert!(!render(&e, TERMINAL).contains("content-type"));
+    }
+
+    #[test]
+    fn json_body_is_reindented_verbatim() {
+        let e = event(br#"{"n":1.0e10,"big":12345678901234567890,"s":"\u00e9"}"#);
+        let out = render(&e, TERMINAL);
+        let body: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(
+            body,
+            [
+                "  {",
+                "    \"n\": 1.0e10,",
+                "    \"big\": 12345678901234567890,",
+                "    \"s\": \"\\u00e9\"",
+                "  }",
+                "",
+            ]
+        );
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_for_terminals() {
+        let mut e = event("{\"a\":\"\u{202e}txt\"}".as_bytes());
+        e.path = "/x\x1b[31m".into();
+        e.event_type = Some("t\u{202e}".into());
+        e.id = "id\u{200b}".into();
+        let out = render(&e, TERMINAL);
+        for raw in ['\x1b', '\u{202e}', '\u{200b}'] {
+            assert!(!out.contains(raw), "{raw:?} in {out}");
+        }
+        assert!(out.contains("/x\\x1b[31m t\\u{202e} id\\u{200b}"), "{out}");
+        assert!(out.contains("\"\\u{202e}txt\""), "{out}");
+        let raw = render(&e, PrettyOptions::default());
+        assert!(raw.contains('\x1b') && raw.contains('\u{202e}'));
+    }
+
+    #[test]
+    fn text_body_is_shown_line_by_line() {
+        let e = event(b"a=1&b=2\r\nline two\x07\n\ttabbed");
+        let out = render(&e, TERMINAL);
+        assert!(
+            out.ends_with("\n  a=1&b=2\n  line two\\x07\n  \ttabbed\n\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn binary_body_is_a_hex_preview() {
+        let mut bytes = vec![0xff, 0x00, b'A', b' '];
+        bytes.extend(0..100u8);
+        let out = render(&event(&bytes), TERMINAL);
+        let lines: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(lines[0], "  <binary body, 104 bytes>");
+        assert!(
+            lines[1].starts_with("  0000  ff 00 41 20 00 01"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].ends_with("|..A ............|"), "{}", lines[1]);
+        assert!(lines[4].starts_with("  0030  "), "{}", lines[4]);
+        assert_eq!(lines[5], "  \u{2026} 40 more bytes");
+
+        let out = render(&event(b"\xfe\x01"), TERMINAL);
+        assert!(
+            out.contains(&format!("  0000  fe 01{}  |..|\n", " ".repeat(42))),
+            "{out}"
+        );
+        assert!(!out.contains("more bytes"));
+    }
+
+    #[test]
+    fn clock_is_utc_time_of_day() {
+        assert_eq!(clock(UNIX_EPOCH), "00:00:00.000");
+        assert_eq!(
+            clock(UNIX_EPOCH + Duration::from_millis(86_399_999)),
+            "23:59:59.999"
+        );
+        assert_eq!(clock(UNIX_EPOCH - Duration::from_millis(1)), "23:59:59.999");
+    }
+}

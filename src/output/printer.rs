@@ -1,0 +1,439 @@
+//! A printer thread: output never blocks whoever produces it.
+//!
+//! A dedicated OS thread owns the writer (normally stdout). Producers hand items over through a
+//! bounded queue with [`Printer::print`], which never waits: when the queue is full the item is
+//! dropped and counted, so a slow terminal or a pipe nobody reads cannot stall the receiver.
+//! Formatting runs on the printer thread too, off the accept path.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The most bytes gathered into one write before it is flushed.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+/// A handle to the printer thread. Clones share the same thread and queue.
+pub struct Printer<T: Send + 'static> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Send + 'static> Clone for Printer<T> {
+    fn clone(&self) -> Self {
+        Printer {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<T> {
+    tx: SyncSender<Message<T>>,
+    dropped: Arc<AtomicU64>,
+    broken: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+enum Message<T> {
+    Item(T),
+    /// Sent by `finish`: write what came before, flush and stop.
+    Stop,
+}
+
+impl<T: Send + 'static> Printer<T> {
+    /// Starts the printer thread writing to `writer`.
+    ///
+    /// `capacity` is the queue length (at least 1). `format` appends the bytes for one item; it
+    /// runs on the printer thread. Drop notices go to stderr.
+    pub fn spawn(
+        writer: Box<dyn Write + Send>,
+        capacity: usize,
+        format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
+    ) -> Printer<T> {
+        Printer::spawn_with_notices(writer, Box::new(io::stderr()), capacity, format)
+    }
+
+    /// [`Printer::spawn`] with drop notices written to `notices` instead of stderr.
+    pub fn spawn_with_notices(
+        writer: Box<dyn Write + Send>,
+        notices: Box<dyn Write + Send>,
+        capacity: usize,
+        format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
+    ) -> Printer<T> {
+        let (tx, rx) = sync_channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let broken = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            rx,
+            writer,
+            notices,
+            format,
+            dropped: Arc::clone(&dropped),
+            broken: Arc::clone(&broken),
+            reported: 0,
+            failed: false,
+            batch_limit: capacity.max(1),
+        };
+        let thread = thread::Builder::new()
+            .name("hookctl-printer".into())
+            .spawn(move || worker.run())
+            .expect("the OS refused to start the printer thread");
+        Printer {
+            inner: Arc::new(Inner {
+                tx,
+                dropped,
+                broken,
+                thread: Mutex::new(Some(thread)),
+            }),
+        }
+    }
+
+    /// Queues `item` without ever blocking. Returns false when it was not queued: the queue was
+    /// full (the item is counted in [`Printer::dropped`]), the output is broken, or the printer
+    /// has finished.
+    pub fn print(&self, item: T) -> bool {
+        if self.is_broken() {
+            return false;
+        }
+        match self.inner.tx.try_send(Message::Item(item)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// How many items were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// True once the writer hit a broken pipe; later items are discarded silently.
+    pub fn is_broken(&self) -> bool {
+        self.inner.broken.load(Ordering::Relaxed)
+    }
+
+    /// The flag behind [`Printer::is_broken`], for a server to poll (e.g. to stop when the
+    /// reader of `hookctl listen | head` goes away).
+    pub fn broken_signal(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.inner.broken)
+    }
+
+    /// Writes everything queued so far, flushes, stops the thread and returns the total number
+    /// of dropped items. Blocks as long as the writer does; see [`Printer::finish_timeout`].
+    ///
+    /// Other clones stay usable but their items are no longer printed.
+    pub fn finish(self) -> u64 {
+        let Some(thread) = self.take_thread() else {
+            return self.dropped();
+        };
+        // An error means the thread is gone already (the format callback panicked).
+        let _ = self.inner.tx.send(Message::Stop);
+        let _ = thread.join();
+        self.dropped()
+    }
+
+    /// Like [`Printer::finish`], but gives up after `timeout` when the writer is stuck (say a
+    /// pager that stopped reading). Returns `None` when it gave up; the thread is then left
+    /// behind and anything still queued is lost.
+    pub fn finish_timeout(self, timeout: Duration) -> Option<u64> {
+        let Some(thread) = self.take_thread() else {
+            return Some(self.dropped());
+        };
+        let deadline = Instant::now() + timeout;
+        let mut stop = Message::Stop;
+        loop {
+            match self.inner.tx.try_send(stop) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => break,
+                Err(TrySendError::Full(back)) => stop = back,
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        while !thread.is_finished() {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        let _ = thread.join();
+        Some(self.dropped())
+    }
+
+    fn take_thread(&self) -> Option<JoinHandle<()>> {
+        let mut slot = match self.inner.thread.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slot.take()
+    }
+}
+
+/// The state owned by the printer thread.
+struct Worker<T, F> {
+    rx: Receiver<Message<T>>,
+    writer: Box<dyn Write + Send>,
+    notices: Box<dyn Write + Send>,
+    format: F,
+    dropped: Arc<AtomicU64>,
+    broken: Arc<AtomicBool>,
+    /// The dropped count already reported on stderr.
+    reported: u64,
+    /// A write failed with something other than a broken pipe; output is discarded.
+    failed: bool,
+    /// The most items formatted into one batch.
+    batch_limit: usize,
+}
+
+impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
+    fn run(mut self) {
+        let mut buf = Vec::new();
+        // Ends when `finish` sends Stop or every handle is gone.
+        while let Ok(first) = self.rx.recv() {
+            buf.clear();
+            let mut stop = self.take(first, &mut buf);
+            let mut taken = 1;
+            while !stop && taken < self.batch_limit && buf.len() < MAX_BATCH_BYTES {
+                match self.rx.try_recv() {
+                    Ok(message) => stop = self.take(message, &mut buf),
+                    Err(_) => break,
+                }
+                taken += 1;
+            }
+            self.report_drops();
+            self.write(&buf);
+            if stop {
+                break;
+            }
+        }
+    }
+
+    /// Formats one message into the batch; returns true for Stop.
+    fn take(&self, message: Message<T>, buf: &mut Vec<u8>) -> bool {
+        match message {
+            Message::Item(item) => {
+                if !self.discarding() {
+                    (self.format)(&item, buf);
+                }
+                false
+            }
+            Message::Stop => true,
+        }
+    }
+
+    fn discarding(&self) -> bool {
+        self.failed || self.broken.load(Ordering::Relaxed)
+    }
+
+    /// One notice on stderr for the items dropped since the last one.
+    fn report_drops(&mut self) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > self.reported && !self.discarding() {
+            let missed = dropped - self.reported;
+            let noun = if missed == 1 { "event" } else { "events" };
+            // If stderr itself fails there is nowhere left to say so.
+            let _ = writeln!(
+                self.notices,
+                "hookctl: output too slow: {missed} {noun} not printed (capture unaffected)"
+            );
+            let _ = self.notices.flush();
+            self.reported = dropped;
+        }
+    }
+
+    /// One write and flush for the batch.
+    fn write(&mut self, buf: &[u8]) {
+        if buf.is_empty() || self.discarding() {
+            return;
+        }
+        let result = self
+            .writer
+            .write_all(buf)
+            .and_then(|()| self.writer.flush());
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.broken.store(true, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.failed = true;
+                let _ = writeln!(self.notices, "hookctl: cannot write output: {e}");
+                let _ = self.notices.flush();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{channel, Sender};
+
+    /// A writer appending to a buffer the test can read.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer whose every write waits until its gate is dropped, like a pipe nobody reads.
+    struct Gated {
+        gate: Receiver<()>,
+        inner: Shared,
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _ = self.gate.recv();
+            self.inner.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer that always fails with `kind`.
+    struct Failing(io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn line(n: &u32, out: &mut Vec<u8>) {
+        out.extend_from_slice(format!("{n}\n").as_bytes());
+    }
+
+    fn gated(capacity: usize) -> (Printer<u32>, Sender<()>, Shared, Shared) {
+        let (gate_tx, gate) = channel();
+        let (out, notices) = (Shared::default(), Shared::default());
+        let writer = Gated {
+            gate,
+            inner: out.clone(),
+        };
+        let printer = Printer::spawn_with_notices(
+            Box::new(writer),
+            Box::new(notices.clone()),
+            capacity,
+            line,
+        );
+        (printer, gate_tx, out, notices)
+    }
+
+    #[test]
+    fn every_item_arrives_in_order() {
+        let (out, notices) = (Shared::default(), Shared::default());
+        let printer = Printer::spawn_with_notices(
+            Box::new(out.clone()),
+            Box::new(notices.clone()),
+            2000,
+            line,
+        );
+        for n in 0..1000 {
+            assert!(printer.print(n));
+        }
+        assert_eq!(printer.finish(), 0);
+        let expected: String = (0..1000).map(|n| format!("{n}\n")).collect();
+        assert_eq!(out.text(), expected);
+        assert_eq!(notices.text(), "");
+    }
+
+    #[test]
+    fn a_stuck_writer_never_blocks_print() {
+        let (printer, gate, out, notices) = gated(16);
+        let started = Instant::now();
+        let accepted = (0..10_000).filter(|&n| printer.print(n)).count() as u64;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(printer.dropped(), 10_000 - accepted);
+        // The queue, plus at most one batch the thread took before it got stuck.
+        assert!(accepted <= 32, "{accepted} accepted");
+
+        drop(gate);
+        let dropped = printer.finish();
+        assert_eq!(dropped, 10_000 - accepted);
+        let printed: Vec<u32> = out.text().lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(printed.len() as u64, accepted);
+        assert!(printed.windows(2).all(|w| w[0] < w[1]), "{printed:?}");
+        let notices = notices.text();
+        let reported: u64 = notices
+            .lines()
+            .map(|l| {
+                let rest = l.strip_prefix("hookctl: output too slow: ").unwrap();
+                assert!(l.ends_with(" not printed (capture unaffected)"), "{l}");
+                rest.split(' ').next().unwrap().parse::<u64>().unwrap()
+            })
+            .sum();
+        assert_eq!(reported, dropped, "{notices}");
+    }
+
+    #[test]
+    fn finish_timeout_gives_up_on_a_stuck_writer() {
+        let (printer, gate, _, _) = gated(4);
+        printer.print(1);
+        let started = Instant::now();
+        assert_eq!(printer.finish_timeout(Duration::from_millis(50)), None);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(gate);
+
+        let printer = Printer::spawn(Box::new(Shared::default()), 4, line);
+        printer.print(1);
+        assert_eq!(printer.finish_timeout(Duration::from_secs(5)), Some(0));
+    }
+
+    #[test]
+    fn broken_pipe_stops_output_quietly() {
+        let notices = Shared::default();
+        let writer = Box::new(Failing(io::ErrorKind::BrokenPipe));
+        let printer = Printer::spawn_with_notices(writer, Box::new(notices.clone()), 8, line);
+        let signal = printer.broken_signal();
+        assert!(printer.print(1));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !signal.load(Ordering::Relaxed) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(printer.is_broken());
+        assert!(!printer.print(2));
+        assert_eq!(printer.finish(), 0);
+        assert_eq!(notices.text(), "");
+    }
+
+    #[test]
+    fn other_write_errors_are_reported_once() {
+        let notices = Shared::default();
+        let writer = Box::new(Failing(io::ErrorKind::StorageFull));
+        let printer = Printer::spawn_with_notices(writer, Box::new(notices.clone()), 8, line);
+        let other = printer.clone();
+        printer.print(1);
+        assert_eq!(printer.finish(), 0);
+        assert!(!other.is_broken());
+        assert!(!other.print(2), "printing after finish");
+        assert_eq!(notices.text().lines().count(), 1);
+        assert!(notices.text().starts_with("hookctl: cannot write output: "));
+    }
+}

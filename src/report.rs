@@ -1,0 +1,215 @@
+//! What `send` and `replay` show while they run: a line or an NDJSON record per event, a
+//! progress bar on a terminal, the dead-letter file, and the closing summary.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::capture::CaptureWriter;
+use crate::deliver::{describe_status, Outcome};
+use crate::engine::Sink;
+use crate::event::Event;
+use crate::exit::Exit;
+use crate::output::{human_duration, sanitize, style};
+use crate::summary::Summary;
+
+/// How much to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Only failures and the summary.
+    Quiet,
+    /// A line per event when there is one event, else failures and the summary.
+    Normal,
+    /// A line per event, and response bodies.
+    Verbose,
+}
+
+/// Settings for one run's report.
+pub struct ReportConfig {
+    pub json: bool,
+    pub detail: Detail,
+    pub dead_letter: Option<CaptureWriter>,
+    /// Events expected, when known (drives the progress bar's ETA).
+    pub total: Option<u64>,
+    pub concurrency: usize,
+}
+
+/// Collects outcomes and prints them.
+pub struct Reporter {
+    config: ReportConfig,
+    pub summary: Summary,
+    progress: Option<ProgressBar>,
+    started: Instant,
+    failures_shown: u64,
+}
+
+/// Failures printed one per line before the rest are only counted.
+const MAX_FAILURE_LINES: u64 = 20;
+
+impl Reporter {
+    pub fn new(config: ReportConfig) -> Reporter {
+        let progress = progress_bar(config.total, config.detail);
+        Reporter {
+            config,
+            summary: Summary::default(),
+            progress,
+            started: Instant::now(),
+            failures_shown: 0,
+        }
+    }
+
+    fn each_event(&self) -> bool {
+        match self.config.detail {
+            Detail::Quiet => false,
+            Detail::Normal => self.config.total == Some(1),
+            Detail::Verbose => true,
+        }
+    }
+
+    fn print_line(&mut self, event: &Event, outcome: &Outcome) -> std::io::Result<()> {
+        let status = match outcome.status {
+            Some(s) => style::status(s).to_string() + &describe_status(s)[3..],
+            None => style::error("no answer").to_string(),
+        };
+        let mut line = format!(
+            "{status}  {}  {}  {}",
+            human_duration(outcome.latency),
+            style::event_type(&sanitize::sanitize_line(
+                event.event_type.as_deref().unwrap_or("-")
+            )),
+            style::id(&sanitize::sanitize_line(&event.id)),
+        );
+        if outcome.attempts > 1 {
+            line.push_str(&format!("  ({} attempts)", outcome.attempts));
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        if self.config.detail == Detail::Verbose && !outcome.body.is_empty() {
+            let body = String::from_utf8_lossy(&outcome.body);
+            writeln!(out, "{}", sanitize::sanitize_text(&body))?;
+        }
+        Ok(())
+    }
+
+    /// Counts events that were not sent.
+    pub fn skipped(&mut self, n: u64) {
+        self.summary.skipped += n;
+    }
+
+    /// Prints the summary; returns the exit status the run deserves.
+    pub fn finish(self, interrupted: bool) -> anyhow::Result<Exit> {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        let elapsed = self.started.elapsed();
+        if self.config.json {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{}",
+                self.summary
+                    .to_json(elapsed, self.config.concurrency, interrupted)
+            )?;
+            out.flush()?;
+        }
+        let show_summary = self.config.detail != Detail::Quiet || !self.summary.all_succeeded();
+        if show_summary && self.config.total != Some(1) {
+            eprintln!(
+                "{}",
+                self.summary
+                    .render(elapsed, self.config.concurrency, interrupted)
+            );
+        }
+        if let Some(dead) = &self.config.dead_letter {
+            let failed = self.summary.rejected + self.summary.failed;
+            if failed > 0 {
+                eprintln!(
+                    "{failed} failed event(s) written to {}",
+                    dead.path().display()
+                );
+            }
+        }
+        Ok(if interrupted {
+            Exit::Interrupted
+        } else if self.summary.all_succeeded() {
+            Exit::Ok
+        } else {
+            Exit::DeliveryFailed
+        })
+    }
+}
+
+impl Sink for Reporter {
+    fn outcome(&mut self, mut event: Event, outcome: Outcome) -> anyhow::Result<()> {
+        self.summary.record(&outcome);
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        if self.config.json {
+            let record = json!({
+                "kind": "result",
+                "id": event.id,
+                "type": event.event_type,
+                "ok": outcome.is_success(),
+                "status": outcome.status,
+                "attempts": outcome.attempts,
+                "latency_ms": outcome.latency.as_secs_f64() * 1000.0,
+                "error": outcome.error,
+            });
+            writeln!(std::io::stdout().lock(), "{record}")?;
+        } else if self.each_event() && outcome.status.is_some() {
+            self.print_line(&event, &outcome)?;
+        }
+        if !outcome.is_success() {
+            let why = outcome.error.clone().unwrap_or_default();
+            if !self.config.json {
+                self.failures_shown += 1;
+                if self.failures_shown <= MAX_FAILURE_LINES {
+                    let id = sanitize::sanitize_line(&event.id).into_owned();
+                    self.suspend(|| eprintln!("hookctl: {}: {why}", style::id(&id)));
+                } else if self.failures_shown == MAX_FAILURE_LINES + 1 {
+                    self.suspend(|| {
+                        eprintln!("hookctl: (further failures are only counted in the summary)")
+                    });
+                }
+            }
+            if let Some(dead) = &self.config.dead_letter {
+                event.notes.error = Some(why);
+                let mut line = Vec::with_capacity(event.body.len() + 384);
+                event.write_json_line(&mut line);
+                dead.append_nowait(line);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Reporter {
+    fn suspend(&self, f: impl FnOnce()) {
+        match &self.progress {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+/// A bar on stderr when it is a terminal and more than one event is going out.
+fn progress_bar(total: Option<u64>, detail: Detail) -> Option<ProgressBar> {
+    if detail == Detail::Quiet || !std::io::stderr().is_terminal() || total == Some(1) {
+        return None;
+    }
+    let bar = match total {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} events  {per_sec}  ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {pos} events  {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}

@@ -1,0 +1,191 @@
+//! Simulated responses for `listen`: fixed statuses, sequences, a seeded failure rate, delays,
+//! Retry-After, custom bodies and headers. Lets a sender's retry logic be tested.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::event::Event;
+use crate::server::Reply;
+
+/// How `listen` answers deliveries when it is not forwarding.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseConfig {
+    /// Answer every delivery with this status.
+    pub status: Option<u16>,
+    /// Answer deliveries with these statuses in order; the last one repeats.
+    pub sequence: Vec<u16>,
+    /// Answer this fraction of deliveries with 500.
+    pub fail_rate: Option<f64>,
+    /// Seed for the fail-rate choice.
+    pub seed: Option<u64>,
+    /// Hold each response this long.
+    pub delay: Option<Duration>,
+    /// Retry-After value on 429 and 503 answers.
+    pub retry_after: String,
+    /// A fixed response body; by default a small JSON acknowledgement.
+    pub body: Option<Bytes>,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What to answer one delivery with, and how long to wait first.
+pub struct Planned {
+    pub reply: Reply,
+    pub delay: Option<Duration>,
+}
+
+/// Plays a [`ResponseConfig`], one delivery at a time.
+pub struct Responder {
+    config: ResponseConfig,
+    state: Mutex<State>,
+}
+
+struct State {
+    answered: usize,
+    rng: fastrand::Rng,
+}
+
+impl Responder {
+    pub fn new(config: ResponseConfig) -> Responder {
+        let rng = match config.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        Responder {
+            config,
+            state: Mutex::new(State { answered: 0, rng }),
+        }
+    }
+
+    /// The status the next delivery gets.
+    fn next_status(&self) -> u16 {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let n = state.answered;
+        state.answered += 1;
+        if let Some(rate) = self.config.fail_rate {
+            if state.rng.f64() < rate {
+                return 500;
+            }
+        }
+        if let Some(status) = self.config.status {
+            return status;
+        }
+        match self.config.sequence.as_slice() {
+            [] => 200,
+            seq => seq[n.min(seq.len() - 1)],
+        }
+    }
+
+    /// Plans the answer for `event`.
+    pub fn plan(&self, event: &Event) -> Planned {
+        let status = self.next_status();
+        Planned {
+            reply: self.reply(event, status),
+            delay: self.config.delay,
+        }
+    }
+
+    /// The reply for `event` with a given status, with the configured body and headers.
+    pub fn reply(&self, event: &Event, status: u16) -> Reply {
+        let mut reply = match &self.config.body {
+            Some(body) => Reply {
+                status,
+                headers: Vec::new(),
+                body: body.clone(),
+            },
+            None if (200..300).contains(&status) => Reply::json(
+                status,
+                &serde_json::json!({ "received": true, "id": event.id }),
+            ),
+            None => Reply::json(
+                status,
+                &serde_json::json!({ "received": false, "id": event.id, "error": format!("simulated {status}") }),
+            ),
+        };
+        if matches!(status, 429 | 503) {
+            reply
+                .headers
+                .push(("retry-after".into(), self.config.retry_after.clone()));
+        }
+        reply.headers.extend(self.config.headers.iter().cloned());
+        reply
+    }
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("invalid header {text:?}; write it as 'Name: value'"))?;
+    let name = name.trim();
+    if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!("invalid header name {name:?} in {text:?}"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> Event {
+        Event::from_parts(
+            "POST",
+            "/",
+            None,
+            Vec::new(),
+            Bytes::new(),
+            std::time::SystemTime::now(),
+        )
+    }
+
+    fn statuses(config: ResponseConfig, n: usize) -> Vec<u16> {
+        let r = Responder::new(config);
+        (0..n).map(|_| r.plan(&event()).reply.status).collect()
+    }
+
+    #[test]
+    fn sequence_repeats_its_last_status() {
+        let config = ResponseConfig {
+            sequence: vec![500, 500, 200],
+            ..Default::default()
+        };
+        assert_eq!(statuses(config, 5), [500, 500, 200, 200, 200]);
+    }
+
+    #[test]
+    fn seeded_fail_rate_is_repeatable() {
+        let config = || ResponseConfig {
+            fail_rate: Some(0.3),
+            seed: Some(7),
+            ..Default::default()
+        };
+        let a = statuses(config(), 1000);
+        assert_eq!(a, statuses(config(), 1000));
+        let failures = a.iter().filter(|s| **s == 500).count();
+        assert!((200..400).contains(&failures), "{failures}");
+    }
+
+    #[test]
+    fn retry_after_on_429() {
+        let r = Responder::new(ResponseConfig {
+            status: Some(429),
+            retry_after: "7".into(),
+            ..Default::default()
+        });
+        let reply = r.plan(&event()).reply;
+        assert!(reply.headers.contains(&("retry-after".into(), "7".into())));
+    }
+
+    #[test]
+    fn headers_parse() {
+        assert_eq!(
+            parse_header("X-A:  b ").unwrap(),
+            ("X-A".into(), "b".into())
+        );
+        assert!(parse_header("nocolon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! Built-in sample events for `hookctl send`.
+//!
+//! Every sample uses the same Stripe-like envelope: `id`, `type` (the sample name) and `created`
+//! (unix seconds) come first, then `api_version`, `livemode`, the domain-specific `data` object
+//! and a `request` object. Building is a pure function of the event id and the creation time:
+//! amounts, quantities and names are fixed, while secondary ids (payment ids, commit shas,
+//! tracking numbers) are derived from the event id, so a fresh event id gives fresh secondary ids
+//! and the same inputs always give the same document.
+
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+/// The `api_version` every sample carries.
+pub const API_VERSION: &str = "2025-01-01";
+
+/// One built-in sample event.
+#[derive(Debug)]
+pub struct Sample {
+    /// The name given to `send`, also the body's `type`.
+    pub name: &'static str,
+    /// One line for `send --list`.
+    pub description: &'static str,
+    data: fn(&Ctx<'_>) -> Value,
+}
+
+static SAMPLES: &[Sample] = &[
+    Sample {
+        name: "payment_success",
+        description: "A card payment succeeded (payments)",
+        data: payment_success,
+    },
+    Sample {
+        name: "payment_failed",
+        description: "A card payment was declined (payments)",
+        data: payment_failed,
+    },
+    Sample {
+        name: "refund_created",
+        description: "A partial refund was issued for a payment (payments)",
+        data: refund_created,
+    },
+    Sample {
+        name: "order_created",
+        description: "A customer placed an order (e-commerce)",
+        data: order_created,
+    },
+    Sample {
+        name: "order_shipped",
+        description: "An order left the warehouse with a tracking number (e-commerce)",
+        data: order_shipped,
+    },
+    Sample {
+        name: "sensor_reading",
+        description: "A device reported a temperature reading (IoT)",
+        data: sensor_reading,
+    },
+    Sample {
+        name: "pipeline_succeeded",
+        description: "A CI/CD pipeline passed and deployed (CI/CD)",
+        data: pipeline_succeeded,
+    },
+    Sample {
+        name: "pipeline_failed",
+        description: "A CI/CD pipeline failed in its test stage (CI/CD)",
+        data: pipeline_failed,
+    },
+];
+
+/// Every built-in sample, in the order `send --list` shows them.
+pub fn all() -> &'static [Sample] {
+    SAMPLES
+}
+
+/// The sample called `name`. An unknown name gives a message listing the known names and, when
+/// one is close, suggesting it.
+pub fn find(name: &str) -> Result<&'static Sample, String> {
+    if let Some(sample) = SAMPLES.iter().find(|s| s.name == name) {
+        return Ok(sample);
+    }
+    let known = SAMPLES
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wanted = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    let closest = SAMPLES
+        .iter()
+        .map(|s| (strsim::jaro_winkler(&wanted, s.name), s.name))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score >= 0.8);
+    Err(match closest {
+        Some((_, best)) => format!(
+            "unknown sample event `{name}`; did you mean `{best}`? Known events: {known} (see `hookctl send --list`)"
+        ),
+        None => format!(
+            "unknown sample event `{name}`. Known events: {known} (see `hookctl send --list`)"
+        ),
+    })
+}
+
+impl Sample {
+    /// The body of this sample with the given event id and creation time (unix seconds).
+    pub fn build(&self, id: &str, created_unix: i64) -> Value {
+        let ctx = Ctx {
+            id,
+            created: created_unix,
+        };
+        json!({
+            "id": id,
+            "type": self.name,
+            "created": created_unix,
+            "api_version": API_VERSION,
+            "livemode": false,
+            "data": (self.data)(&ctx),
+            "request": {
+                "id": format!("req_{}", ctx.hex("request", 12)),
+                "idempotency_key": ctx.hex("idempotency", 16),
+            },
+        })
+    }
+}
+
+/// What a sample's `data` is built from.
+struct Ctx<'a> {
+    id: &'a str,
+    created: i64,
+}
+
+impl Ctx<'_> {
+    /// `len` lowercase hex digits derived from the event id and `salt`.
+    fn hex(&self, salt: &str, len: usize) -> String {
+        // FNV-1a over salt and id, then splitmix64 steps for as many digits as needed.
+        let mut state = salt
+            .bytes()
+            .chain([0])
+            .chain(self.id.bytes())
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let mut out = String::with_capacity(len + 16);
+        while out.len() < len {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            let _ = write!(out, "{:016x}", z ^ (z >> 31));
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// `created + offset_secs` as RFC 3339 in UTC, clamped to years 1970 to 9999.
+    fn time(&self, offset_secs: i64) -> String {
+        let secs = self
+            .created
+            .saturating_add(offset_secs)
+            .clamp(0, 253_402_300_799);
+        let at = UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs());
+        humantime::format_rfc3339_seconds(at).to_string()
+    }
+}
+
+const CUSTOMER: &str = "cus_000912A";
+const ORDER_NUMBER: &str = "100001";
+
+fn billing() -> Value {
+    json!({
+        "email": "cus_000912a@example.com",
+        "name": "Jane Q. Customer",
+        "country": "DE",
+        "postal_code": "98696",
+    })
+}
+
+fn shipping_address() -> Value {
+    json!({
+        "name": "Jane Q. Customer",
+        "line1": "Musterstraße 12",
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+        "phone": "+49 30 1234567",
+    })
+}
+
+fn card() -> Value {
+    json!({"type": "card", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030})
+}
+
+fn payment_success(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "payment_id": format!("pay_{}", ctx.hex("payment", 16)),
+        "amount": 4200,
+        "currency": "usd",
+        "status": "succeeded",
+        "customer": CUSTOMER,
+        "description": format!("Order #{ORDER_NUMBER} for {CUSTOMER}"),
+        "payment_method": card(),
+        "metadata": {"order_id": ORDER_NUMBER, "sku": "PRO-MONTHLY"},
+        "billing": billing(),
+    })
+}
+
+fn payment_failed(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "payment_id": format!("pay_{}", ctx.hex("payment", 16)),
+        "amount": 4200,
+        "currency": "usd",
+        "status": "failed",
+        "customer": CUSTOMER,
+        "description": format!("Order #{ORDER_NUMBER} for {CUSTOMER}"),
+        "failure_code": "card_declined",
+        "failure_message": "Your card has insufficient funds.",
+        "decline_code": "insufficient_funds",
+        "payment_method": card(),
+        "metadata": {"order_id": ORDER_NUMBER, "sku": "PRO-MONTHLY"},
+        "billing": billing(),
+    })
+}
+
+fn refund_created(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "refund_id": format!("re_{}", ctx.hex("refund", 16)),
+        "payment_id": format!("pay_{}", ctx.hex("payment", 16)),
+        "amount": 1500,
+        "currency": "usd",
+        "status": "succeeded",
+        "reason": "requested_by_customer",
+        "customer": CUSTOMER,
+        "metadata": {"order_id": ORDER_NUMBER, "ticket": "SUP-4821"},
+    })
+}
+
+fn line_items() -> Value {
+    json!([
+        {"sku": "MUG-BLUE-350", "name": "Ceramic mug, blue, 350 ml", "quantity": 2, "unit_price": 1299, "total": 2598},
+        {"sku": "BEANS-ETH-1KG", "name": "Ethiopian coffee beans, 1 kg", "quantity": 1, "unit_price": 2499, "total": 2499},
+    ])
+}
+
+fn order_created(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "order_id": format!("ord_{}", ctx.hex("order", 12)),
+        "order_number": ORDER_NUMBER,
+        "status": "pending",
+        "customer": {"id": CUSTOMER, "email": "cus_000912a@example.com", "name": "Jane Q. Customer"},
+        "currency": "eur",
+        "line_items": line_items(),
+        "subtotal": 5097,
+        "shipping": 495,
+        "tax": 1062,
+        "total": 6654,
+        "shipping_address": shipping_address(),
+        "placed_at": ctx.time(0),
+    })
+}
+
+fn order_shipped(ctx: &Ctx<'_>) -> Value {
+    let tracking = format!("1Z{}", ctx.hex("tracking", 16).to_ascii_uppercase());
+    let eta = ctx.time(3 * 86_400);
+    json!({
+        "order_id": format!("ord_{}", ctx.hex("order", 12)),
+        "order_number": ORDER_NUMBER,
+        "status": "shipped",
+        "shipment_id": format!("shp_{}", ctx.hex("shipment", 12)),
+        "carrier": "UPS",
+        "service": "Standard",
+        "tracking_number": tracking,
+        "tracking_url": format!("https://tracking.example.com/ups/{tracking}"),
+        "line_items": [
+            {"sku": "MUG-BLUE-350", "quantity": 2},
+            {"sku": "BEANS-ETH-1KG", "quantity": 1},
+        ],
+        "package": {"weight_grams": 1840, "dimensions_cm": [30, 20, 15]},
+        "shipping_address": shipping_address(),
+        "shipped_at": ctx.time(0),
+        "estimated_delivery": &eta[..10],
+    })
+}
+
+fn sensor_reading(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "device_id": "dev_greenhouse-07",
+        "sensor": "temperature",
+        "reading": {"value": 21.7, "unit": "celsius"},
+        "battery": {"percent": 87, "voltage": 3.71},
+        "firmware": "2.4.1",
+        "location": {"site": "greenhouse-2", "lat": 52.5163, "lon": 13.3777},
+        "sequence": 18342,
+        "recorded_at": ctx.time(-2),
+    })
+}
+
+fn pipeline(ctx: &Ctx<'_>, status: &str, stages: Value) -> Value {
+    json!({
+        "pipeline_id": 48213,
+        "project": "acme/storefront",
+        "branch": "main",
+        "commit": {
+            "sha": ctx.hex("commit", 40),
+            "message": "Add express checkout for returning customers",
+            "author": "Jane Q. Developer <jane@example.com>",
+        },
+        "status": status,
+        "trigger": "push",
+        "duration_seconds": 312,
+        "stages": stages,
+        "url": "https://ci.example.com/acme/storefront/pipelines/48213",
+        "started_at": ctx.time(-312),
+        "finished_at": ctx.time(0),
+    })
+}
+
+fn pipeline_succeeded(ctx: &Ctx<'_>) -> Value {
+    let mut data = pipeline(
+        ctx,
+        "success",
+        json!([
+            {"name": "build", "status": "success", "duration_seconds": 95},
+            {"name": "test", "status": "success", "duration_seconds": 171},
+            {"name": "deploy", "status": "success", "duration_seconds": 46},
+        ]),
+    );
+    data["environment"] = json!({"name": "production", "url": "https://shop.example.com"});
+    data
+}
+
+fn pipeline_failed(ctx: &Ctx<'_>) -> Value {
+    let mut data = pipeline(
+        ctx,
+        "failed",
+        json!([
+            {"name": "build", "status": "success", "duration_seconds": 95},
+            {"name": "test", "status": "failed", "duration_seconds": 217},
+            {"name": "deploy", "status": "skipped", "duration_seconds": 0},
+        ]),
+    );
+    data["failed_stage"] = json!("test");
+    data["failed_job"] = json!({
+        "name": "unit-tests",
+        "exit_code": 1,
+        "log_url": "https://ci.example.com/acme/storefront/jobs/902117/log",
+        "summary": "3 failed, 412 passed: checkout::express::applies_saved_card",
+    });
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_builds_an_envelope_with_data() {
+        for sample in all() {
+            let body = sample.build("evt_test1", 1_767_225_601);
+            let keys: Vec<&str> = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys[..3], ["id", "type", "created"], "{}", sample.name);
+            assert_eq!(body["id"], "evt_test1");
+            assert_eq!(body["type"], sample.name);
+            assert_eq!(body["created"], 1_767_225_601);
+            let data = body["data"].as_object().unwrap();
+            assert!(data.len() >= 5, "{} has a thin data object", sample.name);
+            let text = serde_json::to_vec(&body).unwrap();
+            assert!(text.starts_with(br#"{"id":"evt_test1","type":""#));
+            assert_eq!(serde_json::from_slice::<Value>(&text).unwrap(), body);
+            assert!(!sample.description.is_empty());
+        }
+        assert_eq!(all().len(), 8);
+    }
+
+    #[test]
+    fn payment_success_has_the_fields_the_seed_app_reads() {
+        let body = find("payment_success").unwrap().build("evt_1", 0);
+        assert_eq!(body["data"]["amount"], 4200);
+        assert_eq!(body["data"]["currency"], "usd");
+        assert!(body["data"]["customer"]
+            .as_str()
+            .unwrap()
+            .starts_with("cus_"));
+        let failed = find("payment_failed").unwrap().build("evt_1", 0);
+        assert_eq!(failed["data"]["failure_code"], "card_declined");
+    }
+
+    #[test]
+    fn domain_fields_are_present_and_consistent() {
+        let order = find("order_created").unwrap().build("evt_1", 0)["data"].clone();
+        let items = order["line_items"].as_array().unwrap();
+        let subtotal: i64 = items.iter().map(|i| i["total"].as_i64().unwrap()).sum();
+        assert_eq!(order["subtotal"], subtotal);
+        let total = ["subtotal", "shipping", "tax"].map(|k| order[k].as_i64().unwrap());
+        assert_eq!(order["total"], total.iter().sum::<i64>());
+        let shipped = find("order_shipped").unwrap().build("evt_1", 0)["data"].clone();
+        assert!(shipped["tracking_number"]
+            .as_str()
+            .unwrap()
+            .starts_with("1Z"));
+        assert_eq!(shipped["estimated_delivery"], "1970-01-04");
+        let sensor = find("sensor_reading").unwrap().build("evt_1", 100)["data"].clone();
+        assert_eq!(sensor["reading"]["unit"], "celsius");
+        assert_eq!(sensor["recorded_at"], "1970-01-01T00:01:38Z");
+        let failed = find("pipeline_failed").unwrap().build("evt_1", 0)["data"].clone();
+        assert_eq!(failed["failed_stage"], "test");
+        assert_eq!(failed["commit"]["sha"].as_str().unwrap().len(), 40);
+        assert!(failed["url"].as_str().unwrap().contains("example.com"));
+    }
+
+    #[test]
+    fn secondary_ids_follow_the_event_id() {
+        let sample = find("refund_created").unwrap();
+        let a = sample.build("evt_a", 5);
+        assert_eq!(a, sample.build("evt_a", 5));
+        let b = sample.build("evt_b", 5);
+        assert_ne!(a["data"]["refund_id"], b["data"]["refund_id"]);
+        assert_ne!(a["request"]["id"], b["request"]["id"]);
+        assert_eq!(a["data"]["amount"], b["data"]["amount"]);
+    }
+
+    #[test]
+    fn extreme_times_do_not_panic() {
+        for created in [i64::MIN, -1, i64::MAX] {
+            for sample in all() {
+                sample.build("evt_x", created);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_closest() {
+        let err = find("payment_sucess").unwrap_err();
+        assert!(
+            err.starts_with("unknown sample event `payment_sucess`; did you mean `payment_success`? Known events: payment_success, payment_failed, "),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("pipeline_failed (see `hookctl send --list`)"),
+            "{err}"
+        );
+        let err = find("Order-Shipped").unwrap_err();
+        assert!(err.contains("did you mean `order_shipped`?"), "{err}");
+        let err = find("zzz").unwrap_err();
+        assert!(!err.contains("did you mean"), "{err}");
+        assert!(err.contains("Known events: payment_success"), "{err}");
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP receiver: hyper plumbing only. It turns each request into an [`Event`], asks a
+//! [`Handler`] what to answer, and shuts down gracefully. It takes an already-bound listener,
+//! so tests and the binary decide where it listens.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::event::Event;
+
+/// Paths under this prefix belong to hookctl and are never treated as events.
+pub const RESERVED_PREFIX: &str = "/_hookctl/";
+
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to answer a delivery with.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// A reply with a JSON body.
+    pub fn json(status: u16, body: &serde_json::Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(body.to_string()),
+        }
+    }
+}
+
+/// The receiver's per-delivery logic.
+pub trait Handler: Send + Sync + 'static {
+    /// Decides the answer for one delivery (and records it).
+    fn handle(&self, event: Event) -> impl Future<Output = Reply> + Send;
+    /// Told about a delivery refused before it became an event (too large, unreadable).
+    fn refused(&self, method: &str, path: &str, why: &str);
+}
+
+/// Receiver settings that belong to HTTP, not to the listen logic.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest body accepted; larger ones get 413 without being buffered.
+    pub max_body: usize,
+}
+
+/// Serves `listener` until `shutdown` completes, then finishes requests in flight.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    config: ServerConfig,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let config = Arc::new(config);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        eprintln!("hookctl: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let handler = handler.clone();
+                let config = config.clone();
+                let service = service_fn(move |req| {
+                    let handler = handler.clone();
+                    let config = config.clone();
+                    async move { Ok::<_, Infallible>(respond(req, &config, &*handler).await) }
+                });
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+async fn respond<H: Handler>(
+    req: Request<Incoming>,
+    config: &ServerConfig,
+    handler: &H,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
+        return reserved(parts.method.as_str(), rest);
+    }
+    if let Some(len) = content_length(&parts.headers) {
+        if len > config.max_body as u64 {
+            return too_large(handler, parts.method.as_str(), path, config.max_body);
+        }
+    }
+    let bytes = match Limited::new(body, config.max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return too_large(handler, parts.method.as_str(), path, config.max_body);
+        }
+        Err(e) => {
+            let why = format!("could not read the body: {e}");
+            handler.refused(parts.method.as_str(), path, &why);
+            return to_response(Reply::json(400, &serde_json::json!({ "error": why })));
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let value = match v.to_str() {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (k.as_str().to_owned(), value)
+        })
+        .collect();
+    let event = Event::from_parts(
+        parts.method.as_str(),
+        path,
+        parts.uri.query().map(str::to_owned),
+        headers,
+        bytes,
+        SystemTime::now(),
+    );
+    to_response(handler.handle(event).await)
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn too_large<H: Handler>(
+    handler: &H,
+    method: &str,
+    path: &str,
+    limit: usize,
+) -> Response<Full<Bytes>> {
+    let why = format!(
+        "body is larger than --max-body ({limit} bytes); answered 413. Raise --max-body to accept it"
+    );
+    handler.refused(method, path, &why);
+    to_response(Reply::json(
+        413,
+        &serde_json::json!({ "error": format!("body larger than {limit} bytes") }),
+    ))
+}
+
+fn reserved(method: &str, rest: &str) -> Response<Full<Bytes>> {
+    match (method, rest) {
+        ("GET" | "HEAD", "health") => {
+            to_response(Reply::json(200, &serde_json::json!({ "status": "ok" })))
+        }
+        _ => to_response(Reply::json(
+            404,
+            &serde_json::json!({ "error": format!("{RESERVED_PREFIX} is reserved for hookctl") }),
+        )),
+    }
+}
+
+fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    response
+}

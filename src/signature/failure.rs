@@ -1,0 +1,141 @@
+//! Why verification failed, explained for humans. No message ever contains a secret.
+
+use std::fmt;
+
+/// Why a request failed verification. `Display` gives one sentence saying what is wrong and how
+/// to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A header the scheme needs is absent.
+    MissingHeader {
+        /// The header's name, e.g. `X-Hub-Signature-256`.
+        header: String,
+        /// The scheme being verified.
+        scheme: String,
+        /// Another scheme whose signature header the request does carry, if any.
+        looks_like: Option<String>,
+    },
+    /// A header is present but cannot be read.
+    MalformedHeader {
+        /// The header's name.
+        header: String,
+        /// What is wrong with it and what was expected.
+        detail: String,
+    },
+    /// The signature matches but the signed timestamp is too far from now.
+    TimestampOutside {
+        /// `now - timestamp`: positive when the timestamp is in the past.
+        skew_secs: i64,
+        /// The tolerance that was exceeded.
+        tolerance_secs: u64,
+    },
+    /// No presented signature matches any secret.
+    Mismatch {
+        /// Set when a signature matches a JSON re-serialisation of the body instead.
+        reserialized: Option<Reserialized>,
+    },
+    /// A secret cannot be used with the scheme (empty, or not base64 for `standard`).
+    BadSecret {
+        /// What is wrong; never contains the secret.
+        detail: String,
+    },
+}
+
+/// A JSON re-serialisation of the body that the signature matches instead of the raw body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserialized {
+    /// `serde_json::to_vec`: no whitespace.
+    Compact,
+    /// `serde_json::to_vec_pretty`: two-space indentation.
+    Pretty,
+}
+
+impl Reserialized {
+    /// If `body` is JSON, the first re-serialisation that differs from `body` and for which
+    /// `matches` holds.
+    pub(super) fn detect(body: &[u8], matches: impl Fn(&[u8]) -> bool) -> Option<Reserialized> {
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        [
+            (Reserialized::Compact, serde_json::to_vec(&value)),
+            (Reserialized::Pretty, serde_json::to_vec_pretty(&value)),
+        ]
+        .into_iter()
+        .find_map(|(kind, bytes)| {
+            let bytes = bytes.ok()?;
+            (bytes != body && matches(&bytes)).then_some(kind)
+        })
+    }
+}
+
+impl fmt::Display for Reserialized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reserialized::Compact => "compact",
+            Reserialized::Pretty => "pretty",
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::MissingHeader {
+                header,
+                scheme,
+                looks_like,
+            } => {
+                write!(
+                    f,
+                    "missing the {header} header; is the sender signing with the {scheme} scheme?"
+                )?;
+                match looks_like {
+                    Some(other) => write!(
+                        f,
+                        " (the request carries a {other} signature header; try the {other} scheme)"
+                    ),
+                    None => Ok(()),
+                }
+            }
+            Failure::MalformedHeader { header, detail } => {
+                write!(f, "malformed {header} header: {detail}")
+            }
+            Failure::TimestampOutside {
+                skew_secs,
+                tolerance_secs,
+            } => display_skew(f, *skew_secs, *tolerance_secs),
+            Failure::Mismatch { reserialized: None } => f.write_str(
+                "signature does not match: wrong secret, or the body was changed after signing; \
+                 check the secret and pass the raw body through byte for byte",
+            ),
+            Failure::Mismatch {
+                reserialized: Some(kind),
+            } => write!(
+                f,
+                "signature does not match this body, but matches its {kind} JSON \
+                 re-serialisation: something parsed and re-serialised the body before it was \
+                 signed/forwarded; sign and verify the raw bytes"
+            ),
+            Failure::BadSecret { detail } => write!(f, "unusable secret: {detail}"),
+        }
+    }
+}
+
+/// Explains a timestamp outside the tolerance, in the past or the future.
+fn display_skew(f: &mut fmt::Formatter<'_>, skew_secs: i64, tolerance_secs: u64) -> fmt::Result {
+    let distance = skew_secs.unsigned_abs();
+    if skew_secs >= 0 {
+        write!(
+            f,
+            "timestamp is {distance}s old, beyond the {tolerance_secs}s tolerance; \
+             re-sign (replay --resign) or check the clock"
+        )
+    } else {
+        write!(
+            f,
+            "timestamp is {distance}s in the future, beyond the {tolerance_secs}s tolerance; \
+             check the sender's clock, or re-sign (replay --resign)"
+        )
+    }
+}
+
+impl std::error::Error for Failure {}
