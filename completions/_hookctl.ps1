@@ -1,0 +1,221 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'hookctl'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'hookctl' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Run a local webhook receiver that prints, captures, checks and answers deliveries')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a sample event, or your own body, optionally signed like a real provider')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hookctl;listen' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to bind. Use 0.0.0.0 only if other machines must reach you')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to bind; 0 picks a free one (the address is announced on stderr)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to bind; 0 picks a free one (the address is announced on stderr)')
+            [CompletionResult]::new('--capture', '--capture', [CompletionResultType]::ParameterName, 'Append every delivery to FILE as one JSON line (written before the response)')
+            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest body accepted; larger ones get 413')
+            [CompletionResult]::new('--ready-file', '--ready-file', [CompletionResultType]::ParameterName, 'Write the bound URL to PATH once the port accepts connections')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N deliveries (when no --expect is given)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0')
+            [CompletionResult]::new('--only-tag', '--only-tag', [CompletionResultType]::ParameterName, 'Only print, count and capture deliveries carrying X-Hookctl-Tag: RUN_ID')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Answer every delivery with STATUS')
+            [CompletionResult]::new('--respond', '--respond', [CompletionResultType]::ParameterName, 'Answer deliveries with this sequence of statuses; the last one repeats')
+            [CompletionResult]::new('--fail-rate', '--fail-rate', [CompletionResultType]::ParameterName, 'Answer this fraction of deliveries (0.0 to 1.0) with 500')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for --fail-rate, to make the choice repeatable')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Hold each response for DURATION before answering')
+            [CompletionResult]::new('--retry-after', '--retry-after', [CompletionResultType]::ParameterName, 'Retry-After value sent with 429 and 503 answers')
+            [CompletionResult]::new('--response-body', '--response-body', [CompletionResultType]::ParameterName, 'Response body: text, or @FILE')
+            [CompletionResult]::new('--response-header', '--response-header', [CompletionResultType]::ParameterName, 'Extra response header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Verify each delivery''s signature with SCHEME (standard, stripe, github, shopify, slack, hmac)')
+            [CompletionResult]::new('--verify-mode', '--verify-mode', [CompletionResultType]::ParameterName, 'reject: answer 401 on a bad signature; warn: answer normally and only report')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'Accept signature timestamps this far from now; 0 disables the check')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--forward-to', '--forward-to', [CompletionResultType]::ParameterName, 'Relay every delivery to your app at URL and answer with the app''s response')
+            [CompletionResult]::new('--forward-timeout', '--forward-timeout', [CompletionResultType]::ParameterName, 'Timeout for each forward attempt')
+            [CompletionResult]::new('--forward-retries', '--forward-retries', [CompletionResultType]::ParameterName, 'Retries for a failed forward')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'fsync the capture file before answering, for power-loss durability')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print each delivery to stdout as one NDJSON line, and nothing else')
+            [CompletionResult]::new('--ack-first', '--ack-first', [CompletionResultType]::ParameterName, 'Answer 200 at once and forward in the background')
+            [CompletionResult]::new('--exit-on-forward-failure', '--exit-on-forward-failure', [CompletionResultType]::ParameterName, 'Exit non-zero (3) once a forward finally fails')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hookctl;send' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where to send')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override a field of the sample at a dot path; VALUE is JSON when it parses')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('-X', '-X ', [CompletionResultType]::ParameterName, 'HTTP method')
+            [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'HTTP method')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
+            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac')
+            [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Pin the event id (for reproducible signed requests)')
+            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Pin the signature timestamp, in Unix seconds')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout for each attempt')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Base of the exponential backoff between retries (full jitter)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Cap throughput, e.g. 50/s or 600/m')
+            [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append every event that finally failed to FILE, in the capture format')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the built-in sample events')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the event that would be sent (capture format) and send nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event and a summary record to stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hookctl;replay' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Scheme, host and port to send to; a path other than / replaces the captured path')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only replay events matching type=GLOB (repeatable; any may match)')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Keep the original gaps between events, divided by X (1 is real time)')
+            [CompletionResult]::new('--resign', '--resign', [CompletionResultType]::ParameterName, 'Replace the captured signatures with fresh ones (new timestamp)')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout for each attempt')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Base of the exponential backoff between retries (full jitter)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Cap throughput, e.g. 50/s or 600/m')
+            [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append every event that finally failed to FILE, in the capture format')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the events that would be sent (capture format) and send nothing')
+            [CompletionResult]::new('--skip-invalid', '--skip-invalid', [CompletionResultType]::ParameterName, 'Report malformed lines and go on, instead of stopping')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep FILE open and replay lines appended to it, like tail -f')
+            [CompletionResult]::new('--from-end', '--from-end', [CompletionResultType]::ParameterName, 'With --follow, start at the end of FILE: only new lines are replayed')
+            [CompletionResult]::new('--new-ids', '--new-ids', [CompletionResultType]::ParameterName, 'Give each replayed event a new id')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event and a summary record to stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hookctl;verify' {
+            [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'Signature scheme: standard, stripe, github, shopify, slack, hmac')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'Accept signature timestamps this far from now; 0 disables the check')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hookctl;completions' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hookctl;help' {
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Run a local webhook receiver that prints, captures, checks and answers deliveries')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a sample event, or your own body, optionally signed like a real provider')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hookctl;help;listen' {
+            break
+        }
+        'hookctl;help;send' {
+            break
+        }
+        'hookctl;help;replay' {
+            break
+        }
+        'hookctl;help;verify' {
+            break
+        }
+        'hookctl;help;completions' {
+            break
+        }
+        'hookctl;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,203 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[hookctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'hookctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'hookctl'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand listen 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+            cand send 'Send a sample event, or your own body, optionally signed like a real provider'
+            cand replay 'Resend captured events byte for byte'
+            cand verify 'Check the signatures of captured events offline'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;listen'= {
+            cand --host 'Address to bind. Use 0.0.0.0 only if other machines must reach you'
+            cand -p 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --port 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --capture 'Append every delivery to FILE as one JSON line (written before the response)'
+            cand --max-body 'Largest body accepted; larger ones get 413'
+            cand --ready-file 'Write the bound URL to PATH once the port accepts connections'
+            cand --expect 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events'
+            cand --count 'Exit after N deliveries (when no --expect is given)'
+            cand --timeout 'Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0'
+            cand --only-tag 'Only print, count and capture deliveries carrying X-Hookctl-Tag: RUN_ID'
+            cand --status 'Answer every delivery with STATUS'
+            cand --respond 'Answer deliveries with this sequence of statuses; the last one repeats'
+            cand --fail-rate 'Answer this fraction of deliveries (0.0 to 1.0) with 500'
+            cand --seed 'Seed for --fail-rate, to make the choice repeatable'
+            cand --delay 'Hold each response for DURATION before answering'
+            cand --retry-after 'Retry-After value sent with 429 and 503 answers'
+            cand --response-body 'Response body: text, or @FILE'
+            cand --response-header 'Extra response header ''Name: value'' (repeatable)'
+            cand --verify 'Verify each delivery''s signature with SCHEME (standard, stripe, github, shopify, slack, hmac)'
+            cand --verify-mode 'reject: answer 401 on a bad signature; warn: answer normally and only report'
+            cand --tolerance 'Accept signature timestamps this far from now; 0 disables the check'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --forward-to 'Relay every delivery to your app at URL and answer with the app''s response'
+            cand --forward-timeout 'Timeout for each forward attempt'
+            cand --forward-retries 'Retries for a failed forward'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --fsync 'fsync the capture file before answering, for power-loss durability'
+            cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
+            cand --ack-first 'Answer 200 at once and forward in the background'
+            cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;send'= {
+            cand --to 'Where to send'
+            cand -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
+            cand --data 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
+            cand --set 'Override a field of the sample at a dot path; VALUE is JSON when it parses'
+            cand -H 'Extra request header ''Name: value'' (repeatable)'
+            cand --header 'Extra request header ''Name: value'' (repeatable)'
+            cand -X 'HTTP method'
+            cand --method 'HTTP method'
+            cand -n 'Send N events, each with a fresh id and timestamp'
+            cand --count 'Send N events, each with a fresh id and timestamp'
+            cand --sign 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac'
+            cand --id 'Pin the event id (for reproducible signed requests)'
+            cand --timestamp 'Pin the signature timestamp, in Unix seconds'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --timeout 'Timeout for each attempt'
+            cand --retries 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)'
+            cand --backoff 'Base of the exponential backoff between retries (full jitter)'
+            cand -c 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --concurrency 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --rate 'Cap throughput, e.g. 50/s or 600/m'
+            cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
+            cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --list 'List the built-in sample events'
+            cand --dry-run 'Print the event that would be sent (capture format) and send nothing'
+            cand --json 'Print one NDJSON result per event and a summary record to stdout'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;replay'= {
+            cand --to 'Scheme, host and port to send to; a path other than / replaces the captured path'
+            cand --filter 'Only replay events matching type=GLOB (repeatable; any may match)'
+            cand --speed 'Keep the original gaps between events, divided by X (1 is real time)'
+            cand --resign 'Replace the captured signatures with fresh ones (new timestamp)'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --timeout 'Timeout for each attempt'
+            cand --retries 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)'
+            cand --backoff 'Base of the exponential backoff between retries (full jitter)'
+            cand -c 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --concurrency 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --rate 'Cap throughput, e.g. 50/s or 600/m'
+            cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
+            cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --dry-run 'Print the events that would be sent (capture format) and send nothing'
+            cand --skip-invalid 'Report malformed lines and go on, instead of stopping'
+            cand --follow 'Keep FILE open and replay lines appended to it, like tail -f'
+            cand --from-end 'With --follow, start at the end of FILE: only new lines are replayed'
+            cand --new-ids 'Give each replayed event a new id'
+            cand --json 'Print one NDJSON result per event and a summary record to stdout'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;verify'= {
+            cand --scheme 'Signature scheme: standard, stripe, github, shopify, slack, hmac'
+            cand --tolerance 'Accept signature timestamps this far from now; 0 disables the check'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --json 'Print one NDJSON result per event'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;completions'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;help'= {
+            cand listen 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+            cand send 'Send a sample event, or your own body, optionally signed like a real provider'
+            cand replay 'Resend captured events byte for byte'
+            cand verify 'Check the signatures of captured events offline'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;help;listen'= {
+        }
+        &'hookctl;help;send'= {
+        }
+        &'hookctl;help;replay'= {
+        }
+        &'hookctl;help;verify'= {
+        }
+        &'hookctl;help;completions'= {
+        }
+        &'hookctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,167 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_hookctl_global_optspecs
+    string join \n color= v/verbose q/quiet h/help V/version
+end
+
+function __fish_hookctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_hookctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_hookctl_using_subcommand
+    set -l cmd (__fish_hookctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c hookctl -n "__fish_hookctl_needs_command" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_needs_command" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_needs_command" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_needs_command" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_needs_command" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s p -l port -d 'Port to bind; 0 picks a free one (the address is announced on stderr)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l capture -d 'Append every delivery to FILE as one JSON line (written before the response)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-body -d 'Largest body accepted; larger ones get 413' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-file -d 'Write the bound URL to PATH once the port accepts connections' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l expect -d 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l count -d 'Exit after N deliveries (when no --expect is given)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l timeout -d 'Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l only-tag -d 'Only print, count and capture deliveries carrying X-Hookctl-Tag: RUN_ID' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l status -d 'Answer every delivery with STATUS' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l respond -d 'Answer deliveries with this sequence of statuses; the last one repeats' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fail-rate -d 'Answer this fraction of deliveries (0.0 to 1.0) with 500' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l seed -d 'Seed for --fail-rate, to make the choice repeatable' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l delay -d 'Hold each response for DURATION before answering' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l retry-after -d 'Retry-After value sent with 429 and 503 answers' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l response-body -d 'Response body: text, or @FILE' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l response-header -d 'Extra response header \'Name: value\' (repeatable)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l verify -d 'Verify each delivery\'s signature with SCHEME (standard, stripe, github, shopify, slack, hmac)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l verify-mode -d 'reject: answer 401 on a bad signature; warn: answer normally and only report' -r -f -a "reject\t''
+warn\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l tolerance -d 'Accept signature timestamps this far from now; 0 disables the check' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-timeout -d 'Timeout for each forward attempt' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-retries -d 'Retries for a failed forward' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsync the capture file before answering, for power-loss durability'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l to -d 'Where to send' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Override a field of the sample at a dot path; VALUE is JSON when it parses' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s H -l header -d 'Extra request header \'Name: value\' (repeatable)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s X -l method -d 'HTTP method' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s n -l count -d 'Send N events, each with a fresh id and timestamp' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l sign -d 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l id -d 'Pin the event id (for reproducible signed requests)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l timestamp -d 'Pin the signature timestamp, in Unix seconds' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l timeout -d 'Timeout for each attempt' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l retries -d 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l backoff -d 'Base of the exponential backoff between retries (full jitter)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s c -l concurrency -d 'Deliveries in flight at once. Above 1, events may arrive out of order' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l list -d 'List the built-in sample events'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dry-run -d 'Print the event that would be sent (capture format) and send nothing'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l json -d 'Print one NDJSON result per event and a summary record to stdout'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l to -d 'Scheme, host and port to send to; a path other than / replaces the captured path' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Only replay events matching type=GLOB (repeatable; any may match)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l timeout -d 'Timeout for each attempt' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l retries -d 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l backoff -d 'Base of the exponential backoff between retries (full jitter)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s c -l concurrency -d 'Deliveries in flight at once. Above 1, events may arrive out of order' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l dry-run -d 'Print the events that would be sent (capture format) and send nothing'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l skip-invalid -d 'Report malformed lines and go on, instead of stopping'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l follow -d 'Keep FILE open and replay lines appended to it, like tail -f'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l from-end -d 'With --follow, start at the end of FILE: only new lines are replayed'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l new-ids -d 'Give each replayed event a new id'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l json -d 'Print one NDJSON result per event and a summary record to stdout'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l scheme -d 'Signature scheme: standard, stripe, github, shopify, slack, hmac' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l tolerance -d 'Accept signature timestamps this far from now; 0 disables the check' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l json -d 'Print one NDJSON result per event'
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

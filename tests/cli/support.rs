@@ -1,0 +1,364 @@
+//! Shared test support: a hermetic `hookctl` command, a `listen` child that announces its
+//! address, and an in-test HTTP server that reports every request over a channel.
+//! Nothing here sleeps to synchronise: everything waits on a line, a channel or an exit,
+//! always with a timeout.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hookctl::event::Event;
+use hookctl::server::{serve, Handler, Reply, ServerConfig};
+
+/// Generous bound for anything that should happen "soon".
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// The path of the binary under test.
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_hookctl"))
+}
+
+/// A hermetic `hookctl` command (assert_cmd): no colour, no backtraces, no inherited secrets.
+pub fn hookctl() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(bin());
+    hermetic(cmd.env_clear());
+    cmd
+}
+
+/// The same environment for a `std::process::Command`.
+pub fn hookctl_std() -> StdCommand {
+    let mut cmd = StdCommand::new(bin());
+    cmd.env_clear();
+    hermetic(&mut cmd);
+    cmd
+}
+
+fn hermetic<C: EnvSet>(cmd: &mut C) {
+    cmd.set("NO_COLOR", "1");
+    cmd.set("RUST_BACKTRACE", "0");
+    cmd.set("HOME", std::env::temp_dir().to_str().unwrap_or("/tmp"));
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.set("PATH", &path);
+    }
+}
+
+trait EnvSet {
+    fn set(&mut self, k: &str, v: &str);
+}
+impl EnvSet for assert_cmd::Command {
+    fn set(&mut self, k: &str, v: &str) {
+        self.env(k, v);
+    }
+}
+impl EnvSet for StdCommand {
+    fn set(&mut self, k: &str, v: &str) {
+        self.env(k, v);
+    }
+}
+
+/// Lines of a child's stream, delivered over a channel by a reader thread.
+pub struct Lines {
+    rx: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Lines {
+    fn spawn(stream: impl Read + Send + 'static) -> Lines {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line satisfying `pred`; panics with what was seen on timeout.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Everything left until the stream closes (bounded by WAIT).
+    pub fn rest(&mut self) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        while let Ok(line) = self
+            .rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+}
+
+/// A running `hookctl listen --port 0 ...`.
+pub struct Listen {
+    pub child: Child,
+    pub url: String,
+    pub stdout: Lines,
+    pub stderr: Lines,
+}
+
+impl Listen {
+    /// Starts `hookctl listen --port 0 ARGS` and waits for its announced address.
+    pub fn start(args: &[&str]) -> Listen {
+        Listen::start_with(args, |_| {})
+    }
+
+    /// Like `start`, with a hook to adjust the command (environment, etc.).
+    pub fn start_with(args: &[&str], adjust: impl FnOnce(&mut StdCommand)) -> Listen {
+        let mut cmd = hookctl_std();
+        cmd.arg("listen").arg("--port").arg("0").args(args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn hookctl listen");
+        let stdout = Lines::spawn(child.stdout.take().expect("stdout"));
+        let mut stderr = Lines::spawn(child.stderr.take().expect("stderr"));
+        let line = stderr.wait_for("the listening announcement", |l| {
+            l.starts_with("listening on http://")
+        });
+        let url = line.trim_start_matches("listening on ").trim().to_owned();
+        Listen {
+            child,
+            url,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Sends SIGINT (like Ctrl-C) and waits for the exit.
+    pub fn interrupt(&mut self) -> ExitStatus {
+        signal(self.child.id(), "INT");
+        self.wait()
+    }
+
+    /// Waits for the process to exit on its own (bounded).
+    pub fn wait(&mut self) -> ExitStatus {
+        wait_child(&mut self.child)
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a signal to a process by pid.
+pub fn signal(pid: u32, name: &str) {
+    let status = StdCommand::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+/// Waits for a child to exit, killing it (and failing) after WAIT.
+pub fn wait_child(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process {} did not exit within {WAIT:?}", child.id());
+        }
+        // Polling a child's exit has no blocking-with-timeout form in std.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One request seen by a [`Recorder`].
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub at: Instant,
+    pub event: Event,
+}
+
+/// An in-test HTTP server on 127.0.0.1:0 that reports each request over a channel and
+/// answers with `respond(n, &event)` (n counts from 0). It tracks the most requests in flight.
+pub struct Recorder {
+    pub url: String,
+    rx: mpsc::Receiver<Seen>,
+    pub max_in_flight: Arc<AtomicUsize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Respond = dyn Fn(usize, &Event) -> (Reply, Option<Duration>) + Send + Sync;
+
+struct RecordingHandler {
+    tx: std::sync::Mutex<mpsc::Sender<Seen>>,
+    respond: Box<Respond>,
+    count: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+impl Handler for RecordingHandler {
+    async fn handle(&self, event: Event) -> Reply {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
+        let (reply, delay) = (self.respond)(n, &event);
+        let _ = self.tx.lock().unwrap().send(Seen {
+            at: Instant::now(),
+            event,
+        });
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        reply
+    }
+
+    fn refused(&self, _: &str, _: &str, _: &str) {}
+}
+
+/// A plain 200 reply.
+pub fn ok_reply() -> Reply {
+    Reply::json(200, &serde_json::json!({"ok": true}))
+}
+
+/// A reply with a status and extra headers.
+pub fn status_reply(status: u16, headers: &[(&str, &str)]) -> Reply {
+    let mut r = Reply::json(status, &serde_json::json!({"status": status}));
+    r.headers
+        .extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    r
+}
+
+impl Recorder {
+    /// A server that answers every request 200.
+    pub fn ok() -> Recorder {
+        Recorder::start(|_, _| (ok_reply(), None))
+    }
+
+    pub fn start(
+        respond: impl Fn(usize, &Event) -> (Reply, Option<Duration>) + Send + Sync + 'static,
+    ) -> Recorder {
+        let (tx, rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let handler = RecordingHandler {
+            tx: std::sync::Mutex::new(tx),
+            respond: Box::new(respond),
+            count: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: max_in_flight.clone(),
+        };
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                serve(
+                    listener,
+                    ServerConfig { max_body: 64 << 20 },
+                    Arc::new(handler),
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                )
+                .await;
+            });
+        });
+        let addr = addr_rx.recv_timeout(WAIT).expect("recorder bound");
+        Recorder {
+            url: format!("http://{addr}"),
+            rx,
+            max_in_flight,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The next request, or a panic after WAIT.
+    pub fn next(&self) -> Seen {
+        self.rx
+            .recv_timeout(WAIT)
+            .expect("a request reached the recorder")
+    }
+
+    /// The next `n` requests.
+    pub fn take(&self, n: usize) -> Vec<Seen> {
+        (0..n).map(|_| self.next()).collect()
+    }
+
+    /// Requests that are already there, without waiting.
+    pub fn drain(&self) -> Vec<Seen> {
+        self.rx.try_iter().collect()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A loopback URL where nothing listens (a port that was bound and then released).
+pub fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+/// Reads a capture file into events.
+pub fn read_capture(path: &Path) -> Vec<Event> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Event::from_json_line(l.as_bytes()).unwrap().unwrap())
+        .collect()
+}
+
+/// Headers that describe one hop and are recomputed on every send.
+pub fn end_to_end_headers(e: &Event) -> Vec<(String, String)> {
+    e.headers
+        .iter()
+        .filter(|(k, _)| !hookctl::event::is_hop_by_hop(k))
+        .cloned()
+        .collect()
+}
