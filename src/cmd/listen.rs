@@ -33,6 +33,12 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .map(|e| e.parse::<Expectation>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    if !expectations.is_empty() && args.count.is_some() {
+        // The tracker ignores --count when there are expectations; say so instead.
+        anyhow::bail!(
+            "--count cannot be combined with --expect; repeat --expect to wait for several events"
+        );
+    }
     let tracker = (!expectations.is_empty() || args.count.is_some())
         .then(|| Tracker::new(expectations, args.count));
     let responder = Responder::new(response_config(&args.respond)?);
