@@ -36,6 +36,15 @@ pub struct ForwardConfig {
     pub exit_on_failure: bool,
 }
 
+/// `listen --publish`: where accepted deliveries go before they are answered. A delivery is
+/// answered 2xx only after `publish` succeeded (the broker confirmed it); otherwise 503.
+pub trait Publish: Send + Sync {
+    fn publish<'a>(
+        &'a self,
+        event: &'a Event,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
 /// One item for the printer: the event, and the app's answer when forwarding.
 pub struct Printed {
     pub event: Arc<Event>,
@@ -61,6 +70,7 @@ pub struct ListenConfig {
     pub tracker: Option<Tracker>,
     pub only_tag: Option<String>,
     pub forward: Option<ForwardConfig>,
+    pub publisher: Option<Arc<dyn Publish>>,
 }
 
 /// The per-delivery handler behind the HTTP server.
@@ -72,6 +82,7 @@ pub struct Receiver {
     tracker: Option<Mutex<Tracker>>,
     only_tag: Option<String>,
     forward: Option<ForwardConfig>,
+    publisher: Option<Arc<dyn Publish>>,
     events: AtomicU64,
     bytes: AtomicU64,
     finish: watch::Sender<Finish>,
@@ -88,6 +99,7 @@ impl Receiver {
             tracker: config.tracker.map(Mutex::new),
             only_tag: config.only_tag,
             forward: config.forward,
+            publisher: config.publisher,
             events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             finish,
@@ -111,11 +123,6 @@ impl Receiver {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         (!tracker.is_done()).then(|| tracker.unmet_report())
-    }
-
-    /// Stops the printer, returning how many lines it could not print.
-    pub fn take_printer(&mut self) -> Option<Printer<Printed>> {
-        self.printer.take()
     }
 
     fn verify(&self, event: &Event) -> Option<Verified> {
@@ -228,6 +235,23 @@ impl Receiver {
     }
 }
 
+/// The 503 for a delivery the broker did not confirm, reported on stderr and noted in the
+/// capture.
+fn unpublished(event: &mut Event, why: &str) -> Reply {
+    eprintln!(
+        "hookctl: error: cannot publish {} to the broker: {why}; answered 503",
+        crate::output::sanitize::sanitize_line(&event.id)
+    );
+    event.notes.status = Some(503);
+    event.notes.error = Some(format!("not published: {why}"));
+    let mut reply = Reply::json(
+        503,
+        &json!({ "error": format!("hookctl could not publish the event to the broker: {why}") }),
+    );
+    reply.headers.push(("retry-after".into(), "1".into()));
+    reply
+}
+
 fn forward_note(url: &str, outcome: &Outcome) -> ForwardNote {
     ForwardNote {
         url: url.to_owned(),
@@ -287,6 +311,15 @@ impl Handler for Shared {
         };
         event.notes.verified = verified;
         event.notes.status = Some(reply.status);
+        let reply = match &me.publisher {
+            Some(publisher) if (200..300).contains(&reply.status) => {
+                match publisher.publish(&event).await {
+                    Ok(()) => reply,
+                    Err(why) => unpublished(&mut event, &why),
+                }
+            }
+            _ => reply,
+        };
         let event = Arc::new(event);
         if let Some(capture) = &me.capture {
             if let Err(e) = capture.append_event(&event).await {

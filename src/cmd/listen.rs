@@ -65,6 +65,11 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .as_deref()
         .map(|path| CaptureWriter::open(path, args.fsync))
         .transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // The broker is reached before listen announces itself, so a wrong URL fails at once.
+    let publisher = runtime.block_on(crate::cmd::relay::listen_publisher(&args.publish))?;
 
     eprintln!("listening on {url}");
     if let Some(path) = &args.ready_file {
@@ -77,11 +82,8 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         out.flush()?;
     }
     let printer = make_printer(args.json, global);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let started = Instant::now();
-    let (mut receiver, finish) = runtime.block_on(async {
+    let (receiver, finish) = runtime.block_on(async {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let forward = match forward_target {
@@ -110,6 +112,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             tracker,
             only_tag: args.only_tag.clone(),
             forward,
+            publisher,
         });
         let receiver = Arc::new(receiver);
         let broken = printer.as_ref().map(|p| p.broken_signal());
@@ -153,12 +156,11 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         anyhow::Ok((receiver, finish_reason))
     })?;
     drop(runtime);
-    let receiver_ref = Arc::get_mut(&mut receiver);
-    let printer_dropped = match receiver_ref.and_then(|r| r.take_printer()) {
-        Some(p) => p.finish_timeout(Duration::from_secs(2)).unwrap_or(0),
-        None => 0,
-    };
-    drop(printer);
+    // A stuck writer (a pipe nobody reads) must not hold up the exit: give it a moment.
+    let printer_dropped = printer.map_or(0, |p| {
+        let dropped = p.dropped();
+        p.finish_timeout(Duration::from_secs(2)).unwrap_or(dropped)
+    });
     let unmet = receiver.unmet();
     let (events, bytes) = receiver.totals();
     drop(receiver);

@@ -8,3 +8,4 @@ mod ci;
 mod core;
 mod delivery;
 mod signatures;
+mod design;

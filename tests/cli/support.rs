@@ -69,7 +69,7 @@ pub struct Lines {
 }
 
 impl Lines {
-    fn spawn(stream: impl Read + Send + 'static) -> Lines {
+    pub fn spawn(stream: impl Read + Send + 'static) -> Lines {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
@@ -361,4 +361,56 @@ pub fn end_to_end_headers(e: &Event) -> Vec<(String, String)> {
         .filter(|(k, _)| !hookctl::event::is_hop_by_hop(k))
         .cloned()
         .collect()
+}
+
+/// A running `hookctl` child (any subcommand) whose stdout and stderr arrive as lines.
+/// Killed on drop.
+pub struct Spawned {
+    pub child: Child,
+    pub stdout: Lines,
+    pub stderr: Lines,
+}
+
+impl Spawned {
+    /// Sends SIGINT (like Ctrl-C) and waits for the exit.
+    pub fn interrupt(&mut self) -> ExitStatus {
+        signal(self.child.id(), "INT");
+        wait_child(&mut self.child)
+    }
+
+    /// Waits for the process to exit on its own (bounded).
+    pub fn wait(&mut self) -> ExitStatus {
+        wait_child(&mut self.child)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hookctl ARGS` in the background with piped output.
+pub fn spawn_hookctl(args: &[&str]) -> Spawned {
+    let mut cmd = hookctl_std();
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn hookctl");
+    let stdout = Lines::spawn(child.stdout.take().expect("stdout"));
+    let stderr = Lines::spawn(child.stderr.take().expect("stderr"));
+    Spawned {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl Recorder {
+    /// The next request if one arrives within `limit`.
+    pub fn next_within(&self, limit: Duration) -> Option<Seen> {
+        self.rx.recv_timeout(limit).ok()
+    }
 }

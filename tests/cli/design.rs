@@ -1,0 +1,41 @@
+//! Guards for the performance design, checked by behaviour rather than by timing.
+
+use std::process::Stdio;
+
+use crate::support::{hookctl, hookctl_std, read_capture, wait_child, Lines};
+
+/// A listen whose stdout is a pipe nobody reads must still acknowledge every delivery, and
+/// capture all of them: printing is off the acknowledgement path and may only drop output.
+#[test]
+fn unread_stdout_never_blocks_acknowledgements_or_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    let mut child = hookctl_std()
+        .args(["listen", "--port", "0", "--capture"])
+        .arg(&capture)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Hold the read end open and never read it, so the pipe fills up.
+    let _unread = child.stdout.take().unwrap();
+    let mut stderr = Lines::spawn(child.stderr.take().unwrap());
+    let line = stderr.wait_for("the listening line", |l| l.starts_with("listening on "));
+    let url = line.trim_start_matches("listening on ").to_owned();
+
+    hookctl()
+        .args(["send", "payment_success", "--count", "10000", "--concurrency", "16", "-q"])
+        .args(["--to", &format!("{url}/webhook")])
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+
+    crate::support::signal(child.id(), "INT");
+    let status = wait_child(&mut child);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(read_capture(&capture).len(), 10000);
+    let rest = stderr.rest().join("\n");
+    assert!(rest.contains("10000 events"), "{rest}");
+    assert!(rest.contains("not printed"), "{rest}");
+}
