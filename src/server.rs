@@ -110,6 +110,9 @@ async fn respond<H: Handler>(
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
+    if !path.starts_with('/') {
+        return not_a_path(handler, parts.method.as_str(), &parts.uri);
+    }
     if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
         return reserved(parts.method.as_str(), rest);
     }
@@ -173,6 +176,21 @@ fn too_large<H: Handler>(
     to_response(Reply::json(
         413,
         &serde_json::json!({ "error": format!("body larger than {limit} bytes") }),
+    ))
+}
+
+/// Answers `OPTIONS *` and `CONNECT host:port` with 400: their targets are not paths, so they
+/// are not deliveries, and a capture line for them could not be replayed.
+fn not_a_path<H: Handler>(handler: &H, method: &str, uri: &http::Uri) -> Response<Full<Bytes>> {
+    let target = uri.to_string();
+    handler.refused(
+        method,
+        &target,
+        "the request target is not a path; answered 400",
+    );
+    to_response(Reply::json(
+        400,
+        &serde_json::json!({ "error": format!("request target {target:?} is not a path") }),
     ))
 }
 
