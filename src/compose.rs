@@ -31,11 +31,22 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// Replaces the event's signature headers with fresh ones for `timestamp`.
+    /// A signer, checking up front that `secret` is usable with `scheme` (e.g. valid base64
+    /// for `standard`), so a bad secret is reported before anything is sent.
+    pub fn new(scheme: Scheme, secret: Secret) -> Result<Signer, String> {
+        let probe = SignRequest {
+            id: "",
+            timestamp: 0,
+            body: b"",
+            event_type: None,
+        };
+        signature::sign(&scheme, &secret, &probe).map_err(|e| e.to_string())?;
+        Ok(Signer { scheme, secret })
+    }
+
+    /// Replaces the event's signature headers with fresh ones for `timestamp`. On error the
+    /// event is left as it was, old signature included.
     pub fn apply(&self, event: &mut Event, timestamp: i64) -> Result<(), String> {
-        for name in self.scheme.signature_headers() {
-            event.remove_header(&name);
-        }
         let request = SignRequest {
             id: &event.id,
             timestamp,
@@ -44,6 +55,9 @@ impl Signer {
         };
         let headers =
             signature::sign(&self.scheme, &self.secret, &request).map_err(|e| e.to_string())?;
+        for name in self.scheme.signature_headers() {
+            event.remove_header(&name);
+        }
         event.headers.extend(headers);
         Ok(())
     }
@@ -150,5 +164,53 @@ fn guess_content_type(body: &[u8]) -> &'static str {
         "text/plain; charset=utf-8"
     } else {
         "application/octet-stream"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> Event {
+        Event::from_parts(
+            "POST",
+            "/",
+            None,
+            vec![("webhook-signature".to_owned(), "v1,old".to_owned())],
+            Bytes::from_static(b"{}"),
+            UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn a_bad_secret_is_refused_up_front_and_leaves_the_event_alone() {
+        let bad = || Secret::new("whsec_!!not-base64");
+        let error = Signer::new(Scheme::Standard, bad())
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("not valid base64"), "{error}");
+        let signer = Signer {
+            scheme: Scheme::Standard,
+            secret: bad(),
+        };
+        let before = event();
+        let mut e = before.clone();
+        assert!(signer.apply(&mut e, 1).is_err());
+        assert_eq!(e, before);
+    }
+
+    #[test]
+    fn apply_replaces_the_old_signature() {
+        let signer = Signer::new(Scheme::Standard, Secret::new("whsec_c2VjcmV0")).unwrap();
+        let mut e = event();
+        signer.apply(&mut e, 1).unwrap();
+        let signatures: Vec<_> = e
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "webhook-signature")
+            .collect();
+        assert_eq!(signatures.len(), 1);
+        assert_ne!(signatures[0].1, "v1,old");
+        assert_eq!(e.header("webhook-timestamp"), Some("1"));
     }
 }

@@ -197,14 +197,22 @@ impl Deliverer {
             };
             match wait {
                 Some(wait) if attempts <= self.config.retries && !*self.stop.borrow() => {
-                    let mut stop = self.stop.clone();
                     tokio::select! {
                         _ = tokio::time::sleep(wait.min(MAX_WAIT)) => {}
-                        _ = stop.wait_for(|s| *s) => return outcome,
+                        _ = self.stopped() => return outcome,
                     }
                 }
                 _ => return outcome,
             }
+        }
+    }
+
+    /// Completes once `stop` turns true. A stop sender that was dropped never stops anything
+    /// (it must not cut retries short).
+    async fn stopped(&self) {
+        let mut stop = self.stop.clone();
+        if stop.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 

@@ -24,26 +24,26 @@ pub trait Sink {
     fn outcome(&mut self, event: Event, outcome: Outcome) -> anyhow::Result<()>;
 }
 
-/// Paces starts at a fixed rate against absolute deadlines, so it does not drift.
+/// Paces starts at a fixed rate against absolute deadlines, so it does not drift while events
+/// keep coming. Time spent waiting for events is not saved up: after an idle spell the next
+/// start is spaced from now, never a burst to catch up.
 pub struct Pacer {
-    start: Instant,
+    next: Instant,
     period: Duration,
-    next: u64,
 }
 
 impl Pacer {
     pub fn new(rate: Rate) -> Pacer {
         Pacer {
-            start: Instant::now(),
+            next: Instant::now(),
             period: rate.period(),
-            next: 0,
         }
     }
 
     /// The instant the next start is allowed.
     pub fn next_deadline(&mut self) -> Instant {
-        let at = self.start + self.period.mul_f64(self.next as f64);
-        self.next += 1;
+        let at = self.next.max(Instant::now());
+        self.next = at + self.period;
         at
     }
 }
@@ -79,6 +79,12 @@ pub async fn run(
                 Some(event) => event,
                 None => break,
             },
+            // While the source is idle (--follow, --speed), report what has finished.
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                let (event, outcome) = done?;
+                sink.outcome(event, outcome)?;
+                continue;
+            }
         };
         if let Some(pacer) = pacer.as_mut() {
             tokio::select! {

@@ -52,18 +52,20 @@ pub enum Reserialized {
 
 impl Reserialized {
     /// If `body` is JSON, the first re-serialisation that differs from `body` and for which
-    /// `matches` holds.
+    /// `matches` holds. Pretty forms are tried with and without a trailing newline, as
+    /// providers (Stripe among them) sign pretty JSON ending in one.
     pub(super) fn detect(body: &[u8], matches: impl Fn(&[u8]) -> bool) -> Option<Reserialized> {
         let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let pretty = serde_json::to_vec_pretty(&value).ok()?;
+        let mut pretty_newline = pretty.clone();
+        pretty_newline.push(b'\n');
         [
-            (Reserialized::Compact, serde_json::to_vec(&value)),
-            (Reserialized::Pretty, serde_json::to_vec_pretty(&value)),
+            (Reserialized::Compact, serde_json::to_vec(&value).ok()?),
+            (Reserialized::Pretty, pretty),
+            (Reserialized::Pretty, pretty_newline),
         ]
         .into_iter()
-        .find_map(|(kind, bytes)| {
-            let bytes = bytes.ok()?;
-            (bytes != body && matches(&bytes)).then_some(kind)
-        })
+        .find_map(|(kind, bytes)| (bytes != body && matches(&bytes)).then_some(kind))
     }
 }
 

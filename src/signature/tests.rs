@@ -661,6 +661,29 @@ fn signature_over_reserialised_json_is_diagnosed() {
 }
 
 #[test]
+fn pretty_json_with_a_trailing_newline_is_diagnosed() {
+    // Stripe signs pretty JSON that ends in a newline; a compacted copy must still be explained.
+    let compact = br#"{"id":"evt_1","data":{"n":[1,2]}}"#;
+    let value: serde_json::Value = serde_json::from_slice(compact).expect("json");
+    let mut signed_body = serde_json::to_vec_pretty(&value).expect("json");
+    signed_body.push(b'\n');
+    let produced = signed(&Scheme::Stripe, TEXT_SECRET, &request(&signed_body));
+    let failure = failure_of(check_with(
+        &Scheme::Stripe,
+        &[TEXT_SECRET],
+        &produced,
+        compact,
+        TS,
+    ));
+    assert_eq!(
+        failure,
+        Failure::Mismatch {
+            reserialized: Some(Reserialized::Pretty)
+        }
+    );
+}
+
+#[test]
 fn reserialisation_identical_to_the_body_is_not_reported() {
     // The compact form equals this body, so only a plain mismatch can be reported.
     let body = br#"{"a":1}"#;
