@@ -279,6 +279,7 @@ def main():
     ap.add_argument("--send-count", type=int, default=100_000)
     ap.add_argument("--replay-lines", type=int, default=1_000_000)
     ap.add_argument("--quick", action="store_true", help="1 run of 2 s, 20k events, 100k lines")
+    ap.add_argument("--only", choices=["receivers", "senders"], help="run one half of the suite")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.runs, args.send_count, args.replay_lines = 2, 1, 20_000, 100_000
@@ -290,8 +291,8 @@ def main():
                     str(SHARED / "baseline-server" / "Cargo.toml"), "--target-dir", str(BASELINE_DIR)],
                    check=True)
     with tempfile.TemporaryDirectory() as tmp:
-        recv = receivers(args, tmp)
-        send = senders(args, tmp)
+        recv = receivers(args, tmp) if args.only != "senders" else []
+        send = senders(args, tmp) if args.only != "receivers" else []
         version_ms, send_ms = startup(args, tmp)
     lines = [f"Run on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, wrk -c64 -d{args.duration}s, "
              f"median of {args.runs}; ratios are against the baseline measured in the same run.", "",

@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a sample event, or your own body, optionally signed like a real provider')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -67,6 +68,10 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--forward-to', '--forward-to', [CompletionResultType]::ParameterName, 'Relay every delivery to your app at URL and answer with the app''s response')
             [CompletionResult]::new('--forward-timeout', '--forward-timeout', [CompletionResultType]::ParameterName, 'Timeout for each forward attempt')
             [CompletionResult]::new('--forward-retries', '--forward-retries', [CompletionResultType]::ParameterName, 'Retries for a failed forward')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
+            [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
+            [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'fsync the capture file before answering, for power-loss durability')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print each delivery to stdout as one NDJSON line, and nothing else')
@@ -108,6 +113,10 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Cap throughput, e.g. 50/s or 600/m')
             [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append every event that finally failed to FILE, in the capture format')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
+            [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
+            [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the built-in sample events')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the event that would be sent (capture format) and send nothing')
@@ -175,6 +184,40 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hookctl;relay' {
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to consume: declared durable and bound to --exchange with --binding if missing')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after taking N messages')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after taking N messages')
+            [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange the queue is bound to (a durable topic exchange)')
+            [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of the queue, in topic syntax: # is everything')
+            [CompletionResult]::new('--dead-letter-exchange', '--dead-letter-exchange', [CompletionResultType]::ParameterName, 'Exchange for failed and invalid messages [default: EXCHANGE.dead-letter]')
+            [CompletionResult]::new('--dead-letter-queue', '--dead-letter-queue', [CompletionResultType]::ParameterName, 'Durable queue that keeps the dead letters [default: QUEUE.dead-letter]')
+            [CompletionResult]::new('--resign', '--resign', [CompletionResultType]::ParameterName, 'Replace the signatures with fresh ones (new timestamp) on every attempt')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout for each attempt')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Base of the exponential backoff between retries (full jitter)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Deliveries in flight at once. Above 1, events may arrive out of order')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Cap throughput, e.g. 50/s or 600/m')
+            [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append every event that finally failed to FILE, in the capture format')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event and a summary record to stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hookctl;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
@@ -192,6 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a sample event, or your own body, optionally signed like a real provider')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -206,6 +250,9 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;help;verify' {
+            break
+        }
+        'hookctl;help;relay' {
             break
         }
         'hookctl;help;completions' {

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand send 'Send a sample event, or your own body, optionally signed like a real provider'
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
+            cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -63,6 +64,10 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --forward-to 'Relay every delivery to your app at URL and answer with the app''s response'
             cand --forward-timeout 'Timeout for each forward attempt'
             cand --forward-retries 'Retries for a failed forward'
+            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
+            cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
+            cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
+            cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
@@ -103,6 +108,10 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --rate 'Cap throughput, e.g. 50/s or 600/m'
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
+            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
+            cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
+            cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
+            cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --list 'List the built-in sample events'
             cand --dry-run 'Print the event that would be sent (capture format) and send nothing'
@@ -167,6 +176,39 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;relay'= {
+            cand --queue 'Queue to consume: declared durable and bound to --exchange with --binding if missing'
+            cand --to 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths'
+            cand -n 'Stop after taking N messages'
+            cand --count 'Stop after taking N messages'
+            cand --exchange 'Exchange the queue is bound to (a durable topic exchange)'
+            cand --binding 'Binding key of the queue, in topic syntax: # is everything'
+            cand --dead-letter-exchange 'Exchange for failed and invalid messages [default: EXCHANGE.dead-letter]'
+            cand --dead-letter-queue 'Durable queue that keeps the dead letters [default: QUEUE.dead-letter]'
+            cand --resign 'Replace the signatures with fresh ones (new timestamp) on every attempt'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --timeout 'Timeout for each attempt'
+            cand --retries 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)'
+            cand --backoff 'Base of the exponential backoff between retries (full jitter)'
+            cand -c 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --concurrency 'Deliveries in flight at once. Above 1, events may arrive out of order'
+            cand --rate 'Cap throughput, e.g. 50/s or 600/m'
+            cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
+            cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --json 'Print one NDJSON result per event and a summary record to stdout'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'Show more: headers, response bodies, every result'
@@ -183,6 +225,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand send 'Send a sample event, or your own body, optionally signed like a real provider'
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
+            cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -193,6 +236,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;replay'= {
         }
         &'hookctl;help;verify'= {
+        }
+        &'hookctl;help;relay'= {
         }
         &'hookctl;help;completions'= {
         }

@@ -35,6 +35,7 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "listen" -d 'Run a l
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend captured events byte for byte'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
@@ -66,6 +67,10 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-timeout -d 'Timeout for each forward attempt' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-retries -d 'Retries for a failed forward' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -98,6 +103,10 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s c -l concurrenc
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -152,6 +161,34 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose 
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'Queue to consume: declared durable and bound to --exchange with --binding if missing' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l to -d 'Scheme, host and port to deliver to; a path other than / replaces the events\' paths' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s n -l count -d 'Stop after taking N messages' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l exchange -d 'Exchange the queue is bound to (a durable topic exchange)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l binding -d 'Binding key of the queue, in topic syntax: # is everything' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter-exchange -d 'Exchange for failed and invalid messages [default: EXCHANGE.dead-letter]' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter-queue -d 'Durable queue that keeps the dead letters [default: QUEUE.dead-letter]' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l resign -d 'Replace the signatures with fresh ones (new timestamp) on every attempt' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l timeout -d 'Timeout for each attempt' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l retries -d 'Retries after a failed attempt (connection error, timeout, 5xx, 408, 429)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l backoff -d 'Base of the exponential backoff between retries (full jitter)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s c -l concurrency -d 'Deliveries in flight at once. Above 1, events may arrive out of order' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l json -d 'Print one NDJSON result per event and a summary record to stdout'
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -159,9 +196,10 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l ver
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -53,6 +53,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Check the signatures of captured events offline.
     Verify(VerifyArgs),
+    /// Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once.
+    Relay(RelayArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.
@@ -94,7 +96,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "EXPR", help_heading = "CI")]
     pub expect: Vec<String>,
     /// Exit after N deliveries (when no --expect is given).
-    #[arg(long, value_name = "N", help_heading = "CI")]
+    #[arg(long, value_name = "N", help_heading = "CI", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", help_heading = "CI")]
@@ -108,6 +110,34 @@ pub struct ListenArgs {
     pub verify: ListenVerifyArgs,
     #[command(flatten)]
     pub forward: ForwardArgs,
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// `listen --publish` and `send --publish`: put events into RabbitMQ.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Broker")]
+pub struct PublishArgs {
+    /// Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher
+    /// confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes
+    /// instead of sending HTTP.
+    #[arg(long, value_name = "AMQP_URL")]
+    pub publish: Option<String>,
+    /// Exchange to publish to: a durable topic exchange, declared if missing. The routing key
+    /// is the event type, or `unknown`.
+    #[arg(
+        long,
+        default_value = "webhooks",
+        value_name = "NAME",
+        requires = "publish"
+    )]
+    pub exchange: String,
+    /// Also declare a durable queue bound to the exchange, so events wait there for a relay.
+    #[arg(long, value_name = "NAME", requires = "publish")]
+    pub queue: Option<String>,
+    /// Binding key of --queue, in topic syntax: # is everything, payment.* one word.
+    #[arg(long, default_value = "#", value_name = "KEY", requires = "queue")]
+    pub binding: String,
 }
 
 /// Simulated responses.
@@ -300,6 +330,8 @@ pub struct SendArgs {
     pub secrets: SecretArgs,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+    #[command(flatten)]
+    pub publish: PublishArgs,
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +397,59 @@ pub struct VerifyArgs {
     pub json: bool,
     #[command(flatten)]
     pub secrets: SecretArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each message is a capture line, as `listen --publish` and `send --publish` put it
+in. A message is acknowledged only after a 2xx, so delivery is at least once. An event that
+still fails after --retries, and a message that is not an event, is published to the
+dead-letter exchange (routing key: the queue's name, reason in the x-hookctl-error header) and
+then acknowledged: nothing is requeued forever. Several relays on one queue share the work.
+--concurrency is also the prefetch.
+
+Examples:
+  hookctl relay amqp://guest:guest@127.0.0.1:5672/%2f --queue webhooks --to http://127.0.0.1:8080
+  hookctl relay amqp://... --queue webhooks --to http://127.0.0.1:8080 --concurrency 8 --retries 3
+  hookctl relay amqp://... --queue webhooks --resign stripe --secret whsec_..."
+)]
+pub struct RelayArgs {
+    /// Broker to consume from: amqp://USER:PASS@HOST:PORT/VHOST.
+    #[arg(value_name = "AMQP_URL")]
+    pub url: String,
+    /// Queue to consume: declared durable and bound to --exchange with --binding if missing.
+    #[arg(long, value_name = "NAME")]
+    pub queue: String,
+    /// Scheme, host and port to deliver to; a path other than / replaces the events' paths.
+    #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
+    pub to: String,
+    /// Stop after taking N messages.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Exchange the queue is bound to (a durable topic exchange).
+    #[arg(
+        long,
+        default_value = "webhooks",
+        value_name = "NAME",
+        help_heading = "Broker"
+    )]
+    pub exchange: String,
+    /// Binding key of the queue, in topic syntax: # is everything.
+    #[arg(long, default_value = "#", value_name = "KEY", help_heading = "Broker")]
+    pub binding: String,
+    /// Exchange for failed and invalid messages [default: EXCHANGE.dead-letter].
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub dead_letter_exchange: Option<String>,
+    /// Durable queue that keeps the dead letters [default: QUEUE.dead-letter].
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub dead_letter_queue: Option<String>,
+    /// Replace the signatures with fresh ones (new timestamp) on every attempt.
+    #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
+    pub resign: Option<String>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
 }
 
 #[cfg(test)]

@@ -1,27 +1,96 @@
 //! Building outgoing events for `send`, and (re-)signing them for `send --sign` and
 //! `replay --resign`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use crate::event::{generate_id, Event};
+use crate::event::{generate_id, Event, Notes, TYPE_HEADERS};
 use crate::jsonpath;
-use crate::samples::Sample;
+use crate::samples::{Sample, Template};
 use crate::signature::{self, Scheme, Secret, SignRequest};
 
 /// The header `send --tag` and `replay --tag` add, and `listen --only-tag` reads.
 pub const TAG_HEADER: &str = "x-hookctl-tag";
+
+/// The `user-agent` `send` gives its events, unless `-H` names another.
+pub const USER_AGENT: &str = concat!("hookctl/", env!("CARGO_PKG_VERSION"));
 
 /// Where an outgoing body comes from.
 pub enum BodySource {
     /// A built-in sample with `--set` overrides applied.
     Sample {
         sample: &'static Sample,
-        overrides: Vec<(Vec<String>, serde_json::Value)>,
+        overrides: Overrides,
     },
     /// The user's own bytes, sent as they are.
     Raw(Bytes),
+}
+
+/// The `--set` assignments for a sample, and the body template they give, compiled on first
+/// use so that each event only splices in its id and times instead of building and
+/// serialising a JSON tree (and parsing it back for its type).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    assignments: Vec<(Vec<String>, serde_json::Value)>,
+    compiled: OnceLock<Option<Compiled>>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    template: Template,
+    /// The type the body names (`type`, `event`, ...), the same for every event.
+    body_type: Option<String>,
+}
+
+impl FromIterator<(Vec<String>, serde_json::Value)> for Overrides {
+    fn from_iter<I: IntoIterator<Item = (Vec<String>, serde_json::Value)>>(iter: I) -> Self {
+        Overrides {
+            assignments: iter.into_iter().collect(),
+            compiled: OnceLock::new(),
+        }
+    }
+}
+
+impl Overrides {
+    /// The sample's body for `id` and `created`, built from scratch.
+    fn build(&self, sample: &Sample, id: &str, created: i64) -> Result<Bytes, String> {
+        let mut value = sample.build(id, created);
+        for (path, v) in &self.assignments {
+            jsonpath::set(&mut value, path, v.clone())?;
+        }
+        Ok(Bytes::from(
+            serde_json::to_vec(&value).map_err(|e| e.to_string())?,
+        ))
+    }
+
+    /// The compiled template, or `None` when it cannot stand in for [`Overrides::build`].
+    fn compiled(&self, sample: &Sample) -> Option<&Compiled> {
+        self.compiled.get_or_init(|| self.compile(sample)).as_ref()
+    }
+
+    fn compile(&self, sample: &Sample) -> Option<Compiled> {
+        let mut value = sample.placeholder_body();
+        for (path, v) in &self.assignments {
+            jsonpath::set(&mut value, path, v.clone()).ok()?;
+        }
+        let template = Template::compile(&value)?;
+        // Only a template that gives exactly what building from scratch gives is used.
+        let mut body_type = None;
+        for (id, created) in [("evt_Check1", 1_767_225_601), ("evt_\"2\"", 0)] {
+            let built = self.build(sample, id, created).ok()?;
+            if template.render(id, created) != built {
+                return None;
+            }
+            let probe = Event::from_parts("POST", "/", None, vec![], built, UNIX_EPOCH);
+            body_type = probe.event_type;
+        }
+        Some(Compiled {
+            template,
+            body_type,
+        })
+    }
 }
 
 /// Signs events with one scheme and secret.
@@ -87,7 +156,7 @@ pub struct EventSpec {
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub tag: Option<String>,
-    pub signer: Option<Signer>,
+    pub signer: Option<Arc<Signer>>,
     /// Pinned id (`--id`); otherwise each event gets a fresh one.
     pub id: Option<String>,
     /// Pinned signature timestamp (`--timestamp`); otherwise now.
@@ -112,40 +181,44 @@ impl EventSpec {
     pub fn build(&self) -> Result<Event, String> {
         let id = self.id.clone().unwrap_or_else(generate_id);
         let timestamp = self.timestamp.unwrap_or_else(unix_now);
-        let body = match &self.body {
-            BodySource::Sample { sample, overrides } => {
-                let mut value = sample.build(&id, timestamp);
-                for (path, v) in overrides {
-                    jsonpath::set(&mut value, path, v.clone())?;
-                }
-                Bytes::from(serde_json::to_vec(&value).map_err(|e| e.to_string())?)
-            }
-            BodySource::Raw(bytes) => bytes.clone(),
+        // With a compiled sample template, the body's type is known without parsing it.
+        let (body, body_type) = match &self.body {
+            BodySource::Sample { sample, overrides } => match overrides.compiled(sample) {
+                Some(c) => (
+                    Bytes::from(c.template.render(&id, timestamp)),
+                    Some(c.body_type.clone()),
+                ),
+                None => (overrides.build(sample, &id, timestamp)?, None),
+            },
+            BodySource::Raw(bytes) => (bytes.clone(), None),
         };
-        let mut headers = Vec::with_capacity(self.headers.len() + 4);
-        if !self
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            headers.push((
-                "content-type".to_owned(),
-                guess_content_type(&body).to_owned(),
-            ));
-        }
-        headers.extend(self.headers.iter().cloned());
-        if let Some(tag) = &self.tag {
-            headers.push((TAG_HEADER.to_owned(), tag.clone()));
-        }
+        let headers = self.headers_for(&body, body_type.is_some());
         let received_at = UNIX_EPOCH + std::time::Duration::from_secs(timestamp.max(0) as u64);
-        let mut event = Event::from_parts(
-            self.method.clone(),
-            self.path.clone(),
-            self.query.clone(),
-            headers,
-            body,
-            received_at,
-        );
+        let mut event = match body_type {
+            Some(body_type) => Event {
+                event_type: TYPE_HEADERS
+                    .iter()
+                    .find_map(|h| header(&headers, h))
+                    .map(str::to_owned)
+                    .or(body_type),
+                id: String::new(),
+                received_at,
+                method: self.method.clone(),
+                path: self.path.clone(),
+                query: self.query.clone().filter(|q| !q.is_empty()),
+                headers,
+                body,
+                notes: Notes::default(),
+            },
+            None => Event::from_parts(
+                self.method.clone(),
+                self.path.clone(),
+                self.query.clone(),
+                headers,
+                body,
+                received_at,
+            ),
+        };
         if self.id.is_some() || matches!(self.body, BodySource::Sample { .. }) {
             event.id = id;
         }
@@ -155,6 +228,39 @@ impl EventSpec {
         }
         Ok(event)
     }
+}
+
+impl EventSpec {
+    /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
+    /// the `-H` headers, then the tag.
+    fn headers_for(&self, body: &[u8], json: bool) -> Vec<(String, String)> {
+        let given = |name: &str| header(&self.headers, name).is_some();
+        let mut headers = Vec::with_capacity(self.headers.len() + 3);
+        if !given("content-type") {
+            let content_type = if json {
+                "application/json"
+            } else {
+                guess_content_type(body)
+            };
+            headers.push(("content-type".to_owned(), content_type.to_owned()));
+        }
+        if !given("user-agent") {
+            headers.push(("user-agent".to_owned(), USER_AGENT.to_owned()));
+        }
+        headers.extend(self.headers.iter().cloned());
+        if let Some(tag) = &self.tag {
+            headers.push((TAG_HEADER.to_owned(), tag.clone()));
+        }
+        headers
+    }
+}
+
+/// The first header called `name` (case-insensitive).
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn guess_content_type(body: &[u8]) -> &'static str {
@@ -212,5 +318,75 @@ mod tests {
         assert_eq!(signatures.len(), 1);
         assert_ne!(signatures[0].1, "v1,old");
         assert_eq!(e.header("webhook-timestamp"), Some("1"));
+    }
+
+    fn spec(overrides: &[(&str, serde_json::Value)], headers: &[(&str, &str)]) -> EventSpec {
+        EventSpec {
+            body: BodySource::Sample {
+                sample: crate::samples::find("order_shipped").unwrap(),
+                overrides: overrides
+                    .iter()
+                    .map(|(k, v)| (k.split('.').map(str::to_owned).collect(), v.clone()))
+                    .collect(),
+            },
+            method: "POST".into(),
+            path: "/".into(),
+            query: Some(String::new()),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            tag: None,
+            signer: None,
+            id: None,
+            timestamp: Some(1_767_225_601),
+        }
+    }
+
+    #[test]
+    fn sample_events_come_from_the_template_and_match_a_parsed_event() {
+        for spec in [
+            spec(&[], &[]),
+            spec(
+                &[("type", "custom".into()), ("data.carrier", 7.into())],
+                &[],
+            ),
+            spec(&[], &[("X-GitHub-Event", "push"), ("User-Agent", "mine/1")]),
+        ] {
+            let BodySource::Sample { sample, overrides } = &spec.body else {
+                unreachable!()
+            };
+            assert!(overrides.compiled(sample).is_some());
+            let event = spec.build().unwrap();
+            let parsed = Event::from_parts(
+                "POST",
+                "/",
+                None,
+                event.headers.clone(),
+                event.body.clone(),
+                event.received_at,
+            );
+            assert_eq!(event.event_type, parsed.event_type);
+            assert_eq!(parsed.id, event.id, "the body carries the event id");
+            assert_eq!(event.query, None);
+            let fresh = overrides.build(sample, &event.id, 1_767_225_601).unwrap();
+            assert_eq!(event.body, fresh);
+        }
+    }
+
+    #[test]
+    fn send_names_itself_unless_told_otherwise() {
+        let event = spec(&[], &[]).build().unwrap();
+        assert_eq!(event.header("user-agent"), Some(USER_AGENT));
+        assert_eq!(event.header("content-type"), Some("application/json"));
+        let event = spec(&[], &[("User-Agent", "mine/1")]).build().unwrap();
+        let agents: Vec<_> = event
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+            .collect();
+        assert_eq!(agents.len(), 1);
+        assert_eq!(agents[0].1, "mine/1");
+        assert_eq!(event.event_type.as_deref(), Some("order_shipped"));
     }
 }

@@ -2,6 +2,8 @@
 //! resends and `verify` checks signatures, all on one event model ([`event::Event`]) and one
 //! capture format.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod capture;
 pub mod cli;
 pub mod cmd;
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => cmd::send::run(args, &global)?,
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
+        Command::Relay(args) => cmd::relay::run(args, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

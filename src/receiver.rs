@@ -167,10 +167,18 @@ impl Receiver {
                     .collect(),
                 body: outcome.body.clone(),
             },
-            None => Reply::json(
-                502,
-                &json!({ "error": format!("hookctl could not forward: {}", outcome.error.unwrap_or_default()) }),
-            ),
+            None => {
+                eprintln!(
+                    "hookctl: forward of {} to {} failed: {}; answered 502",
+                    event.id,
+                    config.url,
+                    outcome.error.as_deref().unwrap_or("no answer")
+                );
+                Reply::json(
+                    502,
+                    &json!({ "error": format!("hookctl could not forward: {}", outcome.error.unwrap_or_default()) }),
+                )
+            }
         };
         (reply, outcome.body)
     }

@@ -149,7 +149,7 @@ pub fn feed(
 fn prepare(event: &mut Event, plan: &ReplayPlan) {
     if plan.new_ids {
         let id = generate_id();
-        for name in ID_HEADERS {
+        for name in ID_HEADERS.iter().chain(&["x-shopify-webhook-id"]) {
             if event.header(name).is_some() {
                 event.set_header(name, id.clone());
             }

@@ -5,9 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
-use crate::capture::CaptureWriter;
+use std::path::PathBuf;
+
+use crate::capture::{CaptureCloser, CaptureWriter};
 use crate::deliver::{describe_status, Outcome};
 use crate::engine::Sink;
 use crate::event::Event;
@@ -30,7 +31,8 @@ pub enum Detail {
 pub struct ReportConfig {
     pub json: bool,
     pub detail: Detail,
-    pub dead_letter: Option<CaptureWriter>,
+    /// Append every event that finally failed to this file.
+    pub dead_letter: Option<PathBuf>,
     /// Events expected, when known (drives the progress bar's ETA).
     pub total: Option<u64>,
     pub concurrency: usize,
@@ -39,25 +41,41 @@ pub struct ReportConfig {
 /// Collects outcomes and prints them.
 pub struct Reporter {
     config: ReportConfig,
+    dead_letter: Option<(CaptureWriter, CaptureCloser)>,
     pub summary: Summary,
     progress: Option<ProgressBar>,
     started: Instant,
     failures_shown: u64,
+    /// Lines for stdout not written yet (see [`Sink::hold_output`]).
+    out: Vec<u8>,
+    hold: bool,
 }
+
+/// Held stdout output is written once it reaches this size, whatever the engine says.
+const MAX_HELD: usize = 64 * 1024;
 
 /// Failures printed one per line before the rest are only counted.
 const MAX_FAILURE_LINES: u64 = 20;
 
 impl Reporter {
-    pub fn new(config: ReportConfig) -> Reporter {
+    /// Opens the dead-letter file, if any; call from within the tokio runtime.
+    pub fn new(config: ReportConfig) -> anyhow::Result<Reporter> {
         let progress = progress_bar(config.total, config.detail);
-        Reporter {
+        let dead_letter = config
+            .dead_letter
+            .as_deref()
+            .map(|path| CaptureWriter::open(path, false))
+            .transpose()?;
+        Ok(Reporter {
             config,
+            dead_letter,
             summary: Summary::default(),
             progress,
             started: Instant::now(),
             failures_shown: 0,
-        }
+            out: Vec::new(),
+            hold: false,
+        })
     }
 
     fn each_event(&self) -> bool {
@@ -84,13 +102,30 @@ impl Reporter {
         if outcome.attempts > 1 {
             line.push_str(&format!("  ({} attempts)", outcome.attempts));
         }
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
+        writeln!(self.out, "{line}")?;
         if self.config.detail == Detail::Verbose && !outcome.body.is_empty() {
             let body = String::from_utf8_lossy(&outcome.body);
-            writeln!(out, "{}", sanitize::sanitize_text(&body))?;
+            writeln!(self.out, "{}", sanitize::sanitize_text(&body))?;
         }
         Ok(())
+    }
+
+    /// Writes the stdout lines gathered so far, unless they are being held back.
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.hold && self.out.len() < MAX_HELD {
+            return Ok(());
+        }
+        self.write_out()
+    }
+
+    fn write_out(&mut self) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout.write_all(&self.out).and_then(|()| stdout.flush());
+        self.out.clear();
+        written
     }
 
     /// Counts events that were not sent.
@@ -98,12 +133,22 @@ impl Reporter {
         self.summary.skipped += n;
     }
 
-    /// Prints the summary; returns the exit status the run deserves.
-    pub fn finish(self, interrupted: bool) -> anyhow::Result<Exit> {
+    /// Closes the dead-letter file, prints the summary, and returns the exit status the run
+    /// deserves.
+    pub async fn finish(mut self, interrupted: bool) -> anyhow::Result<Exit> {
+        if let Some((writer, closer)) = self.dead_letter.take() {
+            let path = writer.path().to_path_buf();
+            drop(writer);
+            let written = closer.close().await;
+            if written > 0 {
+                eprintln!("{written} failed event(s) written to {}", path.display());
+            }
+        }
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
         let elapsed = self.started.elapsed();
+        self.write_out()?;
         if self.config.json {
             let mut out = std::io::stdout().lock();
             writeln!(
@@ -122,15 +167,6 @@ impl Reporter {
                     .render(elapsed, self.config.concurrency, interrupted)
             );
         }
-        if let Some(dead) = &self.config.dead_letter {
-            let failed = self.summary.rejected + self.summary.failed;
-            if failed > 0 {
-                eprintln!(
-                    "{failed} failed event(s) written to {}",
-                    dead.path().display()
-                );
-            }
-        }
         Ok(if interrupted {
             Exit::Interrupted
         } else if self.summary.all_succeeded() {
@@ -141,26 +177,51 @@ impl Reporter {
     }
 }
 
+/// The `result` NDJSON record for one event.
+#[derive(serde::Serialize)]
+struct ResultRecord<'a> {
+    kind: &'static str,
+    id: &'a str,
+    r#type: Option<&'a str>,
+    ok: bool,
+    status: Option<u16>,
+    attempts: u32,
+    latency_ms: f64,
+    error: Option<&'a str>,
+}
+
 impl Sink for Reporter {
+    fn hold_output(&mut self, hold: bool) -> anyhow::Result<()> {
+        self.hold = hold;
+        Ok(self.emit()?)
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        Ok(self.write_out()?)
+    }
+
     fn outcome(&mut self, mut event: Event, outcome: Outcome) -> anyhow::Result<()> {
         self.summary.record(&outcome);
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
         if self.config.json {
-            let record = json!({
-                "kind": "result",
-                "id": event.id,
-                "type": event.event_type,
-                "ok": outcome.is_success(),
-                "status": outcome.status,
-                "attempts": outcome.attempts,
-                "latency_ms": outcome.latency.as_secs_f64() * 1000.0,
-                "error": outcome.error,
-            });
-            writeln!(std::io::stdout().lock(), "{record}")?;
+            let record = ResultRecord {
+                kind: "result",
+                id: &event.id,
+                r#type: event.event_type.as_deref(),
+                ok: outcome.is_success(),
+                status: outcome.status,
+                attempts: outcome.attempts,
+                latency_ms: outcome.latency.as_secs_f64() * 1000.0,
+                error: outcome.error.as_deref(),
+            };
+            serde_json::to_writer(&mut self.out, &record)?;
+            self.out.push(b'\n');
+            self.emit()?;
         } else if self.each_event() && outcome.status.is_some() {
             self.print_line(&event, &outcome)?;
+            self.emit()?;
         }
         if !outcome.is_success() {
             let why = outcome.error.clone().unwrap_or_default();
@@ -175,11 +236,11 @@ impl Sink for Reporter {
                     });
                 }
             }
-            if let Some(dead) = &self.config.dead_letter {
+            if let Some((dead, _)) = &self.dead_letter {
                 event.notes.error = Some(why);
                 let mut line = Vec::with_capacity(event.body.len() + 384);
                 event.write_json_line(&mut line);
-                dead.append_nowait(line);
+                dead.append_nowait(&line);
             }
         }
         Ok(())

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::capture::CaptureWriter;
 use crate::cli::{ListenArgs, RespondArgs, VerifyMode};
-use crate::cmd::{scheme_from, secrets_from, GlobalOptions};
+use crate::cmd::{verifier_from, GlobalOptions};
 use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::engine::shutdown_signal;
 use crate::exit::{CodedError, Exit};
@@ -24,7 +24,7 @@ use crate::respond::{parse_header, Responder, ResponseConfig};
 use crate::server::{serve, ServerConfig};
 
 /// Events queued for the terminal before further ones are dropped (and counted).
-const PRINT_QUEUE: usize = 4096;
+const PRINT_QUEUE: usize = 2048;
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let expectations = args
@@ -43,11 +43,14 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .then(|| Tracker::new(expectations, args.count));
     let responder = Responder::new(response_config(&args.respond)?);
     let verify = match &args.verify.verify {
-        Some(name) => Some(VerifyConfig {
-            scheme: scheme_from(name, &args.verify.secrets)?,
-            secrets: secrets_from(&args.verify.secrets)?,
-            tolerance_secs: args.verify.tolerance.as_secs(),
-            reject: args.verify.verify_mode == VerifyMode::Reject,
+        Some(name) => Some({
+            let (scheme, secrets) = verifier_from(name, &args.verify.secrets)?;
+            VerifyConfig {
+                scheme,
+                secrets,
+                tolerance_secs: args.verify.tolerance.as_secs(),
+                reject: args.verify.verify_mode == VerifyMode::Reject,
+            }
         }),
         None => None,
     };
@@ -57,17 +60,24 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .as_deref()
         .map(Target::parse)
         .transpose()?;
+    if let Some(path) = &args.ready_file {
+        // A file left by an earlier run must not be mistaken for this run's readiness.
+        let _ = std::fs::remove_file(path);
+    }
     let listener = bind(&args.host, args.port)?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
-    let capture = args
-        .capture
-        .as_deref()
-        .map(|path| CaptureWriter::open(path, args.fsync))
-        .transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // The capture's commit task runs on this runtime, next to the receiver.
+    let capture = {
+        let _entered = runtime.enter();
+        args.capture
+            .as_deref()
+            .map(|path| CaptureWriter::open(path, args.fsync))
+            .transpose()?
+    };
     // The broker is reached before listen announces itself, so a wrong URL fails at once.
     let publisher = runtime.block_on(crate::cmd::relay::listen_publisher(&args.publish))?;
 
@@ -155,6 +165,10 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .await;
         anyhow::Ok((receiver, finish_reason))
     })?;
+    if let Some((writer, closer)) = capture {
+        drop(writer);
+        runtime.block_on(closer.close());
+    }
     drop(runtime);
     // A stuck writer (a pipe nobody reads) must not hold up the exit: give it a moment.
     let printer_dropped = printer.map_or(0, |p| {
@@ -164,10 +178,6 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let unmet = receiver.unmet();
     let (events, bytes) = receiver.totals();
     drop(receiver);
-    if let Some((writer, closer)) = capture {
-        drop(writer);
-        closer.close();
-    }
     let mut summary = format!(
         "{events} event{} ({}) in {}",
         if events == 1 { "" } else { "s" },

@@ -2,13 +2,11 @@
 //! plain config structs and calls the core modules, which never see clap.
 
 pub mod listen;
+pub mod relay;
 pub mod replay;
 pub mod send;
 pub mod verify;
 
-use std::path::Path;
-
-use crate::capture::{CaptureCloser, CaptureWriter};
 use crate::cli::{EncodingArg, SecretArgs};
 use crate::compose::Signer;
 use crate::report::Detail;
@@ -34,7 +32,7 @@ pub fn detail(global: &GlobalOptions) -> Detail {
 
 /// A tokio runtime: multi-threaded for bulk sending, single-threaded otherwise.
 pub fn runtime(multi: bool) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = if multi {
+    let mut builder = if multi && std::env::var_os("HOOKCTL_RT_EXPERIMENT").is_none() {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.worker_threads(2);
         b
@@ -69,18 +67,27 @@ pub fn secrets_from(secrets: &SecretArgs) -> anyhow::Result<Vec<Secret>> {
         .collect())
 }
 
-/// A signer for `send --sign` / `replay --resign` (the first secret signs).
+/// A signer for `send --sign` / `replay --resign` (the first secret signs). A secret of the
+/// wrong form for the scheme is refused here, before anything is sent.
 pub fn signer_from(scheme: &str, secrets: &SecretArgs) -> anyhow::Result<Signer> {
     let scheme = scheme_from(scheme, secrets)?;
     let secret = secrets_from(secrets)?.swap_remove(0);
-    Ok(Signer { scheme, secret })
+    Signer::new(scheme, secret).map_err(anyhow::Error::msg)
 }
 
-/// Opens the dead-letter file, when one was asked for.
-pub fn open_dead_letter(
-    path: Option<&Path>,
-) -> anyhow::Result<Option<(CaptureWriter, CaptureCloser)>> {
-    path.map(|p| CaptureWriter::open(p, false)).transpose()
+/// The scheme and secrets for verifying (`listen --verify`), each secret checked for its form.
+pub fn verifier_from(scheme: &str, secrets: &SecretArgs) -> anyhow::Result<(Scheme, Vec<Secret>)> {
+    let scheme = scheme_from(scheme, secrets)?;
+    let checked = secrets_from(secrets)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, secret)| {
+            Signer::new(scheme.clone(), secret)
+                .map(|signer| signer.secret)
+                .map_err(|e| anyhow::anyhow!("secret #{}: {e}", i + 1))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((scheme, checked))
 }
 
 /// `hookctl completions SHELL`: the script for SHELL on stdout.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
-use crate::cmd::{detail, open_dead_letter, runtime, signer_from, GlobalOptions};
+use crate::cmd::{detail, runtime, signer_from, GlobalOptions};
 use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
 use crate::engine::{self, EngineConfig};
 use crate::exit::Exit;
@@ -24,6 +24,9 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         if !(speed.is_finite() && speed > 0.0) {
             anyhow::bail!("--speed must be greater than 0 (1 is real time, 2 twice as fast)");
         }
+    }
+    if args.new_ids && signer.is_none() {
+        eprintln!("hookctl: warning: --new-ids without --resign: signatures that cover the id (standard, svix) will no longer verify");
     }
     let plan = ReplayPlan {
         file: args.file.clone(),
@@ -60,12 +63,11 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         });
     }
     let delivery = &args.delivery;
-    let dead_letter = open_dead_letter(delivery.dead_letter.as_deref())?;
     let report = ReportConfig {
         json: delivery.json,
         detail: detail(global),
-        dead_letter: dead_letter.as_ref().map(|(w, _)| w.clone()),
-        total: None,
+        dead_letter: delivery.dead_letter.clone(),
+        total: progress_total(&args),
         concurrency: delivery.concurrency,
     };
     let config = DeliveryConfig {
@@ -89,7 +91,7 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(1024);
         let reader = std::thread::spawn(move || replay::feed(input, &plan, tx));
-        let mut reporter = Reporter::new(report);
+        let mut reporter = Reporter::new(report)?;
         let interrupted = engine::run(deliverer, engine_config, rx, stop, &mut reporter).await?;
         let fed = if interrupted {
             None
@@ -103,15 +105,31 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         if let Some(fed) = &fed {
             reporter.skipped(fed.skipped);
         }
-        let exit = reporter.finish(interrupted)?;
+        let exit = reporter.finish(interrupted).await?;
         Ok::<_, anyhow::Error>(match fed.and_then(|f| f.stopped_at) {
             Some(_) => Exit::Error,
             None => exit,
         })
     })?;
-    if let Some((writer, closer)) = dead_letter {
-        drop(writer);
-        closer.close();
-    }
     Ok(exit)
+}
+
+/// The number of lines in the capture, for the progress bar's ETA: only counted when a bar will
+/// be shown (stderr is a terminal) and the input is a plain file read once.
+fn progress_total(args: &ReplayArgs) -> Option<u64> {
+    use std::io::{IsTerminal, Read};
+    if args.follow || args.file.as_os_str() == "-" || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut file = std::fs::File::open(&args.file).ok()?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            // One event would read as a single send (no summary): leave it to the spinner.
+            Ok(0) => return (lines > 1).then_some(lines),
+            Ok(n) => lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64,
+            Err(_) => return None,
+        }
+    }
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::cli::SendArgs;
 use crate::cmd::{detail, runtime, signer_from, GlobalOptions};
 use crate::compose::{BodySource, EventSpec};
-use crate::deliver::{Deliverer, DeliveryConfig, Target};
+use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
 use crate::engine::{self, EngineConfig};
 use crate::exit::Exit;
 use crate::jsonpath;
@@ -49,8 +49,23 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     let signer = match &args.sign {
-        Some(scheme) => Some(signer_from(scheme, &args.secrets)?),
+        Some(scheme) => Some(Arc::new(signer_from(scheme, &args.secrets)?)),
         None => None,
+    };
+    // Retries are re-signed with a fresh timestamp, unless --timestamp pins it.
+    let prepare: Option<Prepare> = match (&signer, args.timestamp) {
+        (Some(signer), None) => {
+            let signer = signer.clone();
+            Some(Arc::new(
+                move |event: &mut crate::event::Event, attempt: u32| {
+                    if attempt > 1 {
+                        // The secret was checked when the signer was built.
+                        let _ = signer.apply(event, crate::compose::unix_now());
+                    }
+                },
+            ))
+        }
+        _ => None,
     };
     let spec = EventSpec {
         body,
@@ -72,13 +87,16 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
+    if args.publish.publish.is_some() {
+        let json = args.delivery.json;
+        return crate::cmd::relay::send_publish(spec, args.count, &args.publish, json, global);
+    }
     let delivery = &args.delivery;
-    let dead_letter = crate::cmd::open_dead_letter(delivery.dead_letter.as_deref())?;
     let count = args.count;
     let report = ReportConfig {
         json: delivery.json,
         detail: detail(global),
-        dead_letter: dead_letter.as_ref().map(|(w, _)| w.clone()),
+        dead_letter: delivery.dead_letter.clone(),
         total: Some(count),
         concurrency: delivery.concurrency,
     };
@@ -93,7 +111,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     };
     let exit = runtime(count > 1)?.block_on(async move {
         let stop = engine::stop_on_signals();
-        let deliverer = Arc::new(Deliverer::new(config, target, None, stop.clone())?);
+        let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(256);
         let producer = tokio::spawn(async move {
             for _ in 0..count {
@@ -103,15 +121,11 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
                 }
             }
         });
-        let mut reporter = Reporter::new(report);
+        let mut reporter = Reporter::new(report)?;
         let interrupted = engine::run(deliverer, engine_config, rx, stop, &mut reporter).await?;
         producer.abort();
-        reporter.finish(interrupted)
+        reporter.finish(interrupted).await
     })?;
-    if let Some((writer, closer)) = dead_letter {
-        drop(writer);
-        closer.close();
-    }
     Ok(exit)
 }
 

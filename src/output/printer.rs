@@ -174,6 +174,9 @@ impl<T: Send + 'static> Printer<T> {
     }
 }
 
+/// How long the printer waits after the first queued item before writing a batch.
+const GATHER: Duration = Duration::from_millis(1);
+
 /// The state owned by the printer thread.
 struct Worker<T, F> {
     rx: Receiver<Message<T>>,
@@ -195,6 +198,9 @@ impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
         let mut buf = Vec::new();
         // Ends when `finish` sends Stop or every handle is gone.
         while let Ok(first) = self.rx.recv() {
+            // Let a burst gather before draining it: under load this makes one wake-up and one
+            // write per batch instead of per event, and costs a human reader nothing.
+            thread::sleep(GATHER);
             buf.clear();
             let mut stop = self.take(first, &mut buf);
             let mut taken = 1;

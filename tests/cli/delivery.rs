@@ -249,7 +249,6 @@ fn replay_resign_signs_every_attempt_afresh() {
 }
 
 #[test]
-#[ignore = "bug: send --sign signs once when the event is built; retries reuse the first timestamp (src/cmd/send.rs passes no prepare hook)"]
 fn send_sign_signs_every_attempt_afresh() {
     let rec = slow_retry_recorder();
     let out = run(&[
@@ -884,7 +883,6 @@ fn forward_to_a_dead_app_answers_502() {
 }
 
 #[test]
-#[ignore = "bug: a failed synchronous forward is reported only on listen's stdout event line, so --quiet/--json runs say nothing on stderr (src/receiver.rs)"]
 fn forward_failure_is_reported_on_stderr_even_when_quiet() {
     let mut listen = Listen::start(&["--quiet", "--forward-to", &dead_url()]);
     let out = run(&["send", "order_created", "--to", &listen.url]);

@@ -25,7 +25,15 @@ fn unread_stdout_never_blocks_acknowledgements_or_captures() {
     let url = line.trim_start_matches("listening on ").to_owned();
 
     hookctl()
-        .args(["send", "payment_success", "--count", "10000", "--concurrency", "16", "-q"])
+        .args([
+            "send",
+            "payment_success",
+            "--count",
+            "10000",
+            "--concurrency",
+            "16",
+            "-q",
+        ])
         .args(["--to", &format!("{url}/webhook")])
         .timeout(std::time::Duration::from_secs(120))
         .assert()

@@ -4,8 +4,9 @@
 mod support;
 
 mod basics;
+mod broker;
 mod ci;
 mod core;
 mod delivery;
-mod signatures;
 mod design;
+mod signatures;

@@ -914,8 +914,6 @@ fn replay_as_is_warns_once_about_old_signatures() {
 }
 
 #[test]
-#[ignore = "bug: replay --new-ids leaves X-Shopify-Webhook-Id (and other provider id headers) \
-            unchanged; src/replay.rs prepare() only rewrites event::ID_HEADERS"]
 fn new_ids_also_renew_provider_delivery_id_headers() {
     let dir = tempfile::tempdir().unwrap();
     for scheme in ["github", "shopify"] {
@@ -952,8 +950,6 @@ fn new_ids_also_renew_provider_delivery_id_headers() {
 }
 
 #[test]
-#[ignore = "bug: replay --resign does not check the secret up front (src/cmd/mod.rs signer_from); \
-            events go out with their old signature and exit 0"]
 fn resign_refuses_an_unusable_secret_before_sending() {
     let dir = tempfile::tempdir().unwrap();
     let file = fresh_capture(dir.path(), "standard", STANDARD_SECRET);

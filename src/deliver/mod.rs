@@ -1,14 +1,22 @@
 //! The one delivery path shared by `send`, `replay` and `listen --forward-to`: per-attempt
 //! timeouts, retries with exponential backoff and full jitter, Retry-After, and an honest
 //! [`Outcome`] per event. [`crate::engine`] runs many deliveries with a concurrency cap and a
-//! rate limit.
+//! rate limit. `http://` goes straight through hyper, so a replay sends the captured request
+//! target and headers as they were; `https://` goes through reqwest (see [`client`]).
+
+mod client;
+mod pool;
+mod target;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::event::{is_hop_by_hop, Event};
+use crate::event::Event;
+pub use client::parse_retry_after;
+use client::Transport;
+pub use target::{request_target, Target};
 
 /// The longest wait between two attempts, whatever the backoff or Retry-After says.
 pub const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -31,47 +39,6 @@ impl Default for DeliveryConfig {
             retries: 0,
             backoff: Duration::from_millis(500),
         }
-    }
-}
-
-/// Where events go: an origin, and optionally a path that replaces each event's own.
-#[derive(Debug, Clone)]
-pub struct Target {
-    origin: String,
-    path: Option<String>,
-}
-
-impl Target {
-    /// Parses an http(s) URL. A path other than `/` replaces the events' paths.
-    pub fn parse(url: &str) -> anyhow::Result<Target> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| {
-            anyhow::anyhow!("invalid URL {url:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            anyhow::bail!(
-                "invalid URL {url:?}: only http:// and https:// URLs with a host are supported"
-            );
-        }
-        let origin = parsed.origin().ascii_serialization();
-        let path = match parsed.path() {
-            "" | "/" => None,
-            p => Some(p.to_owned()),
-        };
-        Ok(Target { origin, path })
-    }
-
-    /// The URL an event is sent to.
-    pub fn url_for(&self, event: &Event) -> String {
-        let path = self.path.as_deref().unwrap_or(&event.path);
-        match &event.query {
-            Some(q) => format!("{}{}?{}", self.origin, path, q),
-            None => format!("{}{}", self.origin, path),
-        }
-    }
-
-    /// The path this target imposes, if any.
-    pub fn path(&self) -> Option<&str> {
-        self.path.as_deref()
     }
 }
 
@@ -101,20 +68,13 @@ impl Outcome {
     }
 }
 
-/// Delivers events to one target over a pooled keep-alive client.
+/// Delivers events to one target over pooled keep-alive connections.
 pub struct Deliverer {
-    client: reqwest::Client,
+    transport: Transport,
     config: DeliveryConfig,
     target: Target,
     prepare: Option<Prepare>,
     stop: tokio::sync::watch::Receiver<bool>,
-}
-
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Bytes,
-    content_type: Option<String>,
 }
 
 impl Deliverer {
@@ -125,15 +85,8 @@ impl Deliverer {
         prepare: Option<Prepare>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Deliverer> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("hookctl/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Deliverer {
-            client,
+            transport: Transport::new(&target)?,
             config,
             target,
             prepare,
@@ -160,7 +113,10 @@ impl Deliverer {
                 None => event,
             };
             let started = Instant::now();
-            let result = self.attempt(to_send).await;
+            let result = self
+                .transport
+                .exchange(&self.target, to_send, self.config.timeout)
+                .await;
             let latency = started.elapsed();
             let (wait, outcome) = match result {
                 Ok(answer) => {
@@ -215,46 +171,12 @@ impl Deliverer {
             std::future::pending::<()>().await;
         }
     }
+}
 
-    async fn attempt(&self, event: &Event) -> Result<Answer, String> {
-        let url = self.target.url_for(event);
-        let method = reqwest::Method::from_bytes(event.method.as_bytes())
-            .map_err(|_| format!("invalid method {:?}", event.method))?;
-        let mut request = self
-            .client
-            .request(method, &url)
-            .timeout(self.config.timeout)
-            .body(event.body.clone());
-        for (name, value) in &event.headers {
-            if !is_hop_by_hop(name) {
-                request = request.header(name.as_str(), value.as_str());
-            }
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| describe_error(&e, &url, &self.config))?;
-        let status = response.status().as_u16();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let retry_after = header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
-        let content_type = header(http::header::CONTENT_TYPE);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| describe_error(&e, &url, &self.config))?;
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-            content_type,
-        })
-    }
+#[doc(hidden)]
+pub fn probe_sizes(d: &Deliverer, e: &Event) {
+    eprintln!("SIZE deliver {}", std::mem::size_of_val(&d.deliver(e)));
+    client::probe_sizes(&d.transport, &d.target, e);
 }
 
 /// Connection errors, timeouts, 5xx, 408 and 429 are worth another attempt; other 4xx never.
@@ -270,19 +192,6 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-/// Retry-After in seconds or as an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 /// `404 Not Found`.
 pub fn describe_status(status: u16) -> String {
     match http::StatusCode::from_u16(status)
@@ -294,32 +203,10 @@ pub fn describe_status(status: u16) -> String {
     }
 }
 
-/// One line that says what went wrong and what to try.
-fn describe_error(e: &reqwest::Error, url: &str, config: &DeliveryConfig) -> String {
-    if e.is_timeout() {
-        return format!(
-            "no answer from {url} within {} (raise --timeout)",
-            humantime::format_duration(config.timeout)
-        );
-    }
-    if e.is_connect() {
-        let cause = root_cause(e);
-        return format!("cannot connect to {url}: {cause}; is anything listening there? (start one with `hookctl listen`)");
-    }
-    format!("request to {url} failed: {}", root_cause(e))
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::SystemTime;
 
     #[test]
     fn backoff_stays_within_its_ceiling() {

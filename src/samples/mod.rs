@@ -7,10 +7,11 @@
 //! tracking numbers) are derived from the event id, so a fresh event id gives fresh secondary ids
 //! and the same inputs always give the same document.
 
-use std::fmt::Write as _;
-use std::time::{Duration, UNIX_EPOCH};
+mod template;
 
 use serde_json::{json, Value};
+
+pub use template::Template;
 
 /// The `api_version` every sample carries.
 pub const API_VERSION: &str = "2025-01-01";
@@ -103,14 +104,23 @@ pub fn find(name: &str) -> Result<&'static Sample, String> {
 impl Sample {
     /// The body of this sample with the given event id and creation time (unix seconds).
     pub fn build(&self, id: &str, created_unix: i64) -> Value {
-        let ctx = Ctx {
+        self.envelope(&Ctx::Real {
             id,
             created: created_unix,
-        };
+        })
+    }
+
+    /// The body with placeholders where the id, the creation time and what derives from them
+    /// go; [`Template::compile`] turns it (with any `--set` applied) into a template.
+    pub fn placeholder_body(&self) -> Value {
+        self.envelope(&Ctx::Placeholders)
+    }
+
+    fn envelope(&self, ctx: &Ctx<'_>) -> Value {
         json!({
-            "id": id,
+            "id": ctx.id(),
             "type": self.name,
-            "created": created_unix,
+            "created": ctx.created(),
             "api_version": API_VERSION,
             "livemode": false,
             "data": (self.data)(&ctx),
@@ -122,43 +132,57 @@ impl Sample {
     }
 }
 
-/// What a sample's `data` is built from.
-struct Ctx<'a> {
-    id: &'a str,
-    created: i64,
+/// What a sample's `data` is built from: a real id and time, or placeholders for a template.
+enum Ctx<'a> {
+    Real { id: &'a str, created: i64 },
+    Placeholders,
 }
 
 impl Ctx<'_> {
+    fn id(&self) -> Value {
+        match self {
+            Ctx::Real { id, .. } => json!(id),
+            Ctx::Placeholders => json!(template::placeholder("I")),
+        }
+    }
+
+    fn created(&self) -> Value {
+        match self {
+            Ctx::Real { created, .. } => json!(created),
+            Ctx::Placeholders => json!(template::placeholder("C")),
+        }
+    }
+
     /// `len` lowercase hex digits derived from the event id and `salt`.
     fn hex(&self, salt: &str, len: usize) -> String {
-        // FNV-1a over salt and id, then splitmix64 steps for as many digits as needed.
-        let mut state = salt
-            .bytes()
-            .chain([0])
-            .chain(self.id.bytes())
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
-        let mut out = String::with_capacity(len + 16);
-        while out.len() < len {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            let _ = write!(out, "{:016x}", z ^ (z >> 31));
+        match self {
+            Ctx::Real { id, .. } => template::hex(id, salt, len),
+            Ctx::Placeholders => template::placeholder(&format!("h{len}:{salt}")),
         }
-        out.truncate(len);
-        out
+    }
+
+    /// Like [`Ctx::hex`], in upper case.
+    fn hex_upper(&self, salt: &str, len: usize) -> String {
+        match self {
+            Ctx::Real { id, .. } => template::hex(id, salt, len).to_ascii_uppercase(),
+            Ctx::Placeholders => template::placeholder(&format!("H{len}:{salt}")),
+        }
     }
 
     /// `created + offset_secs` as RFC 3339 in UTC, clamped to years 1970 to 9999.
     fn time(&self, offset_secs: i64) -> String {
-        let secs = self
-            .created
-            .saturating_add(offset_secs)
-            .clamp(0, 253_402_300_799);
-        let at = UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs());
-        humantime::format_rfc3339_seconds(at).to_string()
+        match self {
+            Ctx::Real { created, .. } => template::time(*created, offset_secs),
+            Ctx::Placeholders => template::placeholder(&format!("T{offset_secs}")),
+        }
+    }
+
+    /// The date part (`YYYY-MM-DD`) of [`Ctx::time`].
+    fn date(&self, offset_secs: i64) -> String {
+        match self {
+            Ctx::Real { created, .. } => template::date(*created, offset_secs),
+            Ctx::Placeholders => template::placeholder(&format!("D{offset_secs}")),
+        }
     }
 }
 
@@ -258,8 +282,7 @@ fn order_created(ctx: &Ctx<'_>) -> Value {
 }
 
 fn order_shipped(ctx: &Ctx<'_>) -> Value {
-    let tracking = format!("1Z{}", ctx.hex("tracking", 16).to_ascii_uppercase());
-    let eta = ctx.time(3 * 86_400);
+    let tracking = format!("1Z{}", ctx.hex_upper("tracking", 16));
     json!({
         "order_id": format!("ord_{}", ctx.hex("order", 12)),
         "order_number": ORDER_NUMBER,
@@ -276,7 +299,7 @@ fn order_shipped(ctx: &Ctx<'_>) -> Value {
         "package": {"weight_grams": 1840, "dimensions_cm": [30, 20, 15]},
         "shipping_address": shipping_address(),
         "shipped_at": ctx.time(0),
-        "estimated_delivery": &eta[..10],
+        "estimated_delivery": ctx.date(3 * 86_400),
     })
 }
 
@@ -348,104 +371,4 @@ fn pipeline_failed(ctx: &Ctx<'_>) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_sample_builds_an_envelope_with_data() {
-        for sample in all() {
-            let body = sample.build("evt_test1", 1_767_225_601);
-            let keys: Vec<&str> = body
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(keys[..3], ["id", "type", "created"], "{}", sample.name);
-            assert_eq!(body["id"], "evt_test1");
-            assert_eq!(body["type"], sample.name);
-            assert_eq!(body["created"], 1_767_225_601);
-            let data = body["data"].as_object().unwrap();
-            assert!(data.len() >= 5, "{} has a thin data object", sample.name);
-            let text = serde_json::to_vec(&body).unwrap();
-            assert!(text.starts_with(br#"{"id":"evt_test1","type":""#));
-            assert_eq!(serde_json::from_slice::<Value>(&text).unwrap(), body);
-            assert!(!sample.description.is_empty());
-        }
-        assert_eq!(all().len(), 8);
-    }
-
-    #[test]
-    fn payment_success_has_the_fields_the_seed_app_reads() {
-        let body = find("payment_success").unwrap().build("evt_1", 0);
-        assert_eq!(body["data"]["amount"], 4200);
-        assert_eq!(body["data"]["currency"], "usd");
-        assert!(body["data"]["customer"]
-            .as_str()
-            .unwrap()
-            .starts_with("cus_"));
-        let failed = find("payment_failed").unwrap().build("evt_1", 0);
-        assert_eq!(failed["data"]["failure_code"], "card_declined");
-    }
-
-    #[test]
-    fn domain_fields_are_present_and_consistent() {
-        let order = find("order_created").unwrap().build("evt_1", 0)["data"].clone();
-        let items = order["line_items"].as_array().unwrap();
-        let subtotal: i64 = items.iter().map(|i| i["total"].as_i64().unwrap()).sum();
-        assert_eq!(order["subtotal"], subtotal);
-        let total = ["subtotal", "shipping", "tax"].map(|k| order[k].as_i64().unwrap());
-        assert_eq!(order["total"], total.iter().sum::<i64>());
-        let shipped = find("order_shipped").unwrap().build("evt_1", 0)["data"].clone();
-        assert!(shipped["tracking_number"]
-            .as_str()
-            .unwrap()
-            .starts_with("1Z"));
-        assert_eq!(shipped["estimated_delivery"], "1970-01-04");
-        let sensor = find("sensor_reading").unwrap().build("evt_1", 100)["data"].clone();
-        assert_eq!(sensor["reading"]["unit"], "celsius");
-        assert_eq!(sensor["recorded_at"], "1970-01-01T00:01:38Z");
-        let failed = find("pipeline_failed").unwrap().build("evt_1", 0)["data"].clone();
-        assert_eq!(failed["failed_stage"], "test");
-        assert_eq!(failed["commit"]["sha"].as_str().unwrap().len(), 40);
-        assert!(failed["url"].as_str().unwrap().contains("example.com"));
-    }
-
-    #[test]
-    fn secondary_ids_follow_the_event_id() {
-        let sample = find("refund_created").unwrap();
-        let a = sample.build("evt_a", 5);
-        assert_eq!(a, sample.build("evt_a", 5));
-        let b = sample.build("evt_b", 5);
-        assert_ne!(a["data"]["refund_id"], b["data"]["refund_id"]);
-        assert_ne!(a["request"]["id"], b["request"]["id"]);
-        assert_eq!(a["data"]["amount"], b["data"]["amount"]);
-    }
-
-    #[test]
-    fn extreme_times_do_not_panic() {
-        for created in [i64::MIN, -1, i64::MAX] {
-            for sample in all() {
-                sample.build("evt_x", created);
-            }
-        }
-    }
-
-    #[test]
-    fn unknown_names_suggest_the_closest() {
-        let err = find("payment_sucess").unwrap_err();
-        assert!(
-            err.starts_with("unknown sample event `payment_sucess`; did you mean `payment_success`? Known events: payment_success, payment_failed, "),
-            "{err}"
-        );
-        assert!(
-            err.ends_with("pipeline_failed (see `hookctl send --list`)"),
-            "{err}"
-        );
-        let err = find("Order-Shipped").unwrap_err();
-        assert!(err.contains("did you mean `order_shipped`?"), "{err}");
-        let err = find("zzz").unwrap_err();
-        assert!(!err.contains("did you mean"), "{err}");
-        assert!(err.contains("Known events: payment_success"), "{err}");
-    }
-}
+mod tests;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Events per second through  send → listen --publish → RabbitMQ → relay → listen,
+# next to a direct `replay` of the same events into the same kind of listen.
+#
+#   bench/broker.sh [EVENTS] [CONCURRENCY]        (defaults: 5000 events, concurrency 16)
+#
+# Needs a release build (cargo build --release) and a broker: HOOKCTL_TEST_AMQP_URL, or one
+# started with `eval "$(.ci/rabbitmq.sh start)"`. Everything runs on 127.0.0.1; every process
+# started here is stopped by its PID; every step is bounded by `timeout`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EVENTS="${1:-5000}"
+CONCURRENCY="${2:-16}"
+HOOKCTL="$PWD/target/release/hookctl"
+URL="${HOOKCTL_TEST_AMQP_URL:?set HOOKCTL_TEST_AMQP_URL, e.g. eval \"\$(.ci/rabbitmq.sh start)\"}"
+LIMIT=300
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ -x "$HOOKCTL" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+
+now() { date +%s.%N; }
+rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
+
+# Starts `hookctl listen --port 0 ARGS` in the background; sets LISTEN_URL and LISTEN_PID.
+start_listen() {
+    local ready="$WORK/ready.$RANDOM"
+    "$HOOKCTL" listen --port 0 -q --ready-file "$ready" "$@" > /dev/null 2>> "$WORK/listen.err" &
+    LISTEN_PID=$!
+    PIDS+=("$LISTEN_PID")
+    for _ in $(seq 200); do
+        [ -s "$ready" ] && break
+        kill -0 "$LISTEN_PID" 2>/dev/null || { cat "$WORK/listen.err" >&2; exit 1; }
+        sleep 0.05
+    done
+    LISTEN_URL="$(cat "$ready")"
+}
+
+"$HOOKCTL" send payment_success --count "$EVENTS" --dry-run > "$WORK/events.jsonl"
+
+# 1. Direct: replay → listen.
+start_listen --count "$EVENTS" --timeout "${LIMIT}s"
+sink=$LISTEN_PID
+t0=$(now)
+timeout "$LIMIT" "$HOOKCTL" replay "$WORK/events.jsonl" --to "$LISTEN_URL" -c "$CONCURRENCY" -q
+wait "$sink"
+direct=$(rate "$EVENTS" "$t0" "$(now)")
+
+# 2. Through the broker, pipelined: the relay runs while events come in.
+exchange="bench-$$-$RANDOM"
+queue="$exchange-q"
+start_listen --count "$EVENTS" --timeout "${LIMIT}s"
+sink=$LISTEN_PID
+sink_url=$LISTEN_URL
+start_listen --publish "$URL" --exchange "$exchange" --queue "$queue"
+source_url=$LISTEN_URL
+timeout "$LIMIT" "$HOOKCTL" relay "$URL" --queue "$queue" --exchange "$exchange" \
+    --to "$sink_url" -c "$CONCURRENCY" --count "$EVENTS" -q 2> "$WORK/relay.err" &
+relay=$!
+PIDS+=("$relay")
+for _ in $(seq 200); do grep -q "^consuming queue" "$WORK/relay.err" && break; sleep 0.05; done
+t0=$(now)
+timeout "$LIMIT" "$HOOKCTL" replay "$WORK/events.jsonl" --to "$source_url" -c "$CONCURRENCY" -q
+t1=$(now)
+wait "$sink"
+t2=$(now)
+wait "$relay"
+ingest=$(rate "$EVENTS" "$t0" "$t1")
+through=$(rate "$EVENTS" "$t0" "$t2")
+
+# 3. The relay alone, draining a queue that is already full.
+exchange2="$exchange-2"
+queue2="$exchange2-q"
+start_listen --count "$EVENTS" --timeout "${LIMIT}s"
+sink=$LISTEN_PID
+sink_url=$LISTEN_URL
+timeout "$LIMIT" "$HOOKCTL" send payment_success --count "$EVENTS" --publish "$URL" \
+    --exchange "$exchange2" --queue "$queue2" -q
+t0=$(now)
+timeout "$LIMIT" "$HOOKCTL" relay "$URL" --queue "$queue2" --exchange "$exchange2" \
+    --to "$sink_url" -c "$CONCURRENCY" --count "$EVENTS" -q 2> /dev/null
+wait "$sink"
+drain=$(rate "$EVENTS" "$t0" "$(now)")
+
+echo "events: $EVENTS, concurrency: $CONCURRENCY, $(nproc) cores"
+echo "direct replay → listen:                         $direct events/s"
+echo "listen --publish ingest (2xx after confirm):    $ingest events/s"
+echo "send → listen → RabbitMQ → relay → listen:      $through events/s"
+echo "relay alone, draining a full queue → listen:    $drain events/s"

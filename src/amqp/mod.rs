@@ -1,0 +1,272 @@
+//! The RabbitMQ (AMQP 0-9-1) bridge: [`publisher`] puts what `listen` accepts (and what
+//! `send --publish` builds) into the broker with publisher confirms, and [`relay`] takes events
+//! out of a queue and delivers them through the delivery engine, acknowledging only after a
+//! 2xx and dead-lettering what finally fails.
+//!
+//! Messages are capture lines ([`Event::write_json_line`] without the newline): routing key
+//! the event type (or `unknown`), persistent, `application/json`, message id the event id.
+//! Built on `lapin`; nothing here knows about the command line.
+
+pub mod publisher;
+pub mod relay;
+pub mod settle;
+
+use std::time::Duration;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{FieldTable, ShortString};
+use lapin::uri::{AMQPScheme, AMQPUri};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+
+use crate::event::Event;
+
+/// The routing key of events that carry no type.
+pub const UNKNOWN_TYPE: &str = "unknown";
+
+/// How long connecting (TCP, TLS and the AMQP handshake) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The heartbeat asked for when the URL sets none (`?heartbeat=N` overrides it).
+pub const HEARTBEAT_SECS: u16 = 10;
+
+/// The longest AMQP short string (names, routing keys, message ids): 255 bytes.
+const SHORT_MAX: usize = 255;
+
+/// A parsed broker URL: `amqp://USER:PASS@HOST:PORT/VHOST` (or `amqps://`).
+#[derive(Clone)]
+pub struct BrokerUrl {
+    uri: AMQPUri,
+    shown: String,
+}
+
+impl std::fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl BrokerUrl {
+    /// Parses and checks a broker URL. The password never appears in messages.
+    pub fn parse(text: &str) -> Result<BrokerUrl, String> {
+        let hint =
+            "use amqp://USER:PASS@HOST:PORT/VHOST, e.g. amqp://guest:guest@127.0.0.1:5672/%2f";
+        let url =
+            reqwest::Url::parse(text).map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
+        let mut uri: AMQPUri = text
+            .parse()
+            .map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
+        // amq-protocol reads only domain names; keep IP addresses as written.
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("invalid broker URL: it names no host; {hint}"))?;
+        uri.authority.host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        // A dead peer is noticed within about two heartbeats, not the broker's default 60s.
+        uri.query.heartbeat.get_or_insert(HEARTBEAT_SECS);
+        if uri.scheme == AMQPScheme::AMQPS && !cfg!(feature = "amqp-tls") {
+            return Err(
+                "amqps:// needs TLS, which this hookctl was built without; rebuild with --features amqp-tls"
+                    .into(),
+            );
+        }
+        let shown = format!(
+            "{}://{}@{}:{}/{}",
+            uri.scheme,
+            uri.authority.userinfo.username,
+            url.host_str().unwrap_or_default(),
+            uri.authority.port,
+            url.path().trim_start_matches('/'),
+        );
+        Ok(BrokerUrl { uri, shown })
+    }
+
+    /// The URL without its password, for messages.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Opens a connection, naming it `name` in the broker's connection list.
+    pub async fn connect(&self, name: &str) -> Result<Connection, String> {
+        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        let connecting = Connection::connect_uri(self.uri.clone(), properties);
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(e)) => Err(format!(
+                "cannot connect to the broker at {}: {}",
+                self.shown,
+                describe(&e)
+            )),
+            Err(_) => Err(format!(
+                "cannot connect to the broker at {}: no answer within {}s",
+                self.shown,
+                CONNECT_TIMEOUT.as_secs()
+            )),
+        }
+    }
+}
+
+/// What the bridge declares, idempotently: a durable topic exchange and, optionally, a durable
+/// queue bound to it.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub exchange: String,
+    /// A queue to declare and bind, so events are kept while no consumer runs.
+    pub queue: Option<String>,
+    /// The binding key in topic syntax (`#` is everything).
+    pub binding: String,
+}
+
+impl Topology {
+    /// Checks the names before anything connects.
+    pub fn validate(&self) -> Result<(), String> {
+        name(&self.exchange, "--exchange")?;
+        if let Some(queue) = &self.queue {
+            name(queue, "--queue")?;
+        }
+        name(&self.binding, "--binding")?;
+        Ok(())
+    }
+
+    /// Declares the exchange, and the queue with its binding when one is named.
+    pub async fn declare(&self, channel: &Channel) -> Result<(), String> {
+        declare_exchange(channel, &self.exchange).await?;
+        if let Some(queue) = &self.queue {
+            declare_queue(channel, queue, &self.exchange, &self.binding).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Declares a durable topic exchange.
+pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), String> {
+    let options = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            name(exchange, "exchange")?,
+            ExchangeKind::Topic,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("cannot declare exchange {exchange:?}: {}", describe(&e)))
+}
+
+/// Declares a durable queue and binds it to `exchange` with `binding`.
+pub async fn declare_queue(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    binding: &str,
+) -> Result<(), String> {
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(name(queue, "queue")?, options, FieldTable::default())
+        .await
+        .map_err(|e| format!("cannot declare queue {queue:?}: {}", describe(&e)))?;
+    channel
+        .queue_bind(
+            name(queue, "queue")?,
+            name(exchange, "exchange")?,
+            name(binding, "binding")?,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot bind queue {queue:?} to exchange {exchange:?} with {binding:?}: {}",
+                describe(&e)
+            )
+        })
+}
+
+/// A name given on the command line as an AMQP short string.
+pub fn name(text: &str, what: &str) -> Result<ShortString, String> {
+    if text.len() > SHORT_MAX {
+        return Err(format!("{what} is longer than {SHORT_MAX} bytes"));
+    }
+    ShortString::try_new(text.to_owned()).map_err(|e| format!("{what} {text:?}: {e}"))
+}
+
+/// Text from an event (its id or type) as a short string, cut at 255 bytes if it must be.
+pub fn short_lossy(text: &str) -> ShortString {
+    let mut end = text.len().min(SHORT_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    ShortString::try_new(text[..end].to_owned()).unwrap_or_default()
+}
+
+/// The routing key of an event: its type, or `unknown`.
+pub fn routing_key(event: &Event) -> ShortString {
+    match event.event_type.as_deref() {
+        Some(t) if !t.is_empty() => short_lossy(t),
+        _ => ShortString::from(UNKNOWN_TYPE),
+    }
+}
+
+/// The message body for an event: its capture line without the newline.
+pub fn message_body(event: &Event) -> Vec<u8> {
+    let mut line = Vec::with_capacity(event.body.len() + 384);
+    event.write_json_line(&mut line);
+    line.pop();
+    line
+}
+
+/// One line for a lapin error, with a hint for the usual causes.
+pub fn describe(e: &lapin::Error) -> String {
+    let text = e.to_string();
+    if text.contains("ACCESS_REFUSED") || text.contains("authentication") {
+        format!("{text} (check the user, password and vhost in the URL)")
+    } else if text.contains("NOT_ALLOWED") || text.contains("vhost") {
+        format!("{text} (does the vhost exist, and may this user use it?)")
+    } else if text.contains("PRECONDITION_FAILED") {
+        format!("{text} (it exists with other settings; use another name or delete it)")
+    } else if text.contains("Connection refused") {
+        format!("{text}; is RabbitMQ running there?")
+    } else {
+        text
+    }
+}
+
+/// The wait before reconnection attempt `attempt` (1, 2, ...): full-jitter exponential
+/// backoff from 100ms, at most 3s.
+pub fn reconnect_delay(attempt: u32) -> Duration {
+    crate::deliver::backoff(Duration::from_millis(100), attempt).min(Duration::from_secs(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_ip_hosts_and_hide_passwords() {
+        let url = BrokerUrl::parse("amqp://u:secret@127.0.0.1:5673/v").unwrap();
+        assert_eq!(url.uri.authority.host, "127.0.0.1");
+        assert_eq!(url.uri.vhost, "v");
+        assert_eq!(url.uri.query.heartbeat, Some(HEARTBEAT_SECS));
+        assert_eq!(url.shown(), "amqp://u@127.0.0.1:5673/v");
+        assert!(!format!("{url:?}").contains("secret"));
+        assert!(BrokerUrl::parse("http://x").is_err());
+        assert!(BrokerUrl::parse("not a url").is_err());
+        let url = BrokerUrl::parse("amqp://u:p@localhost/v?heartbeat=30").unwrap();
+        assert_eq!(url.uri.query.heartbeat, Some(30));
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_char_boundary() {
+        let long = "é".repeat(200);
+        let cut = short_lossy(&long);
+        assert!(cut.as_str().len() <= 255);
+        assert!(name(&"x".repeat(256), "--queue").is_err());
+        assert_eq!(name("q", "--queue").unwrap().as_str(), "q");
+    }
+}

@@ -1,0 +1,270 @@
+//! Publishing events into the broker with publisher confirms. A publish succeeds only once the
+//! broker has confirmed it (ack) and routed it to at least one queue; anything else is an
+//! error the caller turns into a 503. With `reconnect`, a lost connection is re-opened in the
+//! background with backoff, and publishes fail fast meanwhile.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use futures_core::Stream;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use tokio::sync::{watch, Notify};
+
+use super::{describe, message_body, reconnect_delay, routing_key, short_lossy};
+use super::{BrokerUrl, Topology};
+use crate::event::Event;
+
+/// How events are published.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    pub url: BrokerUrl,
+    pub topology: Topology,
+    /// The broker's confirm must arrive within this time, or the publish has failed.
+    pub confirm_timeout: Duration,
+    /// Shown in the broker's connection list.
+    pub connection_name: String,
+    /// Re-open a lost connection in the background (listen), instead of failing (send).
+    pub reconnect: bool,
+}
+
+/// The state of the link to the broker.
+#[derive(Clone)]
+enum Link {
+    Up(Channel),
+    Down(String),
+}
+
+struct Shared {
+    config: PublishConfig,
+    exchange: ShortString,
+    link: watch::Sender<Link>,
+    /// A publish saw an error: the supervisor checks the connection at once.
+    trouble: Notify,
+    connection: Mutex<Option<Connection>>,
+}
+
+/// Publishes events to one exchange. Cheap to clone.
+#[derive(Clone)]
+pub struct Publisher {
+    shared: Arc<Shared>,
+}
+
+impl Publisher {
+    /// Connects, declares the topology and turns on publisher confirms. Fails when the broker
+    /// cannot be reached now; later losses are recovered from when `reconnect` is set.
+    pub async fn connect(config: PublishConfig) -> Result<Publisher, String> {
+        config.topology.validate()?;
+        let exchange = super::name(&config.topology.exchange, "--exchange")?;
+        let (connection, channel) = open(&config).await?;
+        let shared = Arc::new(Shared {
+            exchange,
+            link: watch::channel(Link::Up(channel.clone())).0,
+            trouble: Notify::new(),
+            connection: Mutex::new(Some(connection)),
+            config,
+        });
+        if shared.config.reconnect {
+            tokio::spawn(supervise(shared.clone(), channel));
+        }
+        Ok(Publisher { shared })
+    }
+
+    /// The broker URL, without its password.
+    pub fn url(&self) -> &str {
+        self.shared.config.url.shown()
+    }
+
+    /// The exchange events go to.
+    pub fn exchange(&self) -> &str {
+        self.shared.exchange.as_str()
+    }
+
+    /// Publishes one event and waits for the broker's confirm.
+    pub async fn publish(&self, event: &Event) -> Result<(), String> {
+        let channel = match &*self.shared.link.borrow() {
+            Link::Up(channel) => channel.clone(),
+            Link::Down(why) => return Err(format!("not connected to the broker ({why})")),
+        };
+        let key = routing_key(event);
+        let body = message_body(event);
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let publishing = async {
+            channel
+                .basic_publish(
+                    self.shared.exchange.clone(),
+                    key.clone(),
+                    options,
+                    &body,
+                    properties(event),
+                )
+                .await?
+                .await
+        };
+        let timeout = self.shared.config.confirm_timeout;
+        let confirmation = match tokio::time::timeout(timeout, publishing).await {
+            Ok(Ok(confirmation)) => confirmation,
+            Ok(Err(e)) => {
+                self.shared.trouble.notify_one();
+                return Err(describe(&e));
+            }
+            Err(_) => {
+                self.shared.trouble.notify_one();
+                return Err(format!(
+                    "the broker did not confirm within {}",
+                    humantime::format_duration(timeout)
+                ));
+            }
+        };
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(format!(
+                "the broker had no queue for it: nothing is bound to exchange {:?} for routing key {:?} (declare a queue with --queue)",
+                self.exchange(),
+                key.as_str()
+            )),
+            Confirmation::Nack(_) => Err(
+                "the broker refused it (nack): a queue may be full, or the broker is out of resources"
+                    .into(),
+            ),
+            Confirmation::NotRequested => Err("publisher confirms are not on".into()),
+        }
+    }
+
+    /// Closes the connection cleanly (best effort).
+    pub async fn close(&self) {
+        let connection = self
+            .shared
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(connection) = connection {
+            let closing = connection.close(200, "bye".into());
+            let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+        }
+    }
+}
+
+/// Persistent, JSON, with the event id as message id and its arrival time as timestamp.
+fn properties(event: &Event) -> BasicProperties {
+    let mut properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2)
+        .with_message_id(short_lossy(&event.id))
+        .with_app_id("hookctl".into());
+    if let Ok(since) = event.received_at.duration_since(UNIX_EPOCH) {
+        properties = properties.with_timestamp(since.as_secs());
+    }
+    if let Some(event_type) = &event.event_type {
+        properties = properties.with_type(short_lossy(event_type));
+    }
+    properties
+}
+
+/// Connects, opens a confirming channel and declares the topology.
+async fn open(config: &PublishConfig) -> Result<(Connection, Channel), String> {
+    let connection = config.url.connect(&config.connection_name).await?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| format!("cannot open a channel: {}", describe(&e)))?;
+    config.topology.declare(&channel).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| format!("cannot turn on publisher confirms: {}", describe(&e)))?;
+    Ok((connection, channel))
+}
+
+/// Watches the connection, and re-opens it with backoff whenever it is lost.
+async fn supervise(shared: Arc<Shared>, mut channel: Channel) {
+    let shown = shared.config.url.shown().to_owned();
+    loop {
+        let why = broken(&shared, &channel).await;
+        eprintln!(
+            "hookctl: error: lost the broker connection to {shown}: {why}; reconnecting (deliveries are answered 503 meanwhile)"
+        );
+        shared.link.send_replace(Link::Down(why));
+        let old = shared
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(old);
+        let mut attempt = 0;
+        channel = loop {
+            attempt += 1;
+            tokio::time::sleep(reconnect_delay(attempt)).await;
+            match open(&shared.config).await {
+                Ok((connection, channel)) => {
+                    *shared.connection.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection);
+                    break channel;
+                }
+                Err(why) => {
+                    if attempt % 20 == 1 {
+                        eprintln!("hookctl: still reconnecting: {why}");
+                    }
+                    shared.link.send_replace(Link::Down(why));
+                }
+            }
+        };
+        shared.link.send_replace(Link::Up(channel.clone()));
+        eprintln!("hookctl: reconnected to the broker at {shown}");
+    }
+}
+
+/// Waits until the connection or the channel is no longer usable, and says why.
+async fn broken(shared: &Shared, channel: &Channel) -> String {
+    let events = shared
+        .connection
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|c| c.events_listener());
+    let mut events: Option<Pin<Box<dyn Stream<Item = lapin::Event> + Send>>> =
+        events.map(|e| Box::pin(e) as _);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            event = next_event(&mut events) => match event {
+                Some(lapin::Event::Error(e)) => return describe(&e),
+                Some(lapin::Event::ConnectionBlocked(reason)) => {
+                    eprintln!("hookctl: warning: the broker blocks publishing: {reason}");
+                }
+                Some(_) => {}
+                None => events = None,
+            },
+            _ = shared.trouble.notified() => {}
+            _ = tick.tick() => {}
+        }
+        let connected = shared
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|c| c.status().connected());
+        if !connected {
+            return "the connection closed".into();
+        }
+        if !channel.status().connected() {
+            return "the channel closed".into();
+        }
+    }
+}
+
+/// The next connection event, or never when there is no event stream.
+async fn next_event(
+    events: &mut Option<Pin<Box<dyn Stream<Item = lapin::Event> + Send>>>,
+) -> Option<lapin::Event> {
+    match events {
+        Some(stream) => poll_fn(|cx| stream.as_mut().poll_next(cx)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,253 @@
+//! `hookctl relay`, and the broker side of `listen --publish` and `send --publish`: glue from
+//! the command line to [`crate::amqp`]. Built without the `amqp` feature, each says so.
+
+use std::sync::Arc;
+
+use crate::cli::{PublishArgs, RelayArgs};
+use crate::cmd::GlobalOptions;
+use crate::compose::EventSpec;
+use crate::exit::Exit;
+use crate::receiver::Publish;
+
+/// The error every broker command gives in a build without the `amqp` feature.
+#[cfg(not(feature = "amqp"))]
+const NO_AMQP: &str =
+    "this hookctl was built without RabbitMQ support; rebuild with the `amqp` feature (on by default)";
+
+/// `hookctl relay AMQP_URL --queue NAME --to URL`.
+#[cfg(not(feature = "amqp"))]
+pub fn run(_args: RelayArgs, _global: &GlobalOptions) -> anyhow::Result<Exit> {
+    anyhow::bail!(NO_AMQP)
+}
+
+/// `listen --publish`: the publisher, connected, when one was asked for.
+#[cfg(not(feature = "amqp"))]
+pub async fn listen_publisher(args: &PublishArgs) -> anyhow::Result<Option<Arc<dyn Publish>>> {
+    match args.publish {
+        Some(_) => anyhow::bail!(NO_AMQP),
+        None => Ok(None),
+    }
+}
+
+/// `send --publish`: publishes `count` events built from `spec` instead of sending them.
+#[cfg(not(feature = "amqp"))]
+pub fn send_publish(
+    _spec: EventSpec,
+    _count: u64,
+    _args: &PublishArgs,
+    _json: bool,
+    _global: &GlobalOptions,
+) -> anyhow::Result<Exit> {
+    anyhow::bail!(NO_AMQP)
+}
+
+#[cfg(feature = "amqp")]
+pub use with_amqp::{listen_publisher, run, send_publish};
+
+#[cfg(feature = "amqp")]
+mod with_amqp {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::amqp::publisher::{PublishConfig, Publisher};
+    use crate::amqp::relay::{self, DeadLetter, RelayConfig};
+    use crate::amqp::{BrokerUrl, Topology};
+    use crate::cmd::{detail, runtime, signer_from};
+    use crate::compose::{unix_now, TAG_HEADER};
+    use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
+    use crate::engine::stop_on_signals;
+    use crate::event::Event;
+    use crate::output::human_duration;
+    use crate::report::{ReportConfig, Reporter};
+
+    /// How long listen and send wait for the broker's confirm of one publish.
+    const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+    impl Publish for Publisher {
+        fn publish<'a>(
+            &'a self,
+            event: &'a Event,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>
+        {
+            Box::pin(Publisher::publish(self, event))
+        }
+    }
+
+    fn publish_config(
+        args: &PublishArgs,
+        url: &str,
+        reconnect: bool,
+    ) -> anyhow::Result<PublishConfig> {
+        let topology = Topology {
+            exchange: args.exchange.clone(),
+            queue: args.queue.clone(),
+            binding: args.binding.clone(),
+        };
+        topology.validate().map_err(anyhow::Error::msg)?;
+        Ok(PublishConfig {
+            url: BrokerUrl::parse(url).map_err(anyhow::Error::msg)?,
+            topology,
+            confirm_timeout: CONFIRM_TIMEOUT,
+            connection_name: format!(
+                "hookctl {} (pid {})",
+                if reconnect { "listen" } else { "send" },
+                std::process::id()
+            ),
+            reconnect,
+        })
+    }
+
+    /// `listen --publish`: connects before listen announces itself, so a wrong URL fails fast.
+    pub async fn listen_publisher(args: &PublishArgs) -> anyhow::Result<Option<Arc<dyn Publish>>> {
+        let Some(url) = &args.publish else {
+            return Ok(None);
+        };
+        let publisher = Publisher::connect(publish_config(args, url, true)?)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "publishing to exchange {:?} on {}",
+            publisher.exchange(),
+            publisher.url()
+        );
+        Ok(Some(Arc::new(publisher)))
+    }
+
+    /// `send --publish`: one publish at a time, each confirmed; exit 3 if any failed.
+    pub fn send_publish(
+        spec: EventSpec,
+        count: u64,
+        args: &PublishArgs,
+        json: bool,
+        global: &GlobalOptions,
+    ) -> anyhow::Result<Exit> {
+        let url = args.publish.as_deref().unwrap_or_default();
+        let config = publish_config(args, url, false)?;
+        let started = Instant::now();
+        let (published, failed) = runtime(count > 1)?.block_on(async move {
+            let publisher = Publisher::connect(config)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let mut published = 0u64;
+            let mut failed = 0u64;
+            let mut out = std::io::stdout().lock();
+            for _ in 0..count {
+                let event = spec.build().map_err(anyhow::Error::msg)?;
+                let result = publisher.publish(&event).await;
+                if json {
+                    let record = serde_json::json!({
+                        "kind": "result", "id": event.id, "type": event.event_type,
+                        "ok": result.is_ok(), "published": result.is_ok(),
+                        "error": result.as_ref().err(),
+                    });
+                    writeln!(out, "{record}")?;
+                }
+                match result {
+                    Ok(()) => published += 1,
+                    Err(why) => {
+                        failed += 1;
+                        eprintln!("hookctl: {}: cannot publish: {why}", event.id);
+                    }
+                }
+            }
+            publisher.close().await;
+            anyhow::Ok((published, failed))
+        })?;
+        if !global.quiet || failed > 0 {
+            eprintln!(
+                "published {published} event{} to exchange {:?} in {}; {failed} failed",
+                if published == 1 { "" } else { "s" },
+                args.exchange,
+                human_duration(started.elapsed())
+            );
+        }
+        Ok(if failed > 0 {
+            Exit::DeliveryFailed
+        } else {
+            Exit::Ok
+        })
+    }
+
+    /// `hookctl relay`.
+    pub fn run(args: RelayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
+        let url = BrokerUrl::parse(&args.url).map_err(anyhow::Error::msg)?;
+        let target = Target::parse(&args.to)?;
+        let signer = match &args.resign {
+            Some(scheme) => Some(signer_from(scheme, &args.secrets)?),
+            None => None,
+        };
+        let delivery = &args.delivery;
+        let tag = delivery.tag.clone();
+        let prepare: Option<Prepare> = (signer.is_some() || tag.is_some()).then(|| {
+            Arc::new(move |event: &mut Event, _attempt: u32| {
+                if let Some(tag) = &tag {
+                    event.set_header(TAG_HEADER, tag.clone());
+                }
+                if let Some(signer) = &signer {
+                    // The scheme and secret were checked when the signer was built.
+                    let _ = signer.apply(event, unix_now());
+                }
+            }) as Prepare
+        });
+        let config = RelayConfig {
+            url,
+            topology: Topology {
+                exchange: args.exchange.clone(),
+                queue: Some(args.queue.clone()),
+                binding: args.binding.clone(),
+            },
+            dead_letter: DeadLetter {
+                exchange: args
+                    .dead_letter_exchange
+                    .clone()
+                    .unwrap_or_else(|| format!("{}.dead-letter", args.exchange)),
+                queue: Some(
+                    args.dead_letter_queue
+                        .clone()
+                        .unwrap_or_else(|| format!("{}.dead-letter", args.queue)),
+                ),
+            },
+            prefetch: u16::try_from(delivery.concurrency.max(1)).unwrap_or(u16::MAX),
+            rate: delivery.rate,
+            count: args.count,
+            connection_name: format!("hookctl relay (pid {})", std::process::id()),
+        };
+        config.topology.validate().map_err(anyhow::Error::msg)?;
+        let report = ReportConfig {
+            json: delivery.json,
+            detail: detail(global),
+            dead_letter: delivery.dead_letter.clone(),
+            total: None,
+            concurrency: delivery.concurrency,
+        };
+        let delivery_config = DeliveryConfig {
+            timeout: delivery.timeout,
+            retries: delivery.retries,
+            backoff: delivery.backoff,
+        };
+        let exit = runtime(true)?.block_on(async move {
+            let stop = stop_on_signals();
+            let deliverer = Arc::new(Deliverer::new(delivery_config, target, prepare, stop.clone())?);
+            let mut reporter = Reporter::new(report)?;
+            let stats = relay::run(&config, deliverer, stop.clone(), &mut reporter).await?;
+            let by_signal = *stop.borrow();
+            let exit = reporter.finish(false).await?;
+            eprintln!(
+                "relay: {} acknowledged, {} dead-lettered, {} invalid, {} requeued; dead letters go to exchange {:?}{}",
+                stats.acked,
+                stats.dead_lettered,
+                stats.invalid,
+                stats.requeued,
+                config.dead_letter.exchange,
+                if by_signal { "; stopped by signal" } else { "" }
+            );
+            anyhow::Ok(if exit == Exit::Ok && stats.invalid > 0 {
+                Exit::DeliveryFailed
+            } else {
+                exit
+            })
+        })?;
+        Ok(exit)
+    }
+}

@@ -1,0 +1,173 @@
+//! Where events go, and the exact request target each one is sent with.
+//!
+//! Over `http://` the request line carries the event's path and query byte for byte, so a
+//! replay reaches the app the way the capture saw it (`/p{q}`, `x='1'`). The only exception is
+//! a byte that [`http::Uri`] refuses, or would read as the start of a query or fragment: those
+//! few bytes (controls, space, `#`, `<`, `>`, DEL; in the path also `` ` `` and `?`; in the
+//! query also `"`) are percent-encoded, and nothing else is. `https://` goes through reqwest,
+//! which re-encodes the target by the WHATWG URL rules.
+
+use http::uri::PathAndQuery;
+
+use crate::event::Event;
+
+/// Where events go: an origin, and optionally a path that replaces each event's own.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http://host:port`, the port left out when it is the scheme's default.
+    origin: String,
+    path: Option<String>,
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+impl Target {
+    /// Parses an http(s) URL. A path other than `/` replaces the events' paths.
+    pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            anyhow::anyhow!("invalid URL {url:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
+        })?;
+        let (tls, host, port) = match (
+            parsed.scheme(),
+            parsed.host_str(),
+            parsed.port_or_known_default(),
+        ) {
+            (scheme @ ("http" | "https"), Some(host), Some(port)) => {
+                // IPv6 addresses come bracketed; connecting wants them bare.
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                (scheme == "https", host.to_owned(), port)
+            }
+            _ => anyhow::bail!(
+                "invalid URL {url:?}: only http:// and https:// URLs with a host are supported"
+            ),
+        };
+        let origin = parsed.origin().ascii_serialization();
+        let path = match parsed.path() {
+            "" | "/" => None,
+            p => Some(p.to_owned()),
+        };
+        Ok(Target {
+            origin,
+            path,
+            tls,
+            host,
+            port,
+        })
+    }
+
+    /// The URL an event is sent to.
+    pub fn url_for(&self, event: &Event) -> String {
+        let path = self.path.as_deref().unwrap_or(&event.path);
+        match &event.query {
+            Some(q) => format!("{}{}?{}", self.origin, path, q),
+            None => format!("{}{}", self.origin, path),
+        }
+    }
+
+    /// The path this target imposes, if any.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// True for `https://`.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The host to connect to (an IPv6 address without brackets) and the port.
+    pub fn host_port(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+
+    /// The `Host` header: the origin without its scheme.
+    pub fn authority(&self) -> &str {
+        self.origin
+            .split_once("://")
+            .map_or(self.origin.as_str(), |(_, rest)| rest)
+    }
+
+    /// The request target for `event` in origin form (`/path?query`), exact but for the bytes
+    /// [`http::Uri`] cannot carry (see the module docs).
+    pub fn request_target(&self, event: &Event) -> Result<PathAndQuery, String> {
+        let path = self.path.as_deref().unwrap_or(&event.path);
+        request_target(path, event.query.as_deref())
+    }
+}
+
+/// `path?query` as a [`PathAndQuery`], percent-encoding only what it would refuse or misread.
+pub fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, String> {
+    let clean = path.starts_with('/')
+        && path.bytes().all(path_byte_ok)
+        && query.is_none_or(|q| q.bytes().all(query_byte_ok));
+    let mut target = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1) + 8);
+    if clean {
+        target.push_str(path);
+        if let Some(q) = query {
+            target.push('?');
+            target.push_str(q);
+        }
+    } else {
+        if !path.starts_with('/') {
+            target.push('/');
+        }
+        escape_into(&mut target, path, path_byte_ok);
+        if let Some(q) = query {
+            target.push('?');
+            escape_into(&mut target, q, query_byte_ok);
+        }
+    }
+    PathAndQuery::from_maybe_shared(target)
+        .map_err(|e| format!("cannot send to path {path:?}: {e}"))
+}
+
+fn escape_into(out: &mut String, text: &str, ok: fn(u8) -> bool) {
+    for c in text.chars() {
+        match u8::try_from(c) {
+            Ok(b) if b.is_ascii() && !ok(b) => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Bytes [`http::Uri`] takes as they are in a path (besides non-ASCII UTF-8, which it takes too).
+fn path_byte_ok(b: u8) -> bool {
+    matches!(b, 0x21..=0x3B | 0x3D | 0x40..=0x5F | 0x61..=0x7E | 0x80..=0xFF) && b != b'#'
+}
+
+/// Bytes [`http::Uri`] takes as they are in a query.
+fn query_byte_ok(b: u8) -> bool {
+    matches!(b, 0x21 | 0x24..=0x3B | 0x3D | 0x3F..=0x7E | 0x80..=0xFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_tables_match_what_http_uri_keeps() {
+        for b in 0u8..0x80 {
+            let c = b as char;
+            let path = format!("/a{c}b");
+            let kept = PathAndQuery::try_from(path.as_str()).is_ok_and(|p| p.path() == path);
+            assert_eq!(path_byte_ok(b), kept, "path byte {b:#04x}");
+            let query = format!("/a?x{c}y");
+            let kept = PathAndQuery::try_from(query.as_str())
+                .is_ok_and(|p| p.query() == Some(&query[3..]));
+            assert_eq!(query_byte_ok(b), kept, "query byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn targets_are_exact_unless_a_byte_cannot_be_carried() {
+        let t = |p, q| request_target(p, q).unwrap().as_str().to_owned();
+        assert_eq!(t("/p{q}'|^\"", None), "/p{q}'|^\"");
+        assert_eq!(t("/q", Some("x='1'&z={}|^`%20")), "/q?x='1'&z={}|^`%20");
+        assert_eq!(
+            t("/a b#c`d?e", Some("f g\"#h")),
+            "/a%20b%23c%60d%3Fe?f%20g%22%23h"
+        );
+        assert_eq!(t("/é\u{1}", Some("ü<")), "/é%01?ü%3C");
+        assert_eq!(t("rel", None), "/rel");
+    }
+}

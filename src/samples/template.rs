@@ -1,0 +1,198 @@
+//! Sample bodies as templates: the JSON text is built once per run, and each event only
+//! splices in its id, its creation time and what derives from them (secondary ids, dates).
+//!
+//! A template starts as the sample's body with placeholder strings (a NUL, a short spec, a
+//! NUL) where those values go; serialising it and cutting at the placeholders gives literal
+//! runs and holes. [`crate::compose`] checks each compiled template against a body built from
+//! scratch before using it.
+
+use std::io::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// How a placeholder looks once serialised: `\u0000`, then its spec, then `\u0000`.
+const MARK: &[u8] = b"\\u0000";
+
+/// A placeholder string for `spec` (see [`Hole::parse`]).
+pub(super) fn placeholder(spec: &str) -> String {
+    format!("\u{0}{spec}\u{0}")
+}
+
+/// Something filled in per event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hole {
+    /// The event id, as JSON string content.
+    Id,
+    /// The creation time in unix seconds, as a JSON number.
+    Created,
+    /// Hex digits derived from the id and a salt.
+    Hex {
+        len: usize,
+        salt: String,
+        upper: bool,
+    },
+    /// RFC 3339 time at an offset from the creation time.
+    Time(i64),
+    /// The date part of [`Hole::Time`].
+    Date(i64),
+}
+
+impl Hole {
+    /// `I`, `C`, `h16:salt`, `H16:salt`, `T-2`, `D86400`.
+    fn parse(spec: &str) -> Option<Hole> {
+        let (kind, rest) = spec.split_at_checked(1)?;
+        Some(match kind {
+            "I" if rest.is_empty() => Hole::Id,
+            "C" if rest.is_empty() => Hole::Created,
+            "h" | "H" => {
+                let (len, salt) = rest.split_once(':')?;
+                Hole::Hex {
+                    len: len.parse().ok()?,
+                    salt: salt.to_owned(),
+                    upper: kind == "H",
+                }
+            }
+            "T" => Hole::Time(rest.parse().ok()?),
+            "D" => Hole::Date(rest.parse().ok()?),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug)]
+enum Part {
+    Text(Vec<u8>),
+    Hole(Hole),
+}
+
+/// A sample body split into literal JSON text and per-event holes.
+#[derive(Debug)]
+pub struct Template {
+    parts: Vec<Part>,
+    /// Bytes of literal text, to size each body.
+    literal_len: usize,
+}
+
+impl Template {
+    /// Compiles a body made with [`super::Sample::placeholder_body`] (and any `--set`
+    /// applied). `None` when the placeholders did not survive as whole strings.
+    pub fn compile(body: &serde_json::Value) -> Option<Template> {
+        let text = serde_json::to_vec(body).ok()?;
+        let mut parts = Vec::new();
+        let mut rest = &text[..];
+        while let Some(at) = find(rest, MARK) {
+            let mut before = &rest[..at];
+            let after = &rest[at + MARK.len()..];
+            let end = find(after, MARK)?;
+            let hole = Hole::parse(std::str::from_utf8(&after[..end]).ok()?)?;
+            rest = &after[end + MARK.len()..];
+            if hole == Hole::Created {
+                // A number, not a string: drop the placeholder's quotes.
+                before = before.strip_suffix(b"\"")?;
+                rest = rest.strip_prefix(b"\"")?;
+            }
+            if !before.is_empty() {
+                parts.push(Part::Text(before.to_vec()));
+            }
+            parts.push(Part::Hole(hole));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_vec()));
+        }
+        let literal_len = parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Hole(_) => 0,
+            })
+            .sum();
+        Some(Template { parts, literal_len })
+    }
+
+    /// The body for one event.
+    pub fn render(&self, id: &str, created: i64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.literal_len + 128);
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.extend_from_slice(text),
+                Part::Hole(Hole::Id) => push_json_text(&mut out, id),
+                Part::Hole(Hole::Created) => {
+                    let _ = write!(out, "{created}");
+                }
+                Part::Hole(Hole::Hex { len, salt, upper }) => {
+                    let start = out.len();
+                    hex_into(&mut out, id, salt, *len);
+                    if *upper {
+                        out[start..].make_ascii_uppercase();
+                    }
+                }
+                Part::Hole(Hole::Time(offset)) => {
+                    out.extend_from_slice(time(created, *offset).as_bytes())
+                }
+                Part::Hole(Hole::Date(offset)) => {
+                    out.extend_from_slice(date(created, *offset).as_bytes())
+                }
+            }
+        }
+        out
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `text` as the inside of a JSON string, escaped the way serde_json escapes it.
+fn push_json_text(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(text.as_bytes());
+    } else if let Ok(quoted) = serde_json::to_string(text) {
+        out.extend_from_slice(&quoted.as_bytes()[1..quoted.len() - 1]);
+    }
+}
+
+/// `len` lowercase hex digits derived from the event id and `salt`.
+pub(super) fn hex(id: &str, salt: &str, len: usize) -> String {
+    let mut out = Vec::with_capacity(len);
+    hex_into(&mut out, id, salt, len);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn hex_into(out: &mut Vec<u8>, id: &str, salt: &str, len: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // FNV-1a over salt and id, then splitmix64 steps for as many digits as needed.
+    let mut state = salt
+        .bytes()
+        .chain([0])
+        .chain(id.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let mut left = len;
+    while left > 0 {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        for shift in (0..16).rev().take(left) {
+            out.push(DIGITS[((z >> (shift * 4)) & 0xf) as usize]);
+        }
+        left = left.saturating_sub(16);
+    }
+}
+
+/// `created + offset_secs` as RFC 3339 in UTC, clamped to years 1970 to 9999.
+pub(super) fn time(created: i64, offset_secs: i64) -> String {
+    let secs = created
+        .saturating_add(offset_secs)
+        .clamp(0, 253_402_300_799);
+    let at = UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs());
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// The `YYYY-MM-DD` part of [`time`].
+pub(super) fn date(created: i64, offset_secs: i64) -> String {
+    let mut t = time(created, offset_secs);
+    t.truncate(10);
+    t
+}
