@@ -262,26 +262,33 @@ impl Event {
         if !path.starts_with('/') {
             return Err(format!("`path` {path:?} must start with '/'"));
         }
-        let mut event = Event::from_parts(
+        let mut event = Event {
+            id: record.id.map(Cow::into_owned).unwrap_or_default(),
+            event_type: record.event_type.clone().flatten().map(Cow::into_owned),
+            received_at,
             method,
             path,
-            record.query.map(Cow::into_owned),
-            record.headers,
+            query: record.query.map(Cow::into_owned).filter(|q| !q.is_empty()),
+            headers: record.headers,
             body,
-            received_at,
-        );
-        if let Some(id) = record.id {
-            event.id = id.into_owned();
-        }
-        if let Some(event_type) = record.event_type {
-            event.event_type = event_type.map(Cow::into_owned);
-        }
-        event.notes = Notes {
-            status: record.status,
-            verified: record.verified,
-            forward: record.forward,
-            error: record.error,
+            notes: Notes {
+                status: record.status,
+                verified: record.verified,
+                forward: record.forward,
+                error: record.error,
+            },
         };
+        // Capture lines carry their id and type; only hand-written ones need deriving, which
+        // parses the body, so skip it when both are there.
+        if event.id.is_empty() || record.event_type.is_none() {
+            let (id, event_type) = event.derive_identity();
+            if event.id.is_empty() {
+                event.id = id.unwrap_or_else(generate_id);
+            }
+            if record.event_type.is_none() {
+                event.event_type = event_type;
+            }
+        }
         Ok(Some(event))
     }
 }

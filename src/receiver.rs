@@ -299,7 +299,6 @@ impl Handler for Shared {
                 &json!({ "error": format!("signature verification failed: {reason}") }),
             )
         } else {
-            event.notes.verified = verified.clone();
             match &me.forward {
                 Some(config) if !config.ack_first => {
                     let (reply, body) = me.forward(config, &mut event).await;
