@@ -77,14 +77,17 @@ impl Overrides {
         }
         let template = Template::compile(&value)?;
         // Only a template that gives exactly what building from scratch gives is used.
-        let mut body_type = None;
+        let mut types = Vec::with_capacity(2);
         for (id, created) in [("evt_Check1", 1_767_225_601), ("evt_\"2\"", 0)] {
             let built = self.build(sample, id, created).ok()?;
             if template.render(id, created) != built {
                 return None;
             }
-            let probe = Event::from_parts("POST", "/", None, vec![], built, UNIX_EPOCH);
-            body_type = probe.event_type;
+            types.push(Event::from_parts("POST", "/", None, vec![], built, UNIX_EPOCH).event_type);
+        }
+        let body_type = types.pop()?;
+        if types.pop()? != body_type {
+            return None;
         }
         Some(Compiled {
             template,

@@ -80,6 +80,8 @@ const BATCH: usize = 256;
 enum Step {
     Stop,
     Finished,
+    /// The rate limit lets the next event start.
+    Paced,
     Received(usize),
     Flush,
 }
@@ -91,6 +93,22 @@ enum Step {
 /// and reused, polled by this task, so an event costs no task or future allocation.
 pub async fn run(
     deliverer: Arc<Deliverer>,
+    config: EngineConfig,
+    source: mpsc::Receiver<Event>,
+    stop: watch::Receiver<bool>,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<bool> {
+    sink.hold_output(true)?;
+    let result = deliver_all(&deliverer, config, source, stop, sink).await;
+    // Whatever happened, what was reported so far gets written.
+    let released = sink.hold_output(false);
+    let stopped = result?;
+    released?;
+    Ok(stopped)
+}
+
+async fn deliver_all(
+    deliverer: &Deliverer,
     config: EngineConfig,
     mut source: mpsc::Receiver<Event>,
     stop: watch::Receiver<bool>,
@@ -108,9 +126,12 @@ pub async fn run(
     tokio::pin!(stopping);
     let flush_timer = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(flush_timer);
+    // When the rate limit lets the next event start.
+    let mut next_start = None;
+    let pace_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(pace_timer);
     let mut held = false;
     let mut stopped = false;
-    sink.hold_output(true)?;
     loop {
         while let Some((event, outcome)) = lanes.next_finished() {
             busy -= 1;
@@ -122,36 +143,31 @@ pub async fn run(
         }
         while busy < capacity && !queue.is_empty() {
             if let Some(pacer) = pacer.as_mut() {
-                // Nothing is reported while waiting for the next start: report first.
-                if held {
-                    sink.flush()?;
-                    held = false;
+                let at = *next_start.get_or_insert_with(|| pacer.next_deadline());
+                if at > Instant::now() {
+                    pace_timer.as_mut().reset(at);
+                    break;
                 }
-                tokio::select! {
-                    biased;
-                    _ = &mut stopping => {
-                        stopped = true;
-                        break;
-                    }
-                    _ = tokio::time::sleep_until(pacer.next_deadline()) => {}
-                }
+                next_start = None;
             }
-            let Some(event) = queue.pop_front() else { break };
+            let Some(event) = queue.pop_front() else {
+                break;
+            };
             busy += 1;
             if let Some(new_lane) = lanes.start(event) {
-                running.push(lane(new_lane, &lanes, &deliverer));
+                running.push(lane(new_lane, &lanes, deliverer));
             }
         }
-        if stopped || (!source_open && queue.is_empty() && busy == 0) {
-            // Stopped while pacing, or nothing left to do.
+        if !source_open && queue.is_empty() && busy == 0 {
             break;
         }
         let step = tokio::select! {
             biased;
             _ = &mut stopping => Step::Stop,
             () = lanes.drive(&mut running), if busy > 0 => Step::Finished,
+            _ = &mut pace_timer, if next_start.is_some() => Step::Paced,
             // While the source is idle (--follow, --speed), finished deliveries are still
-            // reported: the branch above comes first.
+            // reported: the lanes' branch comes first.
             n = source.recv_many(&mut batch, BATCH), if source_open && queue.is_empty() => {
                 Step::Received(n)
             }
@@ -162,7 +178,7 @@ pub async fn run(
                 stopped = true;
                 break;
             }
-            Step::Finished => {}
+            Step::Finished | Step::Paced => {}
             Step::Received(0) => source_open = false,
             Step::Received(_) => queue.extend(batch.drain(..)),
             Step::Flush => {
@@ -171,14 +187,15 @@ pub async fn run(
             }
         }
     }
+    // Stopped: what is in flight finishes (or times out), and is reported as it does.
     while busy > 0 {
         lanes.drive(&mut running).await;
         while let Some((event, outcome)) = lanes.next_finished() {
             busy -= 1;
             sink.outcome(event, outcome)?;
         }
+        sink.flush()?;
     }
-    sink.hold_output(false)?;
     Ok(stopped)
 }
 
@@ -200,8 +217,8 @@ impl Lanes {
         match self.idle.borrow_mut().pop() {
             Some(lane) => {
                 jobs[lane] = Some(event);
-                if let Some(waker) = self.wakers.borrow_mut()[lane].take() {
-                    waker.wake();
+                if let Some(waker) = &self.wakers.borrow()[lane] {
+                    waker.wake_by_ref();
                 }
                 None
             }
@@ -218,7 +235,13 @@ impl Lanes {
         match self.jobs.borrow_mut()[lane].take() {
             Some(event) => Poll::Ready(event),
             None => {
-                self.wakers.borrow_mut()[lane] = Some(cx.waker().clone());
+                let mut wakers = self.wakers.borrow_mut();
+                if !wakers[lane]
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    wakers[lane] = Some(cx.waker().clone());
+                }
                 Poll::Pending
             }
         }
@@ -296,18 +319,3 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn probe() {
-        let target = crate::deliver::Target::parse("http://127.0.0.1:1/").unwrap();
-        let d = std::sync::Arc::new(crate::deliver::Deliverer::new(Default::default(), target, None, tokio::sync::watch::channel(false).1).unwrap());
-        let e = crate::event::Event::from_parts("POST", "/", None, vec![], bytes::Bytes::new(), std::time::SystemTime::now());
-        crate::deliver::probe_sizes(&d, &e);
-        let f = async move { let o = d.deliver(&e).await; (e, o) };
-        eprintln!("SIZE deliver future {}", std::mem::size_of_val(&f));
-        eprintln!("SIZE event {}", std::mem::size_of::<crate::event::Event>());
-    }
-}
-#[global_allocator]
-static EXPERIMENT_ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

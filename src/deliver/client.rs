@@ -200,13 +200,3 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     }
     last.to_string()
 }
-
-pub fn probe_sizes(t: &Transport, target: &Target, e: &Event) {
-    eprintln!("SIZE exchange {}", std::mem::size_of_val(&t.exchange(target, e, Duration::from_secs(1))));
-    if let Transport::Plain { pool, host } = t {
-        eprintln!("SIZE plain {}", std::mem::size_of_val(&plain(pool, host, target, e)));
-        pool.probe_sizes(http_request(host, target, e).ok().unwrap());
-    }
-    eprintln!("SIZE request {}", std::mem::size_of::<Request<Full<Bytes>>>());
-    eprintln!("SIZE answer {}", std::mem::size_of::<Answer>());
-}

@@ -7,6 +7,8 @@
 mod client;
 mod pool;
 mod target;
+#[cfg(test)]
+mod wire_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -171,12 +173,6 @@ impl Deliverer {
             std::future::pending::<()>().await;
         }
     }
-}
-
-#[doc(hidden)]
-pub fn probe_sizes(d: &Deliverer, e: &Event) {
-    eprintln!("SIZE deliver {}", std::mem::size_of_val(&d.deliver(e)));
-    client::probe_sizes(&d.transport, &d.target, e);
 }
 
 /// Connection errors, timeouts, 5xx, 408 and 429 are worth another attempt; other 4xx never.

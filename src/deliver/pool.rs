@@ -12,7 +12,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// One connection's sending half.
+/// One connection's sending half; its reading and writing run on a task of their own.
 pub type Sender = SendRequest<Full<Bytes>>;
 
 /// Idle connections older than this are closed rather than reused.
@@ -51,6 +51,7 @@ impl Pool {
         mut request: Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Sender), PoolError> {
         while let Some(mut sender) = self.take() {
+            // Waits for the connection to finish with the last exchange; fails once it closed.
             if sender.ready().await.is_err() {
                 continue;
             }
@@ -94,7 +95,7 @@ impl Pool {
     }
 
     /// Connects to the first address of the host that answers, and starts driving the
-    /// connection on its own task.
+    /// connection on a task of its own.
     async fn connect(&self) -> Result<Sender, PoolError> {
         let addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
@@ -108,7 +109,7 @@ impl Pool {
                         .await
                         .map_err(PoolError::Http)?;
                     tokio::spawn(async move {
-                        // Its errors reach the request that was in flight.
+                        // Its errors reach the request in flight through `sender`.
                         let _ = connection.await;
                     });
                     return Ok(sender);
@@ -122,10 +123,5 @@ impl Pool {
                 format!("no address found for {}", self.host),
             )
         })))
-    }
-
-    pub fn probe_sizes(&self, r: Request<Full<Bytes>>) {
-        eprintln!("SIZE connect {}", std::mem::size_of_val(&self.connect()));
-        eprintln!("SIZE send {}", std::mem::size_of_val(&self.send(r)));
     }
 }

@@ -100,7 +100,9 @@ pub fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, S
     let clean = path.starts_with('/')
         && path.bytes().all(path_byte_ok)
         && query.is_none_or(|q| q.bytes().all(query_byte_ok));
-    let mut target = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1) + 8);
+    // Sized exactly when clean, so the text becomes the target's bytes without copying.
+    let exact = path.len() + query.map_or(0, |q| q.len() + 1);
+    let mut target = String::with_capacity(if clean { exact } else { exact + 16 });
     if clean {
         target.push_str(path);
         if let Some(q) = query {

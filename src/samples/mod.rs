@@ -6,6 +6,10 @@
 //! amounts, quantities and names are fixed, while secondary ids (payment ids, commit shas,
 //! tracking numbers) are derived from the event id, so a fresh event id gives fresh secondary ids
 //! and the same inputs always give the same document.
+//!
+//! For bulk sending, [`Sample::placeholder_body`] gives the body with placeholders where those
+//! derived values go, and a [`Template`] compiled from it renders each event's body by
+//! splicing them into fixed JSON text.
 
 mod template;
 
@@ -123,7 +127,7 @@ impl Sample {
             "created": ctx.created(),
             "api_version": API_VERSION,
             "livemode": false,
-            "data": (self.data)(&ctx),
+            "data": (self.data)(ctx),
             "request": {
                 "id": format!("req_{}", ctx.hex("request", 12)),
                 "idempotency_key": ctx.hex("idempotency", 16),

@@ -6,7 +6,6 @@
 //! runs and holes. [`crate::compose`] checks each compiled template against a body built from
 //! scratch before using it.
 
-use std::io::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// How a placeholder looks once serialised: `\u0000`, then its spec, then `\u0000`.
@@ -110,14 +109,15 @@ impl Template {
 
     /// The body for one event.
     pub fn render(&self, id: &str, created: i64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.literal_len + 128);
+        let mut created_text = itoa::Buffer::new();
+        let created_text = created_text.format(created);
+        // Sized exactly, so the bytes become a `Bytes` without another allocation.
+        let mut out = Vec::with_capacity(self.rendered_len(id, created_text));
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.extend_from_slice(text),
                 Part::Hole(Hole::Id) => push_json_text(&mut out, id),
-                Part::Hole(Hole::Created) => {
-                    let _ = write!(out, "{created}");
-                }
+                Part::Hole(Hole::Created) => out.extend_from_slice(created_text.as_bytes()),
                 Part::Hole(Hole::Hex { len, salt, upper }) => {
                     let start = out.len();
                     hex_into(&mut out, id, salt, *len);
@@ -135,7 +135,29 @@ impl Template {
         }
         out
     }
+
+    /// How long [`Template::render`]'s output is.
+    fn rendered_len(&self, id: &str, created: &str) -> usize {
+        let holes: usize = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(_) => 0,
+                Part::Hole(Hole::Id) => json_text_len(id),
+                Part::Hole(Hole::Created) => created.len(),
+                Part::Hole(Hole::Hex { len, .. }) => *len,
+                Part::Hole(Hole::Time(_)) => TIME_LEN,
+                Part::Hole(Hole::Date(_)) => DATE_LEN,
+            })
+            .sum();
+        self.literal_len + holes
+    }
 }
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the only form [`time`] gives (years are clamped to 1970..=9999).
+const TIME_LEN: usize = 20;
+/// `YYYY-MM-DD`.
+const DATE_LEN: usize = 10;
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
@@ -143,11 +165,25 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `text` as the inside of a JSON string, escaped the way serde_json escapes it.
 fn push_json_text(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if plain_json_text(text) {
         out.extend_from_slice(text.as_bytes());
     } else if let Ok(quoted) = serde_json::to_string(text) {
         out.extend_from_slice(&quoted.as_bytes()[1..quoted.len() - 1]);
     }
+}
+
+/// The length [`push_json_text`] adds.
+fn json_text_len(text: &str) -> usize {
+    if plain_json_text(text) {
+        text.len()
+    } else {
+        serde_json::to_string(text).map_or(0, |quoted| quoted.len() - 2)
+    }
+}
+
+/// True when `text` needs no escaping inside a JSON string.
+fn plain_json_text(text: &str) -> bool {
+    text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// `len` lowercase hex digits derived from the event id and `salt`.

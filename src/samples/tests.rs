@@ -112,6 +112,7 @@ fn templates_render_what_building_from_scratch_gives() {
         ] {
             let expected = serde_json::to_vec(&sample.build(id, created)).unwrap();
             let got = template.render(id, created);
+            assert_eq!(got.len(), got.capacity(), "sized exactly");
             assert_eq!(
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(&expected),
