@@ -11,6 +11,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+mod probe;
+
 /// Version of the capture format written in the `v` field.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -131,13 +133,12 @@ impl Event {
             .find_map(|h| self.header(h))
             .map(str::to_owned);
         if id.is_none() || event_type.is_none() {
-            if let Some(probe) = BodyProbe::parse(&self.body) {
-                if event_type.is_none() {
-                    event_type = probe.event_type();
-                }
-                if id.is_none() {
-                    id = probe.id.and_then(scalar_text);
-                }
+            let mut probe = probe::BodyNames::read(&self.body);
+            if id.is_none() {
+                id = probe.id.take();
+            }
+            if event_type.is_none() {
+                event_type = probe.event_type();
             }
         }
         (id, event_type)
@@ -312,45 +313,6 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     match e.classify() {
         serde_json::error::Category::Data => format!("not a capture record: {msg}"),
         _ => format!("invalid JSON: {msg}"),
-    }
-}
-
-/// The fields of a body that name an event, read without building the whole document.
-#[derive(Deserialize)]
-struct BodyProbe<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default, rename = "type")]
-    type_: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default)]
-    event: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default)]
-    event_type: Option<&'a serde_json::value::RawValue>,
-}
-
-impl<'a> BodyProbe<'a> {
-    fn parse(body: &'a [u8]) -> Option<BodyProbe<'a>> {
-        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-        if *first != b'{' {
-            return None;
-        }
-        serde_json::from_slice(body).ok()
-    }
-
-    fn event_type(&self) -> Option<String> {
-        [self.type_, self.event, self.event_type]
-            .into_iter()
-            .flatten()
-            .find_map(scalar_text)
-    }
-}
-
-/// A JSON string or number as text; other values do not name anything.
-fn scalar_text(raw: &serde_json::value::RawValue) -> Option<String> {
-    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
