@@ -162,6 +162,10 @@ def receivers(args, tmp):
         base = median_of(args.runs, lambda: measure_server(baseline_argv(port := free_port()), port, args.duration))
         def one():
             port = free_port()
+            # Every run starts from empty capture files, so page-cache pressure from earlier
+            # runs does not weigh on later ones.
+            for leftover in Path(tmp).glob("*.jsonl"):
+                leftover.unlink()
             if how.get("stdout") == "file":
                 with open(f"{tmp}/pretty.out", "wb") as out:
                     return measure_server(argv(port), port, args.duration, stdout=out)
