@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::deliver::Prepare;
 use crate::event::{generate_id, Event, Notes, TYPE_HEADERS};
 use crate::jsonpath;
 use crate::samples::{Sample, Template};
@@ -132,6 +133,17 @@ impl Signer {
         }
         event.headers.extend(headers);
         Ok(())
+    }
+
+    /// A hook for the delivery engine that signs afresh (new timestamp) every attempt from
+    /// `from_attempt` on: 1 for replays, 2 for events signed when they were built.
+    pub fn resign_hook(self: Arc<Self>, from_attempt: u32) -> Prepare {
+        Arc::new(move |event: &mut Event, attempt: u32| {
+            if attempt >= from_attempt {
+                // The scheme and secret were checked when the signer was built.
+                let _ = self.apply(event, unix_now());
+            }
+        })
     }
 
     /// Adds the provider's usual headers (e.g. X-GitHub-Event) that the event does not carry.

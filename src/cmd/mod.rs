@@ -7,9 +7,12 @@ pub mod replay;
 pub mod send;
 pub mod verify;
 
-use crate::cli::{EncodingArg, SecretArgs};
+use crate::cli::{DeliveryArgs, EncodingArg, SecretArgs};
 use crate::compose::Signer;
+use crate::deliver::DeliveryConfig;
+use crate::engine::EngineConfig;
 use crate::report::Detail;
+use crate::report::ReportConfig;
 use crate::signature::{Encoding, HmacOptions, Scheme, Secret};
 
 /// The global flags, after colour has been decided.
@@ -28,6 +31,31 @@ pub fn detail(global: &GlobalOptions) -> Detail {
     } else {
         Detail::Normal
     }
+}
+
+/// The engine's settings from the delivery flags that send, replay and relay share.
+pub fn delivery_setup(
+    args: &DeliveryArgs,
+    global: &GlobalOptions,
+    total: Option<u64>,
+) -> (ReportConfig, DeliveryConfig, EngineConfig) {
+    let report = ReportConfig {
+        json: args.json,
+        detail: detail(global),
+        dead_letter: args.dead_letter.clone(),
+        total,
+        concurrency: args.concurrency,
+    };
+    let delivery = DeliveryConfig {
+        timeout: args.timeout,
+        retries: args.retries,
+        backoff: args.backoff,
+    };
+    let engine = EngineConfig {
+        concurrency: args.concurrency,
+        rate: args.rate,
+    };
+    (report, delivery, engine)
 }
 
 /// A tokio runtime on the calling thread, whether or not the caller is sending in bulk.

@@ -53,13 +53,13 @@ mod with_amqp {
     use crate::amqp::publisher::{PublishConfig, Publisher};
     use crate::amqp::relay::{self, DeadLetter, RelayConfig};
     use crate::amqp::{BrokerUrl, Topology};
-    use crate::cmd::{detail, runtime, signer_from};
+    use crate::cmd::{delivery_setup, runtime, signer_from};
     use crate::compose::{unix_now, TAG_HEADER};
-    use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
+    use crate::deliver::{Deliverer, Prepare, Target};
     use crate::engine::stop_on_signals;
     use crate::event::Event;
     use crate::output::human_duration;
-    use crate::report::{ReportConfig, Reporter};
+    use crate::report::Reporter;
 
     /// How long listen and send wait for the broker's confirm of one publish.
     const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -214,18 +214,7 @@ mod with_amqp {
             connection_name: format!("hookctl relay (pid {})", std::process::id()),
         };
         config.topology.validate().map_err(anyhow::Error::msg)?;
-        let report = ReportConfig {
-            json: delivery.json,
-            detail: detail(global),
-            dead_letter: delivery.dead_letter.clone(),
-            total: None,
-            concurrency: delivery.concurrency,
-        };
-        let delivery_config = DeliveryConfig {
-            timeout: delivery.timeout,
-            retries: delivery.retries,
-            backoff: delivery.backoff,
-        };
+        let (report, delivery_config, _) = delivery_setup(delivery, global, None);
         let exit = runtime(true)?.block_on(async move {
             let stop = stop_on_signals();
             let deliverer = Arc::new(Deliverer::new(delivery_config, target, prepare, stop.clone())?);

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
-use crate::cmd::{detail, runtime, signer_from, GlobalOptions};
-use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
-use crate::engine::{self, EngineConfig};
+use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
+use crate::deliver::{Deliverer, Target};
+use crate::engine;
 use crate::exit::Exit;
 use crate::replay::{self, ReplayPlan, Selector};
-use crate::report::{ReportConfig, Reporter};
+use crate::report::Reporter;
 
 pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let target = Target::parse(&args.to)?;
@@ -63,28 +63,8 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         });
     }
     let delivery = &args.delivery;
-    let report = ReportConfig {
-        json: delivery.json,
-        detail: detail(global),
-        dead_letter: delivery.dead_letter.clone(),
-        total: progress_total(&args),
-        concurrency: delivery.concurrency,
-    };
-    let config = DeliveryConfig {
-        timeout: delivery.timeout,
-        retries: delivery.retries,
-        backoff: delivery.backoff,
-    };
-    let engine_config = EngineConfig {
-        concurrency: delivery.concurrency,
-        rate: delivery.rate,
-    };
-    let prepare: Option<Prepare> = signer.map(|signer| {
-        Arc::new(move |event: &mut crate::event::Event, _attempt: u32| {
-            // The scheme and secret were checked when the signer was built.
-            let _ = signer.apply(event, crate::compose::unix_now());
-        }) as Prepare
-    });
+    let (report, config, engine_config) = delivery_setup(delivery, global, progress_total(&args));
+    let prepare = signer.map(|signer| signer.resign_hook(1));
     let multi = delivery.concurrency > 1;
     let exit = runtime(multi)?.block_on(async move {
         let stop = engine::stop_on_signals();

@@ -8,13 +8,13 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::cli::SendArgs;
-use crate::cmd::{detail, runtime, signer_from, GlobalOptions};
+use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
 use crate::compose::{BodySource, EventSpec};
-use crate::deliver::{Deliverer, DeliveryConfig, Prepare, Target};
-use crate::engine::{self, EngineConfig};
+use crate::deliver::{Deliverer, Target};
+use crate::engine;
 use crate::exit::Exit;
 use crate::jsonpath;
-use crate::report::{ReportConfig, Reporter};
+use crate::report::Reporter;
 use crate::respond::parse_header;
 use crate::samples;
 
@@ -53,18 +53,8 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         None => None,
     };
     // Retries are re-signed with a fresh timestamp, unless --timestamp pins it.
-    let prepare: Option<Prepare> = match (&signer, args.timestamp) {
-        (Some(signer), None) => {
-            let signer = signer.clone();
-            Some(Arc::new(
-                move |event: &mut crate::event::Event, attempt: u32| {
-                    if attempt > 1 {
-                        // The secret was checked when the signer was built.
-                        let _ = signer.apply(event, crate::compose::unix_now());
-                    }
-                },
-            ))
-        }
+    let prepare = match (&signer, args.timestamp) {
+        (Some(signer), None) => Some(signer.clone().resign_hook(2)),
         _ => None,
     };
     let spec = EventSpec {
@@ -93,22 +83,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     }
     let delivery = &args.delivery;
     let count = args.count;
-    let report = ReportConfig {
-        json: delivery.json,
-        detail: detail(global),
-        dead_letter: delivery.dead_letter.clone(),
-        total: Some(count),
-        concurrency: delivery.concurrency,
-    };
-    let config = DeliveryConfig {
-        timeout: delivery.timeout,
-        retries: delivery.retries,
-        backoff: delivery.backoff,
-    };
-    let engine_config = EngineConfig {
-        concurrency: delivery.concurrency,
-        rate: delivery.rate,
-    };
+    let (report, config, engine_config) = delivery_setup(delivery, global, Some(count));
     let exit = runtime(count > 1)?.block_on(async move {
         let stop = engine::stop_on_signals();
         let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
