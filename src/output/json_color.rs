@@ -39,7 +39,13 @@ pub(crate) fn is_json(bytes: &[u8]) -> bool {
 /// not laid out sensibly. With `sanitize`, characters unsafe for a terminal inside strings
 /// (raw C1, bidi and zero-width characters) are escaped as `\u{…}`.
 pub(crate) fn write_json(json: &str, indent: &str, sanitize: bool, out: &mut Vec<u8>) {
+    // Without colour a token is its text: no styled string to build for every token.
+    let colour = style::enabled();
     reindent(json, indent, sanitize, out, &mut |out, kind, text| {
+        if !colour {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
         let painted = match kind {
             Kind::Key => style::json_key(text),
             Kind::String => style::json_string(text),

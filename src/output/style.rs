@@ -7,6 +7,11 @@
 
 use colored::{ColoredString, Colorize};
 
+/// Whether styles currently produce colour (decided once, in `color::apply`).
+pub fn enabled() -> bool {
+    colored::control::SHOULD_COLORIZE.should_colorize()
+}
+
 /// An HTTP method (`POST`).
 pub fn method(text: &str) -> ColoredString {
     text.bold()
