@@ -156,6 +156,7 @@ def receivers(args, tmp):
         ("listen --capture FILE --fsync --quiet", lambda p: hookctl_listen(p, "--quiet", "--fsync", "--capture", f"{tmp}/fsync.jsonl"), None, {}),
         ("listen (pretty) > file", lambda p: hookctl_listen(p), 0.50, {"stdout": "file"}),
         ("listen (pretty) | pipe", lambda p: hookctl_listen(p), 0.50, {"pipe": True}),
+        ("listen --json > file", lambda p: hookctl_listen(p, "--json"), 0.65, {"stdout": "file"}),
         ("listen --json | pipe", lambda p: hookctl_listen(p, "--json"), 0.65, {"pipe": True}),
     ]
     for name, argv, target, how in scenarios:
@@ -167,7 +168,7 @@ def receivers(args, tmp):
             for leftover in Path(tmp).glob("*.jsonl"):
                 leftover.unlink()
             if how.get("stdout") == "file":
-                with open(f"{tmp}/pretty.out", "wb") as out:
+                with open(f"{tmp}/stdout.out", "wb") as out:
                     return measure_server(argv(port), port, args.duration, stdout=out)
             return measure_server(argv(port), port, args.duration, shell_pipe=how.get("pipe", False))
         ours = median_of(args.runs, one)
