@@ -10,20 +10,44 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::event::Event;
 
-type Ack = oneshot::Sender<Result<(), String>>;
+/// The outcome of one batch, shared by every line in it: one allocation per batch instead
+/// of a channel per line.
+#[derive(Default)]
+struct Committed {
+    result: OnceLock<Result<(), String>>,
+    notify: Notify,
+}
+
+impl Committed {
+    fn finish(&self, result: Result<(), String>) {
+        let _ = self.result.set(result);
+        self.notify.notify_waiters();
+    }
+
+    async fn wait(&self) -> Result<(), String> {
+        loop {
+            // Created before the check, so a `finish` in between still wakes it.
+            let notified = self.notify.notified();
+            if let Some(result) = self.result.get() {
+                return result.clone();
+            }
+            notified.await;
+        }
+    }
+}
 
 #[derive(Default)]
 struct Batch {
     lines: Vec<u8>,
     count: u64,
-    acks: Vec<Ack>,
+    committed: Arc<Committed>,
     closed: bool,
 }
 
@@ -37,6 +61,8 @@ impl Shared {
         self.batch.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+const STOPPED: &str = "capture writer has stopped";
 
 /// Appends lines to a capture file, acknowledging each only once it is written.
 #[derive(Clone)]
@@ -93,39 +119,40 @@ impl CaptureWriter {
         &self.path
     }
 
-    fn push(&self, line: &[u8], ack: Option<Ack>) {
-        self.push_with(|lines| lines.extend_from_slice(line), ack);
-    }
-
-    /// Adds one line, written by `write` straight into the pending batch (no copy).
-    fn push_with(&self, write: impl FnOnce(&mut Vec<u8>), ack: Option<Ack>) {
+    /// Adds one line, written by `write` straight into the pending batch (no copy), and
+    /// returns the batch's outcome to wait on.
+    fn push_with(&self, write: impl FnOnce(&mut Vec<u8>)) -> Option<Arc<Committed>> {
         let mut batch = self.shared.batch();
+        if batch.closed {
+            return None;
+        }
         write(&mut batch.lines);
         batch.count += 1;
-        batch.acks.extend(ack);
+        let committed = batch.committed.clone();
         drop(batch);
         self.shared.wake.notify_one();
+        Some(committed)
     }
 
     /// Appends `line` (which must end in a newline) and waits until it is in the file.
     pub async fn append(&self, line: &[u8]) -> Result<(), String> {
-        let (ack, done) = oneshot::channel();
-        self.push(line, Some(ack));
-        done.await
-            .map_err(|_| "capture writer has stopped".to_string())?
+        match self.push_with(|lines| lines.extend_from_slice(line)) {
+            Some(committed) => committed.wait().await,
+            None => Err(STOPPED.into()),
+        }
     }
 
     /// Appends an event's capture line and waits until it is in the file.
     pub async fn append_event(&self, event: &Event) -> Result<(), String> {
-        let (ack, done) = oneshot::channel();
-        self.push_with(|lines| event.write_json_line(lines), Some(ack));
-        done.await
-            .map_err(|_| "capture writer has stopped".to_string())?
+        match self.push_with(|lines| event.write_json_line(lines)) {
+            Some(committed) => committed.wait().await,
+            None => Err(STOPPED.into()),
+        }
     }
 
     /// Queues `line` without waiting for it (it is written before the writer closes).
     pub fn append_nowait(&self, line: &[u8]) {
-        self.push(line, None);
+        self.push_with(|lines| lines.extend_from_slice(line));
     }
 }
 
@@ -137,12 +164,21 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
         shared.wake.notified().await;
         // Let the handlers that are ready in this turn add their lines: one bigger batch.
         tokio::task::yield_now().await;
-        let (lines, count, acks, closed) = {
+        let (lines, count, committed, closed) = {
             let mut batch = shared.batch();
             spare.clear();
             let lines = std::mem::replace(&mut batch.lines, std::mem::take(&mut spare));
-            let acks = std::mem::take(&mut batch.acks);
-            (lines, std::mem::take(&mut batch.count), acks, batch.closed)
+            let committed = if batch.count > 0 {
+                std::mem::take(&mut batch.committed)
+            } else {
+                batch.committed.clone()
+            };
+            (
+                lines,
+                std::mem::take(&mut batch.count),
+                committed,
+                batch.closed,
+            )
         };
         if count > 0 {
             let result = match file.take() {
@@ -173,9 +209,7 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
             if result.is_ok() {
                 written += count;
             }
-            for ack in acks {
-                let _ = ack.send(result.clone());
-            }
+            committed.finish(result);
         }
         if closed {
             return written;

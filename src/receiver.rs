@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use http::HeaderValue;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -158,15 +159,14 @@ impl Receiver {
         event.notes.forward = Some(forward_note(&config.url, &outcome));
         self.check_forward(config, &outcome);
         let reply = match outcome.status {
-            Some(status) => Reply {
-                status,
-                headers: outcome
-                    .content_type
-                    .iter()
-                    .map(|ct| ("content-type".to_owned(), ct.clone()))
-                    .collect(),
-                body: outcome.body.clone(),
-            },
+            Some(status) => {
+                let mut reply = Reply::bytes(status, outcome.body.clone());
+                let content_type = outcome.content_type.as_deref().map(HeaderValue::from_str);
+                if let Some(Ok(value)) = content_type {
+                    reply.headers.insert(http::header::CONTENT_TYPE, value);
+                }
+                reply
+            }
             None => {
                 eprintln!(
                     "hookctl: forward of {} to {} failed: {}; answered 502",
@@ -256,7 +256,9 @@ fn unpublished(event: &mut Event, why: &str) -> Reply {
         503,
         &json!({ "error": format!("hookctl could not publish the event to the broker: {why}") }),
     );
-    reply.headers.push(("retry-after".into(), "1".into()));
+    reply
+        .headers
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     reply
 }
 

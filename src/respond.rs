@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::RETRY_AFTER;
+use http::{HeaderName, HeaderValue};
 
 use crate::event::Event;
 use crate::server::Reply;
@@ -39,6 +41,9 @@ pub struct Planned {
 /// Plays a [`ResponseConfig`], one delivery at a time.
 pub struct Responder {
     config: ResponseConfig,
+    /// `config.headers` and `config.retry_after`, parsed once.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    retry_after: Option<HeaderValue>,
     state: Mutex<State>,
 }
 
@@ -53,8 +58,21 @@ impl Responder {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
+        let headers = config
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    HeaderValue::from_str(value).ok()?,
+                ))
+            })
+            .collect();
+        let retry_after = HeaderValue::from_str(&config.retry_after).ok();
         Responder {
             config,
+            headers,
+            retry_after,
             state: Mutex::new(State { answered: 0, rng }),
         }
     }
@@ -90,11 +108,7 @@ impl Responder {
     /// The reply for `event` with a given status, with the configured body and headers.
     pub fn reply(&self, event: &Event, status: u16) -> Reply {
         let mut reply = match &self.config.body {
-            Some(body) => Reply {
-                status,
-                headers: Vec::new(),
-                body: body.clone(),
-            },
+            Some(body) => Reply::bytes(status, body.clone()),
             None if (200..300).contains(&status) => ack(status, &event.id),
             None => Reply::json(
                 status,
@@ -102,28 +116,33 @@ impl Responder {
             ),
         };
         if matches!(status, 429 | 503) {
-            reply
-                .headers
-                .push(("retry-after".into(), self.config.retry_after.clone()));
+            if let Some(value) = &self.retry_after {
+                reply.headers.insert(RETRY_AFTER, value.clone());
+            }
         }
-        reply.headers.extend(self.config.headers.iter().cloned());
+        // A configured header replaces the default one of the same name; repeated names
+        // are all sent.
+        for (i, (name, value)) in self.headers.iter().enumerate() {
+            if self.headers[..i].iter().any(|(earlier, _)| earlier == name) {
+                reply.headers.append(name.clone(), value.clone());
+            } else {
+                reply.headers.insert(name.clone(), value.clone());
+            }
+        }
         reply
     }
 }
 
 /// The default acknowledgement, `{"received":true,"id":"…"}`, built without a JSON tree
-/// because it is on every delivery's path.
+/// because it is on every delivery's path. The buffer is sized exactly for an id that needs
+/// no escaping, so it becomes the response body without another allocation.
 fn ack(status: u16, id: &str) -> Reply {
-    let id = serde_json::to_string(id).unwrap_or_else(|_| "null".into());
-    let mut body = String::with_capacity(id.len() + 24);
-    body.push_str("{\"received\":true,\"id\":");
-    body.push_str(&id);
-    body.push('}');
-    Reply {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Bytes::from(body),
-    }
+    const HEAD: &[u8] = b"{\"received\":true,\"id\":";
+    let mut body = Vec::with_capacity(HEAD.len() + id.len() + 3);
+    body.extend_from_slice(HEAD);
+    crate::event::write_json_str(&mut body, id);
+    body.push(b'}');
+    Reply::json_bytes(status, Bytes::from(body))
 }
 
 /// Parses `Name: value`.
@@ -135,7 +154,13 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
     if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
         return Err(format!("invalid header name {name:?} in {text:?}"));
     }
-    Ok((name.to_owned(), value.trim().to_owned()))
+    let value = value.trim();
+    if http::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "invalid header value {value:?} in {text:?}; use visible ASCII or UTF-8 without control characters"
+        ));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 #[cfg(test)]
@@ -188,7 +213,7 @@ mod tests {
             ..Default::default()
         });
         let reply = r.plan(&event()).reply;
-        assert!(reply.headers.contains(&("retry-after".into(), "7".into())));
+        assert_eq!(reply.headers["retry-after"], "7");
     }
 
     #[test]
@@ -199,5 +224,28 @@ mod tests {
         );
         assert!(parse_header("nocolon").is_err());
         assert!(parse_header("bad name: x").is_err());
+        let err = parse_header("X-A: a\u{1}b").unwrap_err();
+        assert!(err.starts_with("invalid header value"), "{err}");
+    }
+
+    #[test]
+    fn configured_headers_replace_the_default_and_repeat() {
+        let r = Responder::new(ResponseConfig {
+            headers: vec![
+                ("Content-Type".into(), "text/plain".into()),
+                ("x-a".into(), "1".into()),
+                ("X-A".into(), "2".into()),
+            ],
+            ..Default::default()
+        });
+        let reply = r.plan(&event()).reply;
+        let types: Vec<_> = reply.headers.get_all("content-type").iter().collect();
+        assert_eq!(types, ["text/plain"]);
+        let xs: Vec<_> = reply.headers.get_all("x-a").iter().collect();
+        assert_eq!(xs, ["1", "2"]);
+        let id = serde_json::to_string(&event().id).unwrap();
+        let body = String::from_utf8(reply.body.to_vec()).unwrap();
+        assert!(body.starts_with(r#"{"received":true,"id":"evt_"#) && body.ends_with('}'));
+        assert_eq!(body.len(), 23 + id.len());
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -25,21 +26,52 @@ pub const RESERVED_PREFIX: &str = "/_hookctl/";
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What to answer a delivery with.
+/// What to answer a delivery with. The headers are a ready `HeaderMap`, so answering moves
+/// it into the response instead of parsing names and values on every delivery.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Reply {
     /// A reply with a JSON body.
     pub fn json(status: u16, body: &serde_json::Value) -> Reply {
+        Reply::json_bytes(status, Bytes::from(body.to_string()))
+    }
+
+    /// A reply whose body is already JSON text.
+    pub fn json_bytes(status: u16, body: Bytes) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         Reply {
             status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: Bytes::from(body.to_string()),
+            headers,
+            body,
+        }
+    }
+
+    /// Adds a header; a name or value HTTP cannot carry is left out.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.headers.append(name, value);
+        }
+        self
+    }
+
+    /// A reply with no headers of its own.
+    pub fn bytes(status: u16, body: Bytes) -> Reply {
+        Reply {
+            status,
+            headers: HeaderMap::new(),
+            body,
         }
     }
 }
@@ -210,14 +242,6 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            headers.append(name, value);
-        }
-    }
+    *response.headers_mut() = reply.headers;
     response
 }

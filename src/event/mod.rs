@@ -224,7 +224,11 @@ impl Event {
         }
         out.extend_from_slice(b",\"received_at\":\"");
         // Writing into a Vec cannot fail.
-        let _ = write!(out, "{}", humantime::format_rfc3339_millis(self.received_at));
+        let _ = write!(
+            out,
+            "{}",
+            humantime::format_rfc3339_millis(self.received_at)
+        );
         out.extend_from_slice(b"\",\"method\":");
         json_str::write_str(out, &self.method);
         out.extend_from_slice(b",\"path\":");
@@ -251,7 +255,10 @@ impl Event {
                 out.extend_from_slice(b",\"body_base64\":\"");
                 let engine = &base64::engine::general_purpose::STANDARD;
                 let start = out.len();
-                out.resize(start + base64::encoded_len(self.body.len(), true).unwrap_or(0), 0);
+                out.resize(
+                    start + base64::encoded_len(self.body.len(), true).unwrap_or(0),
+                    0,
+                );
                 let written = engine
                     .encode_slice(&self.body, &mut out[start..])
                     .unwrap_or(0);
@@ -517,10 +524,14 @@ mod tests {
     #[test]
     fn json_line_is_what_serde_json_writes() {
         let mut e = event(
-            &[("Content-Type", "application/json"), ("x-q", "a\"b\\c\u{1}")],
+            &[
+                ("Content-Type", "application/json"),
+                ("x-q", "a\"b\\c\u{1}"),
+            ],
             r#"{"id":"evt_\"1","type":"a.b","nested":{"s":"line\nbreak"}}"#,
         );
-        e.received_at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        e.received_at =
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         assert_eq!(e.to_json_line(), reference_line(&e));
         e.event_type = None;
         e.query = Some("x=\"1\"".into());

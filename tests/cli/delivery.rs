@@ -747,11 +747,8 @@ fn follow_from_end_skips_existing_lines() {
 #[test]
 fn forward_relays_byte_exact_and_answers_with_the_apps_response() {
     let app = Recorder::start(|_, _| {
-        let reply = Reply {
-            status: 418,
-            headers: vec![("content-type".into(), "text/plain".into())],
-            body: Bytes::from_static(b"short and stout"),
-        };
+        let reply = Reply::bytes(418, Bytes::from_static(b"short and stout"))
+            .with_header("content-type", "text/plain");
         (reply, None)
     });
     let dir = tempfile::tempdir().unwrap();

@@ -251,10 +251,10 @@ pub fn ok_reply() -> Reply {
 
 /// A reply with a status and extra headers.
 pub fn status_reply(status: u16, headers: &[(&str, &str)]) -> Reply {
-    let mut r = Reply::json(status, &serde_json::json!({"status": status}));
-    r.headers
-        .extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    r
+    headers.iter().fold(
+        Reply::json(status, &serde_json::json!({"status": status})),
+        |r, (k, v)| r.with_header(k, v),
+    )
 }
 
 impl Recorder {
