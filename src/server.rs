@@ -154,7 +154,9 @@ async fn respond<H: Handler>(
         }
     }
     let bytes = match Limited::new(body, config.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
+        // A copy of its own: a slice would pin hyper's read buffer while the event is
+        // captured or printed, and hyper would allocate a fresh buffer for every request.
+        Ok(collected) => Bytes::copy_from_slice(&collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return too_large(handler, parts.method.as_str(), path, config.max_body);
         }
@@ -183,6 +185,9 @@ async fn respond<H: Handler>(
         bytes,
         SystemTime::now(),
     );
+    // The request's header values are slices of hyper's read buffer too; let go of them
+    // before waiting on the handler.
+    drop(parts);
     to_response(handler.handle(event).await)
 }
 
