@@ -272,7 +272,8 @@ pub struct DeliveryArgs {
     /// Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`.
     #[arg(long, value_name = "RUN_ID")]
     pub tag: Option<String>,
-    /// Print one NDJSON result per event and a summary record to stdout.
+    /// Print one NDJSON result per event (with -q, only failed ones) and a summary record to
+    /// stdout.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 }

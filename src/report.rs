@@ -205,7 +205,9 @@ impl Sink for Reporter {
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
-        if self.config.json {
+        // `-q` keeps only what went wrong: with --json, the results of failed events.
+        let result_record = self.config.detail != Detail::Quiet || !outcome.is_success();
+        if self.config.json && result_record {
             let record = ResultRecord {
                 kind: "result",
                 id: &event.id,
@@ -219,7 +221,7 @@ impl Sink for Reporter {
             serde_json::to_writer(&mut self.out, &record)?;
             self.out.push(b'\n');
             self.emit()?;
-        } else if self.each_event() && outcome.status.is_some() {
+        } else if !self.config.json && self.each_event() && outcome.status.is_some() {
             self.print_line(&event, &outcome)?;
             self.emit()?;
         }

@@ -948,3 +948,45 @@ fn follow_reports_each_result_without_waiting_for_the_next_line() {
     assert!(line.contains("evt_only"), "{line}");
     assert_eq!(child.interrupt().code(), Some(130));
 }
+
+#[test]
+fn quiet_json_prints_only_failed_results_and_the_summary() {
+    let rec = Recorder::ok();
+    let to = format!("{}/webhook", rec.url);
+    let out = run(&[
+        "send",
+        "payment_success",
+        "--count",
+        "3",
+        "--to",
+        &to,
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    rec.take(3);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "summary");
+    assert_eq!(lines[0]["succeeded"], 3);
+
+    let dead = dead_url();
+    let out = run(&[
+        "send",
+        "payment_success",
+        "--count",
+        "2",
+        "--to",
+        &dead,
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[..2]
+        .iter()
+        .all(|l| l["kind"] == "result" && l["ok"] == false));
+    assert_eq!(lines[2]["kind"], "summary");
+    assert_eq!(lines[2]["failed"], 2);
+}
