@@ -110,7 +110,7 @@ def measure_server(argv, port, duration, stdout=subprocess.DEVNULL, shell_pipe=F
         proc = subprocess.Popen(" ".join(pinned(0, argv)) + " | cat > /dev/null", shell=True,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         server_pid = lambda: int(subprocess.run(  # noqa: E731
-            ["pgrep", "-P", str(proc.pid), "-f", "hookctl"], capture_output=True, text=True
+            ["pgrep", "-P", str(proc.pid), "-f", "hookctl|baseline-server"], capture_output=True, text=True
         ).stdout.split()[0])
     else:
         proc = subprocess.Popen(pinned(0, argv), stdout=stdout, stderr=subprocess.DEVNULL)
@@ -153,9 +153,13 @@ def receivers(args, tmp):
     scenarios = [
         ("listen --quiet", lambda p: hookctl_listen(p, "--quiet"), None, {}),
         ("listen --capture FILE --quiet", lambda p: hookctl_listen(p, "--quiet", "--capture", f"{tmp}/cap.jsonl"), 0.80, {}),
+        # References from the issue, measured the same way: the raw baseline with its own
+        # JSONL capture (a write and flush per request) and with pretty printing to a pipe.
+        ("reference: baseline --capture FILE --flush line", lambda p: baseline_argv(p, "--capture", f"{tmp}/base.jsonl", "--flush", "line"), None, {}),
         ("listen --capture FILE --fsync --quiet", lambda p: hookctl_listen(p, "--quiet", "--fsync", "--capture", f"{tmp}/fsync.jsonl"), None, {}),
         ("listen (pretty) > file", lambda p: hookctl_listen(p), 0.50, {"stdout": "file"}),
         ("listen (pretty) | pipe", lambda p: hookctl_listen(p), 0.50, {"pipe": True}),
+        ("reference: baseline --print pretty | pipe", lambda p: baseline_argv(p, "--print", "pretty"), None, {"pipe": True}),
         ("listen --json > file", lambda p: hookctl_listen(p, "--json"), 0.65, {"stdout": "file"}),
         ("listen --json | pipe", lambda p: hookctl_listen(p, "--json"), 0.65, {"pipe": True}),
     ]
