@@ -59,6 +59,15 @@ impl Transport {
         })
     }
 
+    /// Idle kept-alive connections not yet known to be closed.
+    #[cfg(test)]
+    pub fn idle_open(&self) -> usize {
+        match self {
+            Transport::Plain { pool, .. } => pool.idle_open(),
+            Transport::Tls(_) => 0,
+        }
+    }
+
     /// One request and its whole response within `timeout`; on failure, one line that says
     /// what went wrong and what to try.
     pub async fn exchange(

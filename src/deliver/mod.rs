@@ -80,6 +80,12 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
+    /// Idle kept-alive connections not yet known to be closed.
+    #[cfg(test)]
+    pub(crate) fn idle_open(&self) -> usize {
+        self.transport.idle_open()
+    }
+
     /// `stop` flips to true on Ctrl-C: no new retries start after that.
     pub fn new(
         config: DeliveryConfig,

@@ -84,6 +84,15 @@ impl Pool {
         }
     }
 
+    /// Idle connections not yet known to be closed.
+    #[cfg(test)]
+    pub fn idle_open(&self) -> usize {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.iter()
+            .filter(|(sender, _)| !sender.is_closed())
+            .count()
+    }
+
     fn take(&self) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         while let Some((sender, since)) = idle.pop() {

@@ -135,6 +135,13 @@ async fn the_target_and_headers_go_out_as_captured_and_a_dropped_connection_is_r
         .await
         .unwrap()
         .unwrap();
+    // The close is on the socket; give the connection's task the turns it needs to see it
+    // (bounded), so the next event cannot race it onto the dead connection.
+    let since = std::time::Instant::now();
+    while deliverer.idle_open() > 0 {
+        assert!(since.elapsed() < wait, "the pool never saw the close");
+        tokio::task::yield_now().await;
+    }
     let outcome = deliverer.deliver(&event("/", None, &[])).await;
     assert_eq!(outcome.status, Some(201), "{:?}", outcome.error);
     assert_eq!(outcome.attempts, 1);
