@@ -107,7 +107,9 @@ def wrk(port, duration):
 def measure_server(argv, port, duration, stdout=subprocess.DEVNULL, shell_pipe=False):
     """Starts a receiver, loads it with wrk, returns rps, CPU µs/request, idle and peak RSS."""
     if shell_pipe:
-        proc = subprocess.Popen(" ".join(pinned(0, argv)) + " | cat > /dev/null", shell=True,
+        # The reader is pinned with the load generator, so the server's core stays its own.
+        reader = " ".join(pinned(1, ["cat"]))
+        proc = subprocess.Popen(" ".join(pinned(0, argv)) + f" | {reader} > /dev/null", shell=True,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         server_pid = lambda: int(subprocess.run(  # noqa: E731
             ["pgrep", "-P", str(proc.pid), "-f", "hookctl|baseline-server"], capture_output=True, text=True
