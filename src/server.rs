@@ -154,9 +154,17 @@ async fn respond<H: Handler>(
         }
     }
     let bytes = match Limited::new(body, config.max_body).collect().await {
-        // A copy of its own: a slice would pin hyper's read buffer while the event is
-        // captured or printed, and hyper would allocate a fresh buffer for every request.
-        Ok(collected) => Bytes::copy_from_slice(&collected.to_bytes()),
+        // A body that arrived in one read is a slice of hyper's read buffer (8 KiB or more);
+        // copy it, so an event waiting in the printer's queue or a capture batch holds only
+        // its own bytes. A body gathered from several reads is already its own allocation.
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            if bytes.is_unique() {
+                bytes
+            } else {
+                Bytes::copy_from_slice(&bytes)
+            }
+        }
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return too_large(handler, parts.method.as_str(), path, config.max_body);
         }
