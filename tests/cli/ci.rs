@@ -529,6 +529,10 @@ fn invalid_statuses_and_rates_are_errors() {
             "--fail-rate must be between 0 and 1",
         ),
         (&["--response-header", "nocolon"][..], "invalid header"),
+        (
+            &["--response-header", "X-A: a\u{1}b"][..],
+            "invalid header value \"a\\u{1}b\" in \"X-A: a\\u{1}b\"; use visible ASCII",
+        ),
     ] {
         listen_refuses(args, 1, why);
     }

@@ -607,6 +607,18 @@ fn send_unknown_sample_suggests_the_closest() {
 }
 
 #[test]
+fn send_refuses_a_header_value_http_cannot_carry() {
+    hookctl()
+        .args(["send", "payment_success", "--dry-run", "-H", "X-A: a\u{1}b"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::contains(
+            "invalid header value \"a\\u{1}b\" in \"X-A: a\\u{1}b\"; use visible ASCII",
+        ));
+}
+
+#[test]
 fn each_send_has_a_fresh_id_and_timestamp() {
     let dry = || {
         let out = hookctl()
