@@ -329,7 +329,6 @@ impl Handler for Shared {
             }
             _ => reply,
         };
-        let event = Arc::new(event);
         if let Some(capture) = &me.capture {
             if let Err(e) = capture.append_event(&event).await {
                 eprintln!(
@@ -347,14 +346,18 @@ impl Handler for Shared {
         me.bytes
             .fetch_add(event.body.len() as u64, Ordering::Relaxed);
         me.observe(&event);
-        if background {
-            me.forward_in_background(event.clone());
-        }
-        if let Some(printer) = &me.printer {
-            printer.print(Printed {
-                event,
-                forward_body,
-            });
+        // Shared only when something keeps it past the answer.
+        if background || me.printer.is_some() {
+            let event = Arc::new(event);
+            if background {
+                me.forward_in_background(event.clone());
+            }
+            if let Some(printer) = &me.printer {
+                printer.print(Printed {
+                    event,
+                    forward_body,
+                });
+            }
         }
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
