@@ -226,6 +226,24 @@ pub fn broker_addr(url: &str) -> SocketAddr {
     .unwrap()
 }
 
+/// `hookctl send ARGS --publish` to the test broker's `exchange` (declaring and binding
+/// `queue` when given), which must succeed.
+pub fn send_published(b: &Broker, exchange: &str, queue: Option<&str>, args: &[&str]) {
+    let mut cmd = hookctl();
+    cmd.arg("send")
+        .args(args)
+        .args(["--publish", &b.url, "--exchange", exchange]);
+    if let Some(queue) = queue {
+        cmd.args(["--queue", queue]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `hookctl send` to `url` with `args`; returns the exit code and stderr.
 pub fn send(url: &str, args: &[&str]) -> (i32, String) {
     let out = hookctl()

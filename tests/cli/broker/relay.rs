@@ -25,26 +25,7 @@ fn relay_retries_a_5xx_then_dead_letters_what_still_fails() {
         (status_reply(if ok { 200 } else { 500 }, &[]), None)
     });
     for id in ["evt_flaky", "evt_doomed"] {
-        let out = hookctl()
-            .args([
-                "send",
-                "payment_success",
-                "--id",
-                id,
-                "--publish",
-                &b.url,
-                "--exchange",
-                &x,
-                "--queue",
-                &q,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        send_published(&b, &x, Some(&q), &["payment_success", "--id", id]);
     }
     let out = hookctl()
         .args([
@@ -121,24 +102,7 @@ fn two_relays_on_one_queue_share_the_work_and_deliver_everything() {
             .stderr
             .wait_for("the consuming line", |l| l.starts_with("consuming queue"));
     }
-    let out = hookctl()
-        .args([
-            "send",
-            "order_shipped",
-            "--count",
-            "40",
-            "--publish",
-            &b.url,
-            "--exchange",
-            &x,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    send_published(&b, &x, None, &["order_shipped", "--count", "40"]);
     let mut ids = HashSet::new();
     let mut requests = 0;
     while ids.len() < 40 {
@@ -256,18 +220,7 @@ fn relay_reconnects_after_losing_the_broker() {
     relay
         .stderr
         .wait_for("the consuming line", |l| l.starts_with("consuming queue"));
-    let publish = |id: &str| {
-        let out = hookctl()
-            .args(["send", "payment_success", "--id", id])
-            .args(["--publish", &b.url, "--exchange", &x])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let publish = |id: &str| send_published(&b, &x, None, &["payment_success", "--id", id]);
     publish("evt_first");
     assert_eq!(recorder.next().event.id, "evt_first");
     // The result line comes once evt_first is acknowledged: cut an idle connection.
@@ -296,31 +249,19 @@ fn relay_resigns_every_event_for_the_receiver() {
     };
     let (x, q) = (unique("resign"), unique("resign-q"));
     let sink = Listen::start(&["--verify", "stripe", "--secret", "whsec_receiver"]);
-    let out = hookctl()
-        .args([
-            "send",
+    send_published(
+        &b,
+        &x,
+        Some(&q),
+        &[
             "payment_success",
             "--sign",
             "stripe",
             "--secret",
             "whsec_producer",
-        ])
-        .args([
             "--count",
             "2",
-            "--publish",
-            &b.url,
-            "--exchange",
-            &x,
-            "--queue",
-            &q,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     // Without --resign the receiver refuses the producer's signature: 401, dead-lettered.
     let relay = |extra: &[&str]| {
