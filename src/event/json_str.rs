@@ -115,6 +115,9 @@ mod tests {
         }
         // Runs of characters that need escaping, next to each other and to non-ASCII.
         samples.push("\"\"\"\"\"\"\"\"\"\\\\\\\\\n\n\n\u{0}é\"".into());
+        // Long runs of six-byte escapes, and escapes in every lane of consecutive words.
+        samples.push("\u{1}".repeat(40));
+        samples.push("\u{1f}\"".repeat(20) + "tail");
         for s in samples {
             assert_eq!(ours(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
         }

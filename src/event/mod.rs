@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod json_str;
 mod probe;
+mod rfc3339;
 
 pub use json_str::write_str as write_json_str;
 
@@ -204,14 +205,15 @@ impl Event {
 
     /// `received_at` as RFC 3339 in UTC with millisecond precision.
     pub fn received_at_rfc3339(&self) -> String {
-        humantime::format_rfc3339_millis(self.received_at).to_string()
+        let mut out = Vec::with_capacity(24);
+        rfc3339::write_millis(&mut out, self.received_at);
+        String::from_utf8(out).expect("digits and punctuation are UTF-8")
     }
 
     /// Appends the capture line for this event, with its trailing newline, to `out`. It is
     /// written by hand, straight into `out`, because it is on every delivery's path; the
     /// field order and escaping are exactly what serialising a record with serde_json gives.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        use std::io::Write as _;
         out.reserve(self.body.len() + 256);
         out.extend_from_slice(b"{\"v\":");
         out.extend_from_slice(itoa::Buffer::new().format(FORMAT_VERSION).as_bytes());
@@ -223,12 +225,7 @@ impl Event {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"received_at\":\"");
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "{}",
-            humantime::format_rfc3339_millis(self.received_at)
-        );
+        rfc3339::write_millis(out, self.received_at);
         out.extend_from_slice(b"\",\"method\":");
         json_str::write_str(out, &self.method);
         out.extend_from_slice(b",\"path\":");
