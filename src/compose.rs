@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::deliver::Prepare;
-use crate::event::{generate_id, Event, Notes, TYPE_HEADERS};
+use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::jsonpath;
 use crate::samples::{Sample, Template};
 use crate::signature::{self, Scheme, Secret, SignRequest};
@@ -84,7 +84,9 @@ impl Overrides {
             if template.render(id, created) != built {
                 return None;
             }
-            types.push(Event::from_parts("POST", "/", None, vec![], built, UNIX_EPOCH).event_type);
+            types.push(
+                Event::from_parts("POST", "/", None, Headers::new(), built, UNIX_EPOCH).event_type,
+            );
         }
         let body_type = types.pop()?;
         if types.pop()? != body_type {
@@ -129,7 +131,7 @@ impl Signer {
         let headers =
             signature::sign(&self.scheme, &self.secret, &request).map_err(|e| e.to_string())?;
         for name in self.scheme.signature_headers() {
-            event.remove_header(&name);
+            event.headers.remove(&name);
         }
         event.headers.extend(headers);
         Ok(())
@@ -156,8 +158,8 @@ impl Signer {
         };
         let extra = signature::provider_headers(&self.scheme, &request);
         for (name, value) in extra {
-            if event.header(&name).is_none() {
-                event.headers.push((name, value));
+            if !event.headers.contains(&name) {
+                event.headers.push(&name, &value);
             }
         }
     }
@@ -169,7 +171,7 @@ pub struct EventSpec {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub tag: Option<String>,
     pub signer: Option<Arc<Signer>>,
     /// Pinned id (`--id`); otherwise each event gets a fresh one.
@@ -213,7 +215,7 @@ impl EventSpec {
             Some(body_type) => Event {
                 event_type: TYPE_HEADERS
                     .iter()
-                    .find_map(|h| header(&headers, h))
+                    .find_map(|h| headers.get(h))
                     .map(str::to_owned)
                     .or(body_type),
                 id: String::new(),
@@ -248,34 +250,25 @@ impl EventSpec {
 impl EventSpec {
     /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
     /// the `-H` headers, then the tag.
-    fn headers_for(&self, body: &[u8], json: bool) -> Vec<(String, String)> {
-        let given = |name: &str| header(&self.headers, name).is_some();
-        let mut headers = Vec::with_capacity(self.headers.len() + 3);
-        if !given("content-type") {
+    fn headers_for(&self, body: &[u8], json: bool) -> Headers {
+        let mut headers = Headers::with_capacity(self.headers.len() + 3, 0);
+        if !self.headers.contains("content-type") {
             let content_type = if json {
                 "application/json"
             } else {
                 guess_content_type(body)
             };
-            headers.push(("content-type".to_owned(), content_type.to_owned()));
+            headers.push("content-type", content_type);
         }
-        if !given("user-agent") {
-            headers.push(("user-agent".to_owned(), USER_AGENT.to_owned()));
+        if !self.headers.contains("user-agent") {
+            headers.push("user-agent", USER_AGENT);
         }
-        headers.extend(self.headers.iter().cloned());
+        headers.extend(&self.headers);
         if let Some(tag) = &self.tag {
-            headers.push((TAG_HEADER.to_owned(), tag.clone()));
+            headers.push(TAG_HEADER, tag);
         }
         headers
     }
-}
-
-/// The first header called `name` (case-insensitive).
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 fn guess_content_type(body: &[u8]) -> &'static str {
@@ -297,7 +290,7 @@ mod tests {
             "POST",
             "/",
             None,
-            vec![("webhook-signature".to_owned(), "v1,old".to_owned())],
+            [("webhook-signature", "v1,old")].into_iter().collect(),
             Bytes::from_static(b"{}"),
             UNIX_EPOCH,
         )
@@ -325,13 +318,9 @@ mod tests {
         let signer = Signer::new(Scheme::Standard, Secret::new("whsec_c2VjcmV0")).unwrap();
         let mut e = event();
         signer.apply(&mut e, 1).unwrap();
-        let signatures: Vec<_> = e
-            .headers
-            .iter()
-            .filter(|(k, _)| k == "webhook-signature")
-            .collect();
+        let signatures: Vec<_> = e.headers.get_all("webhook-signature").collect();
         assert_eq!(signatures.len(), 1);
-        assert_ne!(signatures[0].1, "v1,old");
+        assert_ne!(signatures[0], "v1,old");
         assert_eq!(e.header("webhook-timestamp"), Some("1"));
     }
 
@@ -347,10 +336,7 @@ mod tests {
             method: "POST".into(),
             path: "/".into(),
             query: Some(String::new()),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().copied().collect(),
             tag: None,
             signer: None,
             id: None,
@@ -395,13 +381,8 @@ mod tests {
         assert_eq!(event.header("user-agent"), Some(USER_AGENT));
         assert_eq!(event.header("content-type"), Some("application/json"));
         let event = spec(&[], &[("User-Agent", "mine/1")]).build().unwrap();
-        let agents: Vec<_> = event
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-            .collect();
-        assert_eq!(agents.len(), 1);
-        assert_eq!(agents[0].1, "mine/1");
+        let agents: Vec<_> = event.headers.get_all("user-agent").collect();
+        assert_eq!(agents, ["mine/1"]);
         assert_eq!(event.event_type.as_deref(), Some("order_shipped"));
     }
 }

@@ -225,11 +225,7 @@ impl Predicate {
             Predicate::Method(m) => (!e.method.eq_ignore_ascii_case(m))
                 .then(|| format!("method is {}, not {m}", shorten(&e.method))),
             Predicate::Header(name, p) => {
-                let mut values = e
-                    .headers
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_str());
+                let mut values = e.headers.get_all(name);
                 let first = values.clone().next();
                 if values.any(|v| p.matches(v)) {
                     return None;

@@ -150,14 +150,14 @@ fn prepare(event: &mut Event, plan: &ReplayPlan) {
     if plan.new_ids {
         let id = generate_id();
         for name in ID_HEADERS.iter().chain(&["x-shopify-webhook-id"]) {
-            if event.header(name).is_some() {
-                event.set_header(name, id.clone());
+            if event.headers.contains(name) {
+                event.headers.set(name, &id);
             }
         }
         event.id = id;
     }
     if let Some(tag) = &plan.tag {
-        event.set_header(TAG_HEADER, tag.clone());
+        event.headers.set(TAG_HEADER, tag);
     }
     if let Some(signer) = &plan.resign_now {
         if let Err(e) = signer.apply(event, unix_now()) {

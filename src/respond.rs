@@ -176,7 +176,7 @@ mod tests {
             "POST",
             "/",
             None,
-            Vec::new(),
+            crate::event::Headers::new(),
             Bytes::new(),
             std::time::SystemTime::now(),
         )

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::event::Event;
+use crate::event::{Event, Headers};
 
 /// Paths under this prefix belong to hookctl and are never treated as events.
 pub const RESERVED_PREFIX: &str = "/_hookctl/";
@@ -174,17 +174,18 @@ async fn respond<H: Handler>(
             return to_response(Reply::json(400, &serde_json::json!({ "error": why })));
         }
     };
-    let headers = parts
+    let bytes_of_headers = parts
         .headers
         .iter()
-        .map(|(k, v)| {
-            let value = match v.to_str() {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            };
-            (k.as_str().to_owned(), value)
-        })
-        .collect();
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    let mut headers = Headers::with_capacity(parts.headers.len(), bytes_of_headers);
+    for (name, value) in &parts.headers {
+        match value.to_str() {
+            Ok(text) => headers.push(name.as_str(), text),
+            Err(_) => headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes())),
+        }
+    }
     let event = Event::from_parts(
         parts.method.as_str(),
         path,

@@ -182,7 +182,7 @@ mod with_amqp {
         let prepare: Option<Prepare> = (signer.is_some() || tag.is_some()).then(|| {
             Arc::new(move |event: &mut Event, _attempt: u32| {
                 if let Some(tag) = &tag {
-                    event.set_header(TAG_HEADER, tag.clone());
+                    event.headers.set(TAG_HEADER, tag);
                 }
                 if let Some(signer) = &signer {
                     // The scheme and secret were checked when the signer was built.

@@ -12,6 +12,7 @@ use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
 use crate::compose::{BodySource, EventSpec};
 use crate::deliver::{Deliverer, Target};
 use crate::engine;
+use crate::event::Headers;
 use crate::exit::Exit;
 use crate::jsonpath;
 use crate::report::Reporter;
@@ -46,7 +47,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .headers
         .iter()
         .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()
+        .collect::<Result<Headers, _>>()
         .map_err(anyhow::Error::msg)?;
     let signer = match &args.sign {
         Some(scheme) => Some(Arc::new(signer_from(scheme, &args.secrets)?)),

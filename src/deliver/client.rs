@@ -160,7 +160,7 @@ async fn tls(client: &reqwest::Client, target: &Target, event: &Event) -> Result
         .body(event.body.clone());
     for (name, value) in &event.headers {
         if !is_hop_by_hop(name) {
-            request = request.header(name.as_str(), value.as_str());
+            request = request.header(name, value);
         }
     }
     let response = request.send().await.map_err(reqwest_failure)?;

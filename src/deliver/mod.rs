@@ -208,6 +208,7 @@ pub fn describe_status(status: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Headers;
     use std::time::SystemTime;
 
     #[test]
@@ -246,7 +247,7 @@ mod tests {
             "POST",
             "/orig",
             Some("a=1".into()),
-            vec![],
+            Headers::new(),
             Bytes::new(),
             SystemTime::now(),
         );

@@ -11,10 +11,12 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+mod headers;
 mod json_str;
 mod probe;
 mod rfc3339;
 
+pub use headers::Headers;
 pub use json_str::write_str as write_json_str;
 
 /// Version of the capture format written in the `v` field.
@@ -30,7 +32,7 @@ pub struct Event {
     pub path: String,
     pub query: Option<String>,
     /// Every header in arrival order, duplicates kept.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub body: Bytes,
     /// Notes that handlers add: how listen answered, verification, forwarding, last error.
     pub notes: Notes,
@@ -128,7 +130,7 @@ impl Event {
         method: impl Into<String>,
         path: impl Into<String>,
         query: Option<String>,
-        headers: Vec<(String, String)>,
+        headers: Headers,
         body: Bytes,
         received_at: SystemTime,
     ) -> Event {
@@ -173,21 +175,7 @@ impl Event {
 
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Removes every header called `name` (case-insensitive).
-    pub fn remove_header(&mut self, name: &str) {
-        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-    }
-
-    /// Replaces every header called `name` with one `name: value`.
-    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
-        self.remove_header(name);
-        self.headers.push((name.to_owned(), value.into()));
+        self.headers.get(name)
     }
 
     /// The body as text when it is valid UTF-8.
@@ -392,7 +380,7 @@ struct RecordIn<'a> {
     #[serde(borrow, default)]
     query: Option<Cow<'a, str>>,
     #[serde(default)]
-    headers: Vec<(String, String)>,
+    headers: Headers,
     #[serde(borrow, default)]
     body: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -488,7 +476,7 @@ mod tests {
         path: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         query: Option<&'a str>,
-        headers: &'a [(String, String)],
+        headers: &'a Headers,
         #[serde(skip_serializing_if = "Option::is_none")]
         body: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -235,7 +235,7 @@ mod tests {
             method: "POST".into(),
             path: "/hook".into(),
             query: None,
-            headers: vec![("content-type".into(), "application/json".into())],
+            headers: [("content-type", "application/json")].into_iter().collect(),
             body: Bytes::copy_from_slice(body),
             notes: Notes::default(),
         }
@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn verbose_shows_headers() {
         let mut e = event(b"");
-        e.headers.push(("x-evil".into(), "a\nb\x1b[2J".into()));
+        e.headers.push("x-evil", "a\nb\x1b[2J");
         let opts = PrettyOptions {
             verbose: true,
             ..TERMINAL

@@ -2,6 +2,7 @@
 
 use super::crypto::{tags_equal, Key};
 use super::{Encoding, Failure, Scheme};
+use crate::event::Headers;
 
 /// Standard Webhooks message id header.
 pub(super) const STANDARD_ID: &str = "webhook-id";
@@ -54,10 +55,7 @@ impl Presented {
 }
 
 /// Reads what `headers` present for `scheme`.
-pub(super) fn presented(
-    scheme: &Scheme,
-    headers: &[(String, String)],
-) -> Result<Presented, Failure> {
+pub(super) fn presented(scheme: &Scheme, headers: &Headers) -> Result<Presented, Failure> {
     match scheme {
         Scheme::Standard => standard(headers),
         Scheme::Stripe => stripe(headers),
@@ -83,24 +81,17 @@ pub(super) fn is_valid_name(name: &str) -> bool {
 }
 
 /// The value of the first header called `name` (case-insensitive), trimmed.
-fn find<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.trim())
+fn find<'h>(headers: &'h Headers, name: &str) -> Option<&'h str> {
+    headers.get(name).map(str::trim)
 }
 
 /// Like [`find`], but a missing header is a [`Failure::MissingHeader`].
-fn require<'h>(
-    scheme: &Scheme,
-    headers: &'h [(String, String)],
-    name: &str,
-) -> Result<&'h str, Failure> {
+fn require<'h>(scheme: &Scheme, headers: &'h Headers, name: &str) -> Result<&'h str, Failure> {
     find(headers, name).ok_or_else(|| missing(scheme, name, headers))
 }
 
 /// A missing-header failure, noting another scheme whose signature header is present.
-fn missing(scheme: &Scheme, name: &str, headers: &[(String, String)]) -> Failure {
+fn missing(scheme: &Scheme, name: &str, headers: &Headers) -> Failure {
     let looks_like = TELLTALES
         .iter()
         .filter(|(_, other)| *other != scheme.name())
@@ -142,7 +133,7 @@ fn usable(header: &str, found: Vec<Vec<u8>>, problem: String) -> Result<Vec<Vec<
 }
 
 /// Standard Webhooks (or Svix): space-separated `v1,<base64>` entries, other versions ignored.
-fn standard(headers: &[(String, String)]) -> Result<Presented, Failure> {
+fn standard(headers: &Headers) -> Result<Presented, Failure> {
     let scheme = &Scheme::Standard;
     let (family, value) = ["webhook-", "svix-"]
         .into_iter()
@@ -180,7 +171,7 @@ fn standard(headers: &[(String, String)]) -> Result<Presented, Failure> {
 /// The `id` or `timestamp` header of the same family (`webhook-` or `svix-`) as the signature,
 /// falling back to the other family.
 fn standard_companion<'h>(
-    headers: &'h [(String, String)],
+    headers: &'h Headers,
     family: &str,
     field: &str,
 ) -> Result<&'h str, Failure> {
@@ -196,7 +187,7 @@ fn standard_companion<'h>(
 }
 
 /// Stripe: `t=<ts>,v1=<hex>[,v1=<hex>...]`; `v0=` and unknown keys are ignored.
-fn stripe(headers: &[(String, String)]) -> Result<Presented, Failure> {
+fn stripe(headers: &Headers) -> Result<Presented, Failure> {
     let value = require(&Scheme::Stripe, headers, STRIPE_SIGNATURE)?;
     let mut timestamp_text = None;
     let mut found = Vec::new();
@@ -236,7 +227,7 @@ fn stripe(headers: &[(String, String)]) -> Result<Presented, Failure> {
 }
 
 /// Slack: `X-Slack-Signature: v0=<hex>` with `X-Slack-Request-Timestamp`.
-fn slack(headers: &[(String, String)]) -> Result<Presented, Failure> {
+fn slack(headers: &Headers) -> Result<Presented, Failure> {
     let scheme = &Scheme::Slack;
     let signature = require(scheme, headers, SLACK_SIGNATURE)?;
     let timestamp_text = require(scheme, headers, SLACK_TIMESTAMP)?;
@@ -257,7 +248,7 @@ fn slack(headers: &[(String, String)]) -> Result<Presented, Failure> {
 /// A single `<prefix><signature>` header over the bare body (github, shopify, hmac).
 fn untimed(
     scheme: &Scheme,
-    headers: &[(String, String)],
+    headers: &Headers,
     header: &str,
     prefix: &str,
     encoding: Encoding,

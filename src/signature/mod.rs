@@ -30,6 +30,7 @@ pub use failure::{Failure, Reserialized};
 pub use provider::provider_headers;
 pub use secret::{Secret, SecretError};
 
+use crate::event::Headers;
 use crypto::Key;
 
 /// How the generic `hmac` scheme writes the signature bytes.
@@ -266,7 +267,7 @@ pub enum Verdict {
 pub fn verify(
     scheme: &Scheme,
     secrets: &[Secret],
-    headers: &[(String, String)],
+    headers: &Headers,
     body: &[u8],
     now: i64,
     tolerance_secs: u64,
@@ -281,7 +282,7 @@ pub fn verify(
 fn check(
     scheme: &Scheme,
     secrets: &[Secret],
-    headers: &[(String, String)],
+    headers: &Headers,
     body: &[u8],
     now: i64,
     tolerance_secs: u64,

@@ -80,7 +80,11 @@ fn check_with(
     now: i64,
 ) -> Verdict {
     let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
-    verify(scheme, &secrets, headers, body, now, 300)
+    verify(scheme, &secrets, &as_headers(headers), body, now, 300)
+}
+
+fn as_headers(pairs: &[(String, String)]) -> Headers {
+    pairs.iter().map(|(name, value)| (name, value)).collect()
 }
 
 fn failure_of(verdict: Verdict) -> Failure {
@@ -224,7 +228,7 @@ fn verify_accepts_published_vectors() {
         let verdict = verify(
             &scheme,
             &secrets,
-            &headers,
+            &as_headers(&headers),
             vector.payload.as_bytes(),
             now,
             300,
@@ -573,11 +577,25 @@ fn tolerance_boundary_is_inclusive_and_zero_disables_the_check() {
     let secrets = [Secret::new(STANDARD_SECRET)];
     let produced = signed(&Scheme::Standard, STANDARD_SECRET, &request(b"{}"));
     for now in [TS + 300, TS - 300] {
-        let verdict = verify(&Scheme::Standard, &secrets, &produced, b"{}", now, 300);
+        let verdict = verify(
+            &Scheme::Standard,
+            &secrets,
+            &as_headers(&produced),
+            b"{}",
+            now,
+            300,
+        );
         assert_eq!(verdict, Verdict::Valid { secret_index: 0 });
     }
     for now in [TS + 1_000_000, TS - 1_000_000, i64::MAX, i64::MIN] {
-        let verdict = verify(&Scheme::Standard, &secrets, &produced, b"{}", now, 0);
+        let verdict = verify(
+            &Scheme::Standard,
+            &secrets,
+            &as_headers(&produced),
+            b"{}",
+            now,
+            0,
+        );
         assert_eq!(verdict, Verdict::Valid { secret_index: 0 });
     }
 }
@@ -944,7 +962,7 @@ fn bad_secret_among_several_is_numbered_and_no_secret_is_an_error() {
         TS,
     ));
     assert!(matches!(&failure, Failure::BadSecret { detail } if detail.starts_with("secret #2: ")));
-    let failure = failure_of(verify(&Scheme::Github, &[], &[], b"", TS, 300));
+    let failure = failure_of(verify(&Scheme::Github, &[], &Headers::new(), b"", TS, 300));
     assert!(matches!(failure, Failure::BadSecret { .. }));
 }
 

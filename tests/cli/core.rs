@@ -855,12 +855,7 @@ fn replay_resends_method_path_query_headers_and_exact_body() {
     assert_eq!(first.path, "/orig/path");
     assert_eq!(first.query.as_deref(), Some("a=1&b=two%20words"));
     assert_eq!(&first.body[..], &body[..]);
-    let dups: Vec<&str> = first
-        .headers
-        .iter()
-        .filter(|(k, _)| k == "x-dup")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let dups: Vec<&str> = first.headers.get_all("x-dup").collect();
     assert_eq!(dups, ["1", "2"]);
     assert_eq!(first.header("x-signature"), Some("abc=="));
     assert_eq!(seen[1].event.method, "DELETE");
@@ -931,7 +926,7 @@ fn replay_recomputes_hop_by_hop_headers() {
         assert_eq!(e.header("transfer-encoding"), None);
         assert_eq!(e.header("keep-alive"), None);
         assert_eq!(e.header("x-kept"), Some("yes"));
-        let hosts = e.headers.iter().filter(|(k, _)| k == "host").count();
+        let hosts = e.headers.get_all("host").count();
         assert_eq!(hosts, 1);
     }
 }

@@ -92,12 +92,7 @@ fn parse_event(line: &str) -> Event {
 
 /// Every header called `name` (case-insensitive).
 fn headers_named<'e>(event: &'e Event, name: &str) -> Vec<&'e str> {
-    event
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-        .collect()
+    event.headers.get_all(name).collect()
 }
 
 /// Complete capture lines in `path`, polling until there are at least `n` (bounded).

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hookctl::event::Event;
+use hookctl::event::{Event, Headers};
 use hookctl::server::{serve, Handler, Reply, ServerConfig};
 
 /// Generous bound for anything that should happen "soon".
@@ -355,11 +355,10 @@ pub fn read_capture(path: &Path) -> Vec<Event> {
 }
 
 /// Headers that describe one hop and are recomputed on every send.
-pub fn end_to_end_headers(e: &Event) -> Vec<(String, String)> {
+pub fn end_to_end_headers(e: &Event) -> Headers {
     e.headers
         .iter()
         .filter(|(k, _)| !hookctl::event::is_hop_by_hop(k))
-        .cloned()
         .collect()
 }
 

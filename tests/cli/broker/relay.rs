@@ -166,7 +166,7 @@ fn invalid_messages_are_dead_lettered_with_the_reason() {
         "POST",
         "/ok",
         None,
-        vec![],
+        Default::default(),
         "{\"id\":\"evt_valid\"}".into(),
         std::time::SystemTime::now(),
     );
