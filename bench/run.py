@@ -202,21 +202,28 @@ def oha_rps(port, n):
 
 
 def hookctl_rate(argv):
-    out = subprocess.run(pinned(1, argv), capture_output=True, text=True, timeout=600)
+    """Runs a hookctl sender pinned to core 1 under /usr/bin/time; returns the rate from its
+    JSON summary and its peak RSS (KiB)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + pinned(1, argv), capture_output=True,
+                         text=True, timeout=900)
     lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
     summary = json.loads(lines[-1])
     assert summary["kind"] == "summary", summary
-    return summary["rate_per_s"], summary
+    return summary["rate_per_s"], peak_of(out)
 
 
-def peak_rss_of(argv, stdout=subprocess.DEVNULL):
-    """Runs argv under /usr/bin/time; returns (wall seconds, peak RSS KiB)."""
+def peak_rss_of(argv):
+    """Runs argv under /usr/bin/time with stdout discarded; returns (wall seconds, peak RSS
+    KiB)."""
     started = time.monotonic()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdout=stdout,
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, timeout=900)
-    wall = time.monotonic() - started
-    peak = int(out.stderr.strip().splitlines()[-1])
-    return wall, peak
+    return time.monotonic() - started, peak_of(out)
+
+
+def peak_of(finished):
+    """The peak RSS (KiB) that /usr/bin/time -f %M printed last on stderr."""
+    return int(finished.stderr.strip().splitlines()[-1])
 
 
 def write_capture(path, lines):
@@ -250,9 +257,9 @@ def senders(args, tmp):
         rows.append((f"replay --dry-run --json ({args.replay_lines} lines, {size_mb:.0f} MB)",
                      args.replay_lines / wall, 200_000.0, 1.0, peak))
         log(f"replay dry-run: {args.replay_lines / wall:.0f} lines/s, peak {peak} KiB")
-        wall, peak = peak_rss_of([str(HOOKCTL), "replay", cap, "--to", f"http://127.0.0.1:{port}",
-                                  "--concurrency", "64", "-q"])
-        replay_rate = args.replay_lines / wall
+        # Pinned and timed (by its own summary) the same way as send.
+        replay_rate, peak = hookctl_rate([str(HOOKCTL), "replay", cap, "--to", url,
+                                          "--concurrency", "64", "--json", "-q"])
         send_same, _ = hookctl_rate([str(HOOKCTL), "send", "payment_success", "--count",
                                      str(args.replay_lines), "--concurrency", "64", "--to", url,
                                      "--json", "-q"])

@@ -184,7 +184,10 @@ impl<'de> Deserialize<'de> for Headers {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Headers, A::Error> {
-                let mut headers = Headers::with_capacity(seq.size_hint().unwrap_or(0), 0);
+                // JSON does not say how many pairs follow; start with room for a typical
+                // webhook's headers rather than growing a pair at a time.
+                let count = seq.size_hint().unwrap_or(8);
+                let mut headers = Headers::with_capacity(count, count * 32);
                 while let Some((Text(name), Text(value))) = seq.next_element()? {
                     headers.push(&name, &value);
                 }
