@@ -11,6 +11,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+mod fast_read;
 mod headers;
 mod json_str;
 mod probe;
@@ -266,8 +267,10 @@ impl Event {
     /// Reads one capture line. Unknown fields are ignored. Returns `Ok(None)` for records of
     /// another kind (`ready`, `result`, `summary`), so a `--json` stream can be replayed.
     pub fn from_json_line(line: &[u8]) -> Result<Option<Event>, String> {
-        let record: RecordIn<'_> =
-            serde_json::from_slice(line).map_err(|e| describe_json_error(&e))?;
+        let record: RecordIn<'_> = match fast_read::read(line) {
+            Some(record) => record,
+            None => serde_json::from_slice(line).map_err(|e| describe_json_error(&e))?,
+        };
         if let Some(v) = record.v {
             if v != u64::from(FORMAT_VERSION) {
                 return Err(format!(
@@ -362,6 +365,7 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct RecordIn<'a> {
     #[serde(default)]
     v: Option<u64>,
