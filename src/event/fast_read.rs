@@ -1,11 +1,11 @@
 //! Reading a capture line in exactly the shape `Event::write_json_line` writes, without
 //! serde: field order fixed, no whitespace, no `\u` escapes, no notes besides `status`.
 //!
-//! `replay` reads every line of a capture, on the same core that sends, and serde_json took
-//! most of that time. Any line in another shape (hand-written, reordered, or carrying
-//! `verified`, `forward` or `error`) gives `None` here and is read by serde instead, which
-//! also words every error. Both produce the same [`RecordIn`], so every check after reading is
-//! shared.
+//! `replay` parses every line of a capture: with serde_json that took about 1.3 µs for a
+//! typical line, next to about 9 µs for delivering it, and this takes about 1 µs. A line in
+//! any other shape (hand-written, reordered, or carrying `verified`, `forward` or `error`)
+//! gives `None` here and is read by serde instead, which also words every error. Both give
+//! the same [`RecordIn`], so every check after reading is shared.
 
 use std::borrow::Cow;
 

@@ -1,4 +1,4 @@
-//! An event's headers: every one in arrival order, duplicates kept, names as they arrived.
+//! An event's headers: every one in arrival order, duplicates kept, names spelled as given.
 //!
 //! They live in one text buffer with a list of where each name and value ends, so an event
 //! costs two allocations for its headers however many it has, instead of two per header.
