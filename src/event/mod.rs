@@ -261,7 +261,7 @@ impl Event {
         let mut out = Vec::with_capacity(self.body.len() + 256);
         self.write_json_line(&mut out);
         out.pop();
-        String::from_utf8(out).expect("serde_json writes UTF-8")
+        String::from_utf8(out).expect("the line is made of UTF-8 text and ASCII")
     }
 
     /// Reads one capture line. Unknown fields are ignored. Returns `Ok(None)` for records of
