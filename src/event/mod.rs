@@ -19,6 +19,7 @@ mod rfc3339;
 
 pub use headers::Headers;
 pub use json_str::write_str as write_json_str;
+pub(crate) use rfc3339::civil_from_days;
 
 /// Version of the capture format written in the `v` field.
 pub const FORMAT_VERSION: u32 = 1;

@@ -13,12 +13,13 @@ const LAST: (u64, u32) = (253_402_300_799, 999);
 pub fn write_millis(out: &mut Vec<u8>, t: SystemTime) {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (secs, millis) = (since.as_secs(), since.subsec_millis()).min(LAST);
-    let (year, month, day) = civil_from_days(secs / 86_400);
+    // At most the last day of 9999, so it fits an i64, and the date is not negative.
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let of_day = secs % 86_400;
     let mut text = *b"0000-00-00T00:00:00.000Z";
-    digits(&mut text[0..4], year);
-    digits(&mut text[5..7], month);
-    digits(&mut text[8..10], day);
+    digits(&mut text[0..4], year as u64);
+    digits(&mut text[5..7], month as u64);
+    digits(&mut text[8..10], day as u64);
     digits(&mut text[11..13], of_day / 3600);
     digits(&mut text[14..16], of_day / 60 % 60);
     digits(&mut text[17..19], of_day % 60);
@@ -35,17 +36,17 @@ fn digits(slot: &mut [u8], mut n: u64) {
 }
 
 /// Year, month and day of the proleptic Gregorian calendar for a count of days since
-/// 1970-01-01 (Howard Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// 1970-01-01, which may be negative (Howard Hinnant's `civil_from_days`).
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 

@@ -1,6 +1,7 @@
 //! Provider headers that accompany a signature but are not signed.
 
 use super::{Scheme, SignRequest};
+use crate::event::civil_from_days;
 
 /// The provider's usual non-signature headers, for `send --sign <scheme>`:
 /// GitHub's `X-GitHub-Event` (event type, default `ping`) and `X-GitHub-Delivery`; Shopify's
@@ -40,19 +41,4 @@ pub(super) fn rfc3339_utc(unix_secs: i64) -> String {
         secs_of_day % 3600 / 60,
         secs_of_day % 60
     )
-}
-
-/// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day)
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
