@@ -237,6 +237,18 @@ def write_capture(path, lines):
             f.write(head % i + body + ',"status":200}\n')
 
 
+def paired(runs, ours_fn, other_fn):
+    """Runs two sender measurements alternately `runs` times; returns their medians and the
+    lowest and highest ratio of one run's pair, so noise between runs shows in the table."""
+    ours, other = [], []
+    for _ in range(runs):
+        ours.append(ours_fn())
+        other.append(other_fn())
+    ratios = [o / t for o, t in zip(ours, other) if t]
+    spread = (min(ratios), max(ratios)) if ratios else None
+    return statistics.median(ours), (statistics.median(other) if ratios else None), spread
+
+
 def senders(args, tmp):
     rows = []
     port = free_port()
@@ -245,26 +257,35 @@ def senders(args, tmp):
         wait_port(port, base)
         n = args.send_count
         url = f"http://127.0.0.1:{port}/webhook"
-        oha = oha_rps(port, n)
-        ours, _ = hookctl_rate([str(HOOKCTL), "send", "payment_success", "--count", str(n),
-                                "--concurrency", "64", "--to", url, "--json", "-q"])
-        rows.append(("send --count %d --concurrency 64" % n, ours, oha, 0.90))
+        peaks = []
+
+        def send(count):
+            rate, _ = hookctl_rate([str(HOOKCTL), "send", "payment_success", "--count", str(count),
+                                       "--concurrency", "64", "--to", url, "--json", "-q"])
+            return rate
+
+        ours, oha, spread = paired(args.runs, lambda: send(n), lambda: oha_rps(port, n) or 0)
+        rows.append(("send --count %d --concurrency 64" % n, ours, oha, 0.90, None, spread))
         log(f"send: {ours:.0f}/s vs oha {oha}")
         cap = f"{tmp}/replay.jsonl"
         write_capture(cap, args.replay_lines)
         size_mb = os.path.getsize(cap) / 1e6
         wall, peak = peak_rss_of([str(HOOKCTL), "replay", cap, "--dry-run", "--json"])
         rows.append((f"replay --dry-run --json ({args.replay_lines} lines, {size_mb:.0f} MB)",
-                     args.replay_lines / wall, 200_000.0, 1.0, peak))
+                     args.replay_lines / wall, 200_000.0, 1.0, peak, None))
         log(f"replay dry-run: {args.replay_lines / wall:.0f} lines/s, peak {peak} KiB")
+
         # Pinned and timed (by its own summary) the same way as send.
-        replay_rate, peak = hookctl_rate([str(HOOKCTL), "replay", cap, "--to", url,
-                                          "--concurrency", "64", "--json", "-q"])
-        send_same, _ = hookctl_rate([str(HOOKCTL), "send", "payment_success", "--count",
-                                     str(args.replay_lines), "--concurrency", "64", "--to", url,
-                                     "--json", "-q"])
-        rows.append((f"replay {args.replay_lines} lines --concurrency 64", replay_rate, send_same, 0.90, peak))
-        log(f"replay: {replay_rate:.0f}/s vs send {send_same:.0f}/s, peak {peak} KiB")
+        def replay():
+            rate, peak = hookctl_rate([str(HOOKCTL), "replay", cap, "--to", url,
+                                       "--concurrency", "64", "--json", "-q"])
+            peaks.append(peak)
+            return rate
+
+        replay_rate, send_same, spread = paired(args.runs, replay, lambda: send(args.replay_lines))
+        rows.append((f"replay {args.replay_lines} lines --concurrency 64", replay_rate, send_same,
+                     0.90, max(peaks), spread))
+        log(f"replay: {replay_rate:.0f}/s vs send {send_same:.0f}/s, peak {max(peaks)} KiB")
     finally:
         stop(base)
     return rows
@@ -320,15 +341,19 @@ def main():
         lines.append(f"| `{name}` | {ours['rps']:.0f} | {base['rps']:.0f} | **{ratio:.2f}×** | "
                      f"{'≥ %.2f×' % target if target else '–'} | {ours['cpu_us']:.1f} µs | "
                      f"{ours['idle_kib'] / 1024:.1f} MiB | {ours['peak_kib'] / 1024:.1f} MiB |")
-    lines += ["", "| sender | rate | compared with | ratio | target | peak RSS |", "|---|---|---|---|---|---|"]
-    for row in send:
-        name, ours, other, target = row[:4]
-        peak = f"{row[4] / 1024:.1f} MiB" if len(row) > 4 else "–"
+    lines += ["", f"Senders: medians of {args.runs} runs, each pair run back to back; the range is the "
+              "lowest and highest ratio of one pair.", "",
+              "| sender | rate | compared with | ratio | range | target | peak RSS |",
+              "|---|---|---|---|---|---|---|"]
+    for name, ours, other, target, peak_kib, spread in send:
+        peak = f"{peak_kib / 1024:.1f} MiB" if peak_kib else "–"
         if other is None:
-            lines.append(f"| `{name}` | {ours:.0f}/s | oha not installed | – | ≥ {target:.2f}× | {peak} |")
+            lines.append(f"| `{name}` | {ours:.0f}/s | oha not installed | – | – | ≥ {target:.2f}× | {peak} |")
             continue
         ref = "200k lines/s" if "dry-run" in name else f"{other:.0f}/s"
-        lines.append(f"| `{name}` | {ours:.0f}/s | {ref} | **{ours / other:.2f}×** | ≥ {target:.2f}× | {peak} |")
+        low_high = f"{spread[0]:.2f}–{spread[1]:.2f}×" if spread else "–"
+        lines.append(f"| `{name}` | {ours:.0f}/s | {ref} | **{ours / other:.2f}×** | {low_high} | "
+                     f"≥ {target:.2f}× | {peak} |")
     lines += ["", f"`hookctl --version`: {version_ms:.1f} ms (target < 5 ms); "
               f"`send` of one event to a local listen: {send_ms:.1f} ms (target < 15 ms)."]
     table = "\n".join(lines)
