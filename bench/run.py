@@ -338,7 +338,8 @@ def main():
              "| receiver | req/s | baseline req/s | ratio | target | CPU/req | idle RSS | peak RSS |",
              "|---|---|---|---|---|---|---|---|"]
     for name, ours, base, ratio, target in recv:
-        lines.append(f"| `{name}` | {ours['rps']:.0f} | {base['rps']:.0f} | **{ratio:.2f}×** | "
+        cell = name.replace("|", "\\|")  # a `|` in a table cell is escaped, even in code
+        lines.append(f"| `{cell}` | {ours['rps']:.0f} | {base['rps']:.0f} | **{ratio:.2f}×** | "
                      f"{'≥ %.2f×' % target if target else '–'} | {ours['cpu_us']:.1f} µs | "
                      f"{ours['idle_kib'] / 1024:.1f} MiB | {ours['peak_kib'] / 1024:.1f} MiB |")
     lines += ["", f"Senders: medians of {args.runs} runs, each pair run back to back; the range is the "
