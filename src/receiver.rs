@@ -48,8 +48,28 @@ pub trait Publish: Send + Sync {
 
 /// One item for the printer: the event, and the app's answer when forwarding.
 pub struct Printed {
-    pub event: Arc<Event>,
+    pub event: Kept,
     pub forward_body: Option<Bytes>,
+}
+
+/// An event kept past its answer: moved to the printer, or shared with a background forward.
+/// Moving it costs no allocation and no reference count.
+// Boxing the large variant, as clippy suggests, would bring back the allocation this saves.
+#[allow(clippy::large_enum_variant)]
+pub enum Kept {
+    Owned(Event),
+    Shared(Arc<Event>),
+}
+
+impl std::ops::Deref for Kept {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        match self {
+            Kept::Owned(event) => event,
+            Kept::Shared(event) => event,
+        }
+    }
 }
 
 /// Why listen stopped on its own.
@@ -346,18 +366,19 @@ impl Handler for Shared {
         me.bytes
             .fetch_add(event.body.len() as u64, Ordering::Relaxed);
         me.observe(&event);
-        // Shared only when something keeps it past the answer.
-        if background || me.printer.is_some() {
+        // Shared only when two things keep it past the answer.
+        let kept = if background {
             let event = Arc::new(event);
-            if background {
-                me.forward_in_background(event.clone());
-            }
-            if let Some(printer) = &me.printer {
-                printer.print(Printed {
-                    event,
-                    forward_body,
-                });
-            }
+            me.forward_in_background(event.clone());
+            Kept::Shared(event)
+        } else {
+            Kept::Owned(event)
+        };
+        if let Some(printer) = &me.printer {
+            printer.print(Printed {
+                event: kept,
+                forward_body,
+            });
         }
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
