@@ -257,11 +257,10 @@ def senders(args, tmp):
         wait_port(port, base)
         n = args.send_count
         url = f"http://127.0.0.1:{port}/webhook"
-        peaks = []
 
         def send(count):
             rate, _ = hookctl_rate([str(HOOKCTL), "send", "payment_success", "--count", str(count),
-                                       "--concurrency", "64", "--to", url, "--json", "-q"])
+                                    "--concurrency", "64", "--to", url, "--json", "-q"])
             return rate
 
         ours, oha, spread = paired(args.runs, lambda: send(n), lambda: oha_rps(port, n) or 0)
@@ -276,6 +275,8 @@ def senders(args, tmp):
         log(f"replay dry-run: {args.replay_lines / wall:.0f} lines/s, peak {peak} KiB")
 
         # Pinned and timed (by its own summary) the same way as send.
+        peaks = []
+
         def replay():
             rate, peak = hookctl_rate([str(HOOKCTL), "replay", cap, "--to", url,
                                        "--concurrency", "64", "--json", "-q"])
