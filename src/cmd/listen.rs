@@ -81,6 +81,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     // The broker is reached before listen announces itself, so a wrong URL fails at once.
     let publisher = runtime.block_on(crate::cmd::relay::listen_publisher(&args.publish))?;
 
+    let printer = make_printer(args.json, global);
     eprintln!("listening on {url}");
     if let Some(path) = &args.ready_file {
         write_ready_file(path, &url)?;
@@ -91,7 +92,6 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         writeln!(out, "{ready}")?;
         out.flush()?;
     }
-    let printer = make_printer(args.json, global);
     let started = Instant::now();
     let (receiver, finish) = runtime.block_on(async {
         listener.set_nonblocking(true)?;
@@ -284,6 +284,10 @@ fn response_config(args: &RespondArgs) -> anyhow::Result<ResponseConfig> {
 
 /// The stdout printer: NDJSON with --json, pretty otherwise, none with --quiet.
 fn make_printer(json: bool, global: &GlobalOptions) -> Option<Printer<Printed>> {
+    if global.quiet && !json {
+        return None;
+    }
+    crate::output::pipe::widen_stdout_pipe();
     let stdout = Box::new(std::io::stdout());
     if json {
         return Some(Printer::spawn(
@@ -293,9 +297,6 @@ fn make_printer(json: bool, global: &GlobalOptions) -> Option<Printer<Printed>> 
                 item.event.write_json_line(out);
             },
         ));
-    }
-    if global.quiet {
-        return None;
     }
     let options = PrettyOptions {
         verbose: global.verbose > 0,

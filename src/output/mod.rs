@@ -3,6 +3,7 @@
 
 pub mod color;
 mod json_color;
+pub mod pipe;
 pub mod pretty;
 pub mod printer;
 pub mod sanitize;

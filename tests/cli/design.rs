@@ -47,3 +47,30 @@ fn unread_stdout_never_blocks_acknowledgements_or_captures() {
     assert!(rest.contains("10000 events"), "{rest}");
     assert!(rest.contains("not printed"), "{rest}");
 }
+
+/// A listen that prints to a pipe asks for a 1 MiB pipe buffer (or the system's limit, when
+/// that is lower), so a batch of output is one write rather than several blocking ones.
+#[cfg(target_os = "linux")]
+#[test]
+fn printing_to_a_pipe_widens_its_buffer() {
+    let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let mut child = hookctl_std()
+        .args(["listen", "--port", "0", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = Lines::spawn(child.stderr.take().unwrap());
+    stderr.wait_for("the listening line", |l| l.starts_with("listening on "));
+    let size = rustix::pipe::fcntl_getpipe_size(&stdout).unwrap();
+
+    crate::support::signal(child.id(), "INT");
+    let status = wait_child(&mut child);
+    assert!(status.success(), "{status:?}");
+    assert!(size >= (1 << 20).min(limit), "pipe buffer {size} bytes");
+}
