@@ -45,6 +45,7 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     if args.dry_run {
         let (tx, mut rx) = mpsc::channel(1024);
         let reader = std::thread::spawn(move || replay::feed(input, &plan, tx));
+        crate::output::pipe::widen_stdout_pipe();
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
         let mut line = Vec::with_capacity(4096);
         while let Some(event) = rx.blocking_recv() {

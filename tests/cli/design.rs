@@ -53,10 +53,6 @@ fn unread_stdout_never_blocks_acknowledgements_or_captures() {
 #[cfg(target_os = "linux")]
 #[test]
 fn printing_to_a_pipe_widens_its_buffer() {
-    let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(1 << 20);
     let mut child = hookctl_std()
         .args(["listen", "--port", "0", "--json"])
         .stdin(Stdio::null())
@@ -72,5 +68,43 @@ fn printing_to_a_pipe_widens_its_buffer() {
     crate::support::signal(child.id(), "INT");
     let status = wait_child(&mut child);
     assert!(status.success(), "{status:?}");
-    assert!(size >= (1 << 20).min(limit), "pipe buffer {size} bytes");
+    assert!(
+        size >= (1 << 20).min(pipe_max_size()),
+        "pipe buffer {size} bytes"
+    );
+}
+
+/// `replay --dry-run` streams a whole capture to stdout: to a pipe, it widens the buffer too.
+#[cfg(target_os = "linux")]
+#[test]
+fn replay_dry_run_to_a_pipe_widens_its_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    std::fs::write(&capture, "{\"body\":\"{}\"}\n").unwrap();
+    let mut child = hookctl_std()
+        .args(["replay", "--dry-run", "--json"])
+        .arg(&capture)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The read end is held open, so the pipe outlives the process and can be measured.
+    let stdout = child.stdout.take().unwrap();
+    let status = wait_child(&mut child);
+    assert!(status.success(), "{status:?}");
+    let size = rustix::pipe::fcntl_getpipe_size(&stdout).unwrap();
+    assert!(
+        size >= (1 << 20).min(pipe_max_size()),
+        "pipe buffer {size} bytes"
+    );
+}
+
+/// The largest pipe buffer an unprivileged process may ask for.
+#[cfg(target_os = "linux")]
+fn pipe_max_size() -> usize {
+    std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1 << 20)
 }
