@@ -269,6 +269,28 @@ impl<R: BufRead> CaptureReader<R> {
     /// The next non-blank line, or `None` at the end. I/O errors end the stream with an error.
     pub fn next_line(&mut self) -> io::Result<Option<Line>> {
         loop {
+            // Most lines lie whole in the reader's buffer: read them there, without a copy.
+            let available = match self.input.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(end) = memchr::memchr(b'\n', available) {
+                self.number += 1;
+                let text = trim_line(&available[..end]);
+                let record = (!text.is_empty()).then(|| Event::from_json_line(text));
+                self.input.consume(end + 1);
+                match record {
+                    Some(record) => {
+                        return Ok(Some(Line {
+                            number: self.number,
+                            record,
+                        }))
+                    }
+                    None => continue,
+                }
+            }
+            // A line that runs past the buffer's end (or the last one, without a newline).
             self.buf.clear();
             if self.input.read_until(b'\n', &mut self.buf)? == 0 {
                 return Ok(None);
@@ -328,5 +350,36 @@ mod tests {
         assert!(bad.record.is_err());
         assert!(r.next_line().unwrap().unwrap().record.unwrap().is_none());
         assert!(r.next_line().unwrap().is_none());
+    }
+
+    #[test]
+    fn lines_across_the_buffer_end_read_like_lines_inside_it() {
+        let input = "{\"body\":\"first, longer than the buffer\"}\r\n\n{\"body\":\"b\"}\n{bad\n{\"body\":\"last, no newline\"}";
+        let read = |capacity| {
+            let mut r =
+                CaptureReader::new(io::BufReader::with_capacity(capacity, input.as_bytes()));
+            let mut lines = Vec::new();
+            while let Some(line) = r.next_line().unwrap() {
+                let body = line.record.map(|e| e.map(|e| e.body));
+                lines.push((line.number, body));
+            }
+            lines
+        };
+        let whole = read(4096);
+        assert_eq!(whole.len(), 4, "{whole:?}");
+        assert_eq!(whole[0].0, 1);
+        assert_eq!(
+            whole[0].1.as_ref().unwrap().as_ref().unwrap(),
+            "first, longer than the buffer"
+        );
+        assert_eq!(whole[1].0, 3);
+        assert!(whole[2].1.is_err());
+        assert_eq!(
+            whole[3].1.as_ref().unwrap().as_ref().unwrap(),
+            "last, no newline"
+        );
+        for capacity in [1, 7, 16, 40] {
+            assert_eq!(read(capacity), whole, "buffer of {capacity} bytes");
+        }
     }
 }
