@@ -2,6 +2,9 @@
 
 use std::process::Stdio;
 
+#[cfg(target_os = "linux")]
+use hookctl::output::pipe::PIPE_BYTES;
+
 use crate::support::{hookctl, hookctl_std, read_capture, wait_child, Lines};
 
 /// A listen whose stdout is a pipe nobody reads must still acknowledge every delivery, and
@@ -68,10 +71,7 @@ fn printing_to_a_pipe_widens_its_buffer() {
     crate::support::signal(child.id(), "INT");
     let status = wait_child(&mut child);
     assert!(status.success(), "{status:?}");
-    assert!(
-        size >= (1 << 20).min(pipe_max_size()),
-        "pipe buffer {size} bytes"
-    );
+    assert_widened(size);
 }
 
 /// `replay --dry-run` streams a whole capture to stdout: to a pipe, it widens the buffer too.
@@ -93,18 +93,16 @@ fn replay_dry_run_to_a_pipe_widens_its_buffer() {
     let stdout = child.stdout.take().unwrap();
     let status = wait_child(&mut child);
     assert!(status.success(), "{status:?}");
-    let size = rustix::pipe::fcntl_getpipe_size(&stdout).unwrap();
-    assert!(
-        size >= (1 << 20).min(pipe_max_size()),
-        "pipe buffer {size} bytes"
-    );
+    assert_widened(rustix::pipe::fcntl_getpipe_size(&stdout).unwrap());
 }
 
-/// The largest pipe buffer an unprivileged process may ask for.
+/// A pipe buffer of `size` bytes is what hookctl asks for, or the largest an unprivileged
+/// process may have when the system's limit is lower.
 #[cfg(target_os = "linux")]
-fn pipe_max_size() -> usize {
-    std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+fn assert_widened(size: usize) {
+    let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
         .ok()
         .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(1 << 20)
+        .unwrap_or(PIPE_BYTES);
+    assert!(size >= PIPE_BYTES.min(limit), "pipe buffer {size} bytes");
 }
