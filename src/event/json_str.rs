@@ -1,9 +1,12 @@
-//! JSON string literals written straight into a byte buffer, eight bytes at a time.
+//! JSON string literals written straight into a byte buffer, and read back, eight bytes at a
+//! time.
 //!
 //! Every capture line and `--json` record carries the body as a JSON string, so escaping it
-//! is on every delivery's path. The output is byte-for-byte what `serde_json` writes: `"` and
-//! `\` are escaped, control characters become `\b \t \n \f \r` or `\u00XX`, and everything
-//! else (DEL, non-ASCII UTF-8) is copied as it is.
+//! is on every delivery's path, and unescaping it on every replayed event's. The output is
+//! byte-for-byte what `serde_json` writes: `"` and `\` are escaped, control characters become
+//! `\b \t \n \f \r` or `\u00XX`, and everything else (DEL, non-ASCII UTF-8) is copied as it is.
+
+use std::borrow::Cow;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -41,18 +44,140 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Flags (high bit set) the bytes of `w` that are below 0x20, `"` or `\`.
-#[inline]
-fn needs_escape(w: u64) -> u64 {
-    let control = w.wrapping_sub(ONES * 0x20) & !w;
-    let quote = w ^ (ONES * u64::from(b'"'));
-    let backslash = w ^ (ONES * u64::from(b'\\'));
-    (control | zero_bytes(quote) | zero_bytes(backslash)) & HIGHS
+/// Reads the JSON string literal whose opening quote is `s[at]`. Returns its text (borrowed
+/// when it holds no escape) and the index just past its closing quote, or `None` when there
+/// is no closing quote, a control character, invalid UTF-8 or a `\u` escape: those are left
+/// to serde, which also words the error.
+pub fn read_str(s: &[u8], at: usize) -> Option<(Cow<'_, str>, usize)> {
+    if s.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let first = next_flagged(s, start);
+    match s.get(first)? {
+        b'"' => {
+            let text = std::str::from_utf8(&s[start..first]).ok()?;
+            return Some((Cow::Borrowed(text), first + 1));
+        }
+        b'\\' => {}
+        _ => return None,
+    }
+    let mut out = Vec::with_capacity(s.len() - start);
+    out.extend_from_slice(&s[start..first]);
+    let end = unescape(s, first, &mut out)?;
+    Some((Cow::Owned(String::from_utf8(out).ok()?), end + 1))
+}
+
+/// The index of the first byte at or after `i` that is `"`, `\` or a control character, or
+/// `s.len()`.
+fn next_flagged(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let hits = needs_escape(word(chunk));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .unwrap_or(s.len() - i)
+}
+
+/// Unescapes from `s[i]` up to the closing quote into `out`; returns the quote's index.
+///
+/// Escapes in a JSON body are dense (every key and string value is quoted, so one every six
+/// bytes or so), and a branch per escape mispredicts about as often as it is taken. So a word
+/// whose escapes are all `\"` or `\/`, which stand for themselves, is copied without branches:
+/// each byte is stored and the write position advances past every byte but a backslash.
+/// Anything else (the closing quote, `\\`, `\n`, ...) takes one step of the byte loop.
+fn unescape(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    // Flags byte 0 of the next word when the last word ended in an escaping backslash.
+    let mut carry = 0;
+    loop {
+        while let Some(chunk) = s.get(i..i + 8) {
+            let w = word(chunk);
+            let backslash = equal_bytes(w, b'\\');
+            let quote = equal_bytes(w, b'"');
+            let escaped = (backslash << 8) | carry;
+            // A control byte, the closing quote, or an escape other than `\"` and `\/`
+            // (`\\` included). A false flag sits just above a true one of its kind (a `]`
+            // after a `\`, a `#` after a `"`), so it is an escaped byte that is neither `"`
+            // nor `/`, or an unescaped "quote": either way the word goes to the byte loop, and
+            // the flags of a word copied here are exact.
+            let special =
+                control_bytes(w) | (quote & !escaped) | (escaped & !(quote | equal_bytes(w, b'/')));
+            if special != 0 {
+                break;
+            }
+            let mut at = out.len();
+            out.extend_from_slice(chunk);
+            for (k, &b) in chunk.iter().enumerate() {
+                out[at] = b;
+                at += usize::from((backslash >> (8 * k + 7)) & 1 == 0);
+            }
+            out.truncate(at);
+            carry = backslash >> 56;
+            i += 8;
+        }
+        let b = *s.get(i)?;
+        if carry != 0 {
+            out.push(unescaped(b)?);
+            carry = 0;
+            i += 1;
+        } else if b == b'\\' {
+            out.push(unescaped(*s.get(i + 1)?)?);
+            i += 2;
+        } else if b == b'"' {
+            return Some(i);
+        } else if b < 0x20 {
+            return None;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+}
+
+/// The byte an escape `\c` stands for; `None` for `\u` (left to serde) and invalid escapes.
+fn unescaped(c: u8) -> Option<u8> {
+    Some(match c {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => return None,
+    })
 }
 
 #[inline]
-fn zero_bytes(w: u64) -> u64 {
-    w.wrapping_sub(ONES) & !w & HIGHS
+fn word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(chunk);
+    u64::from_le_bytes(bytes)
+}
+
+/// Flags (high bit set) the bytes of `w` that are below 0x20, `"` or `\`.
+#[inline]
+fn needs_escape(w: u64) -> u64 {
+    control_bytes(w) | equal_bytes(w, b'"') | equal_bytes(w, b'\\')
+}
+
+/// Flags the bytes of `w` below 0x20. A flag can be false only above a true one.
+#[inline]
+fn control_bytes(w: u64) -> u64 {
+    w.wrapping_sub(ONES * 0x20) & !w & HIGHS
+}
+
+/// Flags the bytes of `w` equal to `b`. A flag can be false only above a true one.
+#[inline]
+fn equal_bytes(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 #[inline(always)]
@@ -128,5 +253,112 @@ mod tests {
         // 0x20 (space), '#' and ']' sit next to the flagged values.
         let s = " #]!\u{21}[ #]";
         assert_eq!(ours(s), format!("\"{s}\""));
+    }
+
+    /// What serde makes of the literal at the start of `s`, and where the literal ends.
+    fn serde_read(s: &[u8]) -> Option<(String, usize)> {
+        let mut stream = serde_json::Deserializer::from_slice(s).into_iter::<String>();
+        let text = stream.next()?.ok()?;
+        Some((text, stream.byte_offset()))
+    }
+
+    /// A string literal from a small alphabet of pieces that land on every lane of a word:
+    /// plain bytes, each escape serde accepts, raw UTF-8, and the troublesome neighbours of the
+    /// flagged bytes (`#` after `"`, `]` after `\`, `.` after `/`).
+    fn literal(seed: &mut u64) -> Vec<u8> {
+        const PIECES: &[&str] = &[
+            "x", "xxxxxxx", r#"\""#, r"\\", r"\/", r"\n", r"\t", r"\r", r"\b", r"\f", "é", "😀",
+            r##"\"#"##, r"\\]", r"\/.", "/", "#", "]", ".", "\u{7f}", r#"\\\""#,
+        ];
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let mut lit = vec![b'"'];
+        for _ in 0..next() % 40 {
+            lit.extend_from_slice(PIECES[(next() % PIECES.len() as u64) as usize].as_bytes());
+        }
+        lit.push(b'"');
+        lit
+    }
+
+    #[test]
+    fn reads_strings_as_serde_json_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut line = literal(&mut seed);
+            let len = line.len();
+            line.extend_from_slice(br#","status":200}"#);
+            let (text, end) =
+                read_str(&line, 0).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&line)));
+            assert_eq!((text.into_owned(), end), serde_read(&line).unwrap());
+            assert_eq!(end, len);
+            // The same literal at the very end of the input, with no whole word after it.
+            assert_eq!(read_str(&line[..len], 0).map(|(_, end)| end), Some(len));
+        }
+    }
+
+    #[test]
+    fn reads_back_what_write_str_writes() {
+        for b in 0u8..0x80 {
+            for at in 0..17 {
+                let mut s = vec![b'x'; 17];
+                s[at] = b;
+                let s = String::from_utf8(s).unwrap();
+                let mut line = Vec::new();
+                write_str(&mut line, &s);
+                let read = read_str(&line, 0).map(|(text, end)| (text.into_owned(), end));
+                if line.windows(2).any(|w| w == br"\u") {
+                    // `\u00XX` is left to serde.
+                    assert_eq!(read, None);
+                } else {
+                    assert_eq!(read, Some((s, line.len())));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn borrows_a_string_without_escapes() {
+        let line = br#""evt_123456789abcdef",1"#;
+        let (text, end) = read_str(line, 0).unwrap();
+        assert!(matches!(text, Cow::Borrowed("evt_123456789abcdef")));
+        assert_eq!(&line[end..], b",1");
+    }
+
+    #[test]
+    fn leaves_what_it_cannot_read_to_serde() {
+        let mut seed = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2_000 {
+            let lit = literal(&mut seed);
+            let inner = &lit[1..lit.len() - 1];
+            for at in 0..=inner.len() {
+                let (head, tail) = inner.split_at(at);
+                // After an odd run of backslashes the piece would be escaped itself.
+                let escaped = head.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1;
+                for bad in [&b"\x01"[..], b"\n", br"\u0041", br"\q", b"\xff", br"\"] {
+                    let line = [b"\"", head, bad, tail, b"\",1"].concat();
+                    match read_str(&line, 0) {
+                        // What it reads, serde reads the same.
+                        Some((text, end)) => {
+                            assert_eq!(Some((text.into_owned(), end)), serde_read(&line));
+                            assert!(escaped || bad == br"\", "{line:?}");
+                        }
+                        // A control byte, invalid UTF-8 or a bad escape makes the line
+                        // invalid; `\u0041` is valid, but left to serde.
+                        None if bad != br"\" && bad != br"\u0041" => {
+                            assert_eq!(serde_read(&line), None)
+                        }
+                        None => {}
+                    }
+                }
+            }
+            // No closing quote.
+            assert_eq!(read_str(&lit[..lit.len() - 1], 0), None);
+        }
+        assert_eq!(read_str(b"x\"", 0), None);
+        assert_eq!(read_str(b"", 0), None);
     }
 }
