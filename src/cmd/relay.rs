@@ -125,7 +125,7 @@ mod with_amqp {
         let url = args.publish.as_deref().unwrap_or_default();
         let config = publish_config(args, url, false)?;
         let started = Instant::now();
-        let (published, failed) = runtime(count > 1)?.block_on(async move {
+        let (published, failed) = runtime()?.block_on(async move {
             let publisher = Publisher::connect(config)
                 .await
                 .map_err(anyhow::Error::msg)?;
@@ -215,7 +215,7 @@ mod with_amqp {
         };
         config.topology.validate().map_err(anyhow::Error::msg)?;
         let (report, delivery_config, _) = delivery_setup(delivery, global, None);
-        let exit = runtime(true)?.block_on(async move {
+        let exit = runtime()?.block_on(async move {
             let stop = stop_on_signals();
             let deliverer = Arc::new(Deliverer::new(delivery_config, target, prepare, stop.clone())?);
             let mut reporter = Reporter::new(report)?;

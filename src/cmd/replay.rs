@@ -66,8 +66,7 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let delivery = &args.delivery;
     let (report, config, engine_config) = delivery_setup(delivery, global, progress_total(&args));
     let prepare = signer.map(|signer| signer.resign_hook(1));
-    let multi = delivery.concurrency > 1;
-    let exit = runtime(multi)?.block_on(async move {
+    let exit = runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
         let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(1024);

@@ -85,7 +85,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let delivery = &args.delivery;
     let count = args.count;
     let (report, config, engine_config) = delivery_setup(delivery, global, Some(count));
-    let exit = runtime(count > 1)?.block_on(async move {
+    let exit = runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
         let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(256);
