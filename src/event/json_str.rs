@@ -84,57 +84,41 @@ fn next_flagged(s: &[u8], mut i: usize) -> usize {
         .unwrap_or(s.len() - i)
 }
 
-/// Unescapes from `s[i]` up to the closing quote into `out`; returns the quote's index.
+/// Unescapes from `s[i]`, a backslash, up to the closing quote into `out`; returns the
+/// quote's index.
 ///
-/// Escapes in a JSON body are dense (every key and string value is quoted, so one every six
-/// bytes or so), and a branch per escape mispredicts about as often as it is taken. So a word
-/// whose escapes are all `\"` or `\/`, which stand for themselves, is copied without branches:
-/// each byte is stored and the write position advances past every byte but a backslash.
-/// Anything else (the closing quote, `\\`, `\n`, ...) takes one step of the byte loop.
+/// The text between escapes is copied a word at a time, as `write_str` does: copy eight bytes,
+/// then cut the copy back at the first one that is flagged. Escapes in a JSON body are dense
+/// (every key and string value is quoted, so one every six bytes or so), and a copy call per
+/// run between them would cost more than it saves.
 fn unescape(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Option<usize> {
-    // Flags byte 0 of the next word when the last word ended in an escaping backslash.
-    let mut carry = 0;
     loop {
-        while let Some(chunk) = s.get(i..i + 8) {
-            let w = word(chunk);
-            let backslash = equal_bytes(w, b'\\');
-            let quote = equal_bytes(w, b'"');
-            let escaped = (backslash << 8) | carry;
-            // A control byte, the closing quote, or an escape other than `\"` and `\/`
-            // (`\\` included). A false flag sits just above a true one of its kind (a `]`
-            // after a `\`, a `#` after a `"`), so it is an escaped byte that is neither `"`
-            // nor `/`, or an unescaped "quote": either way the word goes to the byte loop, and
-            // the flags of a word copied here are exact.
-            let special =
-                control_bytes(w) | (quote & !escaped) | (escaped & !(quote | equal_bytes(w, b'/')));
-            if special != 0 {
+        out.push(unescaped(*s.get(i + 1)?)?);
+        i += 2;
+        loop {
+            let Some(chunk) = s.get(i..i + 8) else {
+                let end = next_flagged(s, i);
+                out.extend_from_slice(&s[i..end]);
+                i = end;
                 break;
-            }
-            let mut at = out.len();
+            };
             out.extend_from_slice(chunk);
-            for (k, &b) in chunk.iter().enumerate() {
-                out[at] = b;
-                at += usize::from((backslash >> (8 * k + 7)) & 1 == 0);
+            let hits = needs_escape(word(chunk));
+            if hits == 0 {
+                i += 8;
+                continue;
             }
-            out.truncate(at);
-            carry = backslash >> 56;
-            i += 8;
+            // The lowest flagged byte is exact (false flags only appear above a real one).
+            let k = (hits.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - 8 + k);
+            i += k;
+            break;
         }
-        let b = *s.get(i)?;
-        if carry != 0 {
-            out.push(unescaped(b)?);
-            carry = 0;
-            i += 1;
-        } else if b == b'\\' {
-            out.push(unescaped(*s.get(i + 1)?)?);
-            i += 2;
-        } else if b == b'"' {
-            return Some(i);
-        } else if b < 0x20 {
-            return None;
-        } else {
-            out.push(b);
-            i += 1;
+        match s.get(i)? {
+            b'\\' => {}
+            b'"' => return Some(i),
+            // A control character, which JSON does not allow in a string.
+            _ => return None,
         }
     }
 }
