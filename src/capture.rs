@@ -275,37 +275,33 @@ impl<R: BufRead> CaptureReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if let Some(end) = memchr::memchr(b'\n', available) {
-                self.number += 1;
-                let text = trim_line(&available[..end]);
-                let record = (!text.is_empty()).then(|| Event::from_json_line(text));
+            let record = if let Some(end) = memchr::memchr(b'\n', available) {
+                let record = record_of(&available[..end]);
                 self.input.consume(end + 1);
-                match record {
-                    Some(record) => {
-                        return Ok(Some(Line {
-                            number: self.number,
-                            record,
-                        }))
-                    }
-                    None => continue,
+                record
+            } else {
+                // A line that runs past the buffer's end (or the last one, without a newline).
+                self.buf.clear();
+                if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                    return Ok(None);
                 }
-            }
-            // A line that runs past the buffer's end (or the last one, without a newline).
-            self.buf.clear();
-            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
-                return Ok(None);
-            }
+                record_of(&self.buf)
+            };
             self.number += 1;
-            let text = trim_line(&self.buf);
-            if text.is_empty() {
-                continue;
+            if let Some(record) = record {
+                return Ok(Some(Line {
+                    number: self.number,
+                    record,
+                }));
             }
-            return Ok(Some(Line {
-                number: self.number,
-                record: Event::from_json_line(text),
-            }));
         }
     }
+}
+
+/// What one line holds; `None` for a blank line.
+fn record_of(line: &[u8]) -> Option<Result<Option<Event>, String>> {
+    let text = trim_line(line);
+    (!text.is_empty()).then(|| Event::from_json_line(text))
 }
 
 /// A line without its trailing `\n` / `\r\n` and surrounding blanks.
