@@ -56,7 +56,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 /// to it (one multiplication adds those up for all eight), with a backslash just before it,
 /// which the next byte overwrites when this one is not flagged. For the 511-byte bench body
 /// that took 243 ns instead of 329; for one packed with escapes, 348 instead of 725. A control
-/// character that needs `\u00XX` (six bytes) hands the rest to [`escape_other`].
+/// character that needs `\u00XX` (six bytes) hands the rest to [`finish_slowly`].
 fn write_long(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     out.resize(start + 2 * bytes.len() + 2, 0);
