@@ -445,9 +445,10 @@ mod tests {
 
     #[test]
     fn reads_back_what_write_str_writes() {
-        for b in 0u8..0x80 {
-            for at in 0..17 {
-                let mut s = vec![b'x'; 17];
+        // A short window and one long enough for `write_long`.
+        for (b, len) in (0u8..0x80).flat_map(|b| [(b, 17), (b, 80)]) {
+            for at in 0..len {
+                let mut s = vec![b'x'; len];
                 s[at] = b;
                 let s = String::from_utf8(s).unwrap();
                 let mut line = Vec::new();
