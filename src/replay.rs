@@ -161,8 +161,11 @@ impl<'a> Outbox<'a> {
         Outbox { tx, room: None }
     }
 
-    /// False once the engine has stopped taking events.
+    /// False once the engine has stopped taking events, even with room still reserved.
     fn send(&mut self, event: Event) -> bool {
+        if self.tx.is_closed() {
+            return false;
+        }
         loop {
             if let Some(place) = self.room.as_mut().and_then(Iterator::next) {
                 place.send(event);
@@ -266,10 +269,13 @@ mod tests {
 
     #[test]
     fn outbox_reports_an_engine_that_stopped_taking_events() {
-        let (tx, rx) = mpsc::channel(1);
-        let mut outbox = Outbox::new(&tx);
-        assert!(outbox.send(event("a")));
-        drop(rx);
-        assert!(!outbox.send(event("b")));
+        // With the room it reserved used up, and with room left over.
+        for capacity in [1, 8] {
+            let (tx, rx) = mpsc::channel(capacity);
+            let mut outbox = Outbox::new(&tx);
+            assert!(outbox.send(event("a")));
+            drop(rx);
+            assert!(!outbox.send(event("b")), "capacity {capacity}");
+        }
     }
 }
