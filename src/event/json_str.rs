@@ -23,13 +23,11 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
+    while let Some(chunk) = bytes.get(i..i + 8) {
         // Copy the whole word (one 8-byte move), then cut it back at the first byte that
         // needs escaping: cheaper than a copy call per run between escapes.
-        out.extend_from_slice(&word);
-        let hits = needs_escape(u64::from_le_bytes(word));
+        out.extend_from_slice(chunk);
+        let hits = needs_escape(word(chunk));
         if hits == 0 {
             i += 8;
             continue;
@@ -37,11 +35,11 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         // The lowest flagged byte is exact (false flags only appear above a real one).
         let k = (hits.trailing_zeros() / 8) as usize;
         out.truncate(out.len() - 8 + k);
-        escape(out, word[k]);
+        escape(out, chunk[k]);
         i += k + 1;
     }
     for &b in &bytes[i..] {
-        if b < 0x20 || b == b'"' || b == b'\\' {
+        if flagged(b) {
             escape(out, b);
         } else {
             out.push(b);
@@ -110,7 +108,7 @@ fn write_long(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
     for (n, &b) in bytes[i..].iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
+        if !flagged(b) {
             buf[j] = b;
             j += 1;
             continue;
@@ -133,7 +131,7 @@ fn write_long(out: &mut Vec<u8>, bytes: &[u8]) {
 fn finish_slowly(out: &mut Vec<u8>, len: usize, rest: &[u8]) {
     out.truncate(len);
     for &b in rest {
-        if b < 0x20 || b == b'"' || b == b'\\' {
+        if flagged(b) {
             escape_other(out, b);
         } else {
             out.push(b);
@@ -193,7 +191,7 @@ fn next_flagged(s: &[u8], mut i: usize) -> usize {
     }
     i + s[i..]
         .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .position(|&b| flagged(b))
         .unwrap_or(s.len() - i)
 }
 
@@ -257,6 +255,13 @@ fn word(chunk: &[u8]) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(chunk);
     u64::from_le_bytes(bytes)
+}
+
+/// True for a byte a JSON string cannot hold as it is: below 0x20, `"` or `\`. The word-wide
+/// form is [`needs_escape`].
+#[inline(always)]
+fn flagged(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 /// Flags (high bit set) the bytes of `w` that are below 0x20, `"` or `\`.
