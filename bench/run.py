@@ -136,11 +136,6 @@ def measure_server(argv, port, duration, stdout=subprocess.DEVNULL, shell_pipe=F
             "errors": result["err_status"] + result["err_connect"] + result["err_read"]}
 
 
-def median_run(results):
-    """The run with the median req/s."""
-    return sorted(results, key=lambda r: r["rps"])[len(results) // 2]
-
-
 def baseline_argv(port, *extra):
     return [str(BASELINE), "--addr", f"127.0.0.1:{port}", "--rt", "current", *extra]
 
@@ -164,11 +159,11 @@ def receivers(args, tmp):
         ("listen --json > file", lambda p: hookctl_listen(p, "--json"), 0.65, {"stdout": "file"}),
         ("listen --json | pipe", lambda p: hookctl_listen(p, "--json"), 0.65, {"pipe": True}),
     ]
-    for name, argv, target, how in scenarios:
-        def baseline_one():
-            port = free_port()
-            return measure_server(baseline_argv(port), port, args.duration)
+    def baseline_one():
+        port = free_port()
+        return measure_server(baseline_argv(port), port, args.duration)
 
+    for name, argv, target, how in scenarios:
         def one():
             port = free_port()
             # Every run starts from empty capture files, so page-cache pressure from earlier
@@ -179,16 +174,11 @@ def receivers(args, tmp):
                 with open(f"{tmp}/stdout.out", "wb") as out:
                     return measure_server(argv(port), port, args.duration, stdout=out)
             return measure_server(argv(port), port, args.duration, shell_pipe=how.get("pipe", False))
-        # The baseline and hookctl take turns, so a machine that drifts during the suite
-        # weighs on both alike.
-        pairs = [(baseline_one(), one()) for _ in range(args.runs)]
-        base = median_run([b for b, _ in pairs])
-        ours = median_run([o for _, o in pairs])
+        ours, base, spread = paired(args.runs, one, baseline_one, rate=lambda r: r["rps"])
         ratio = ours["rps"] / base["rps"]
-        ratios = [o["rps"] / b["rps"] for b, o in pairs]
         log(f"{name}: {ours['rps']:.0f} req/s vs baseline {base['rps']:.0f} -> {ratio:.2f}x "
-            f"(pairs {min(ratios):.2f}-{max(ratios):.2f}x)")
-        rows.append((name, ours, base, ratio, target, (min(ratios), max(ratios))))
+            f"(pairs {spread[0]:.2f}-{spread[1]:.2f}x)")
+        rows.append((name, ours, base, ratio, target, spread))
     return rows
 
 
@@ -245,16 +235,20 @@ def write_capture(path, lines):
             f.write(head % i + body + ',"status":200}\n')
 
 
-def paired(runs, ours_fn, other_fn):
-    """Runs two sender measurements alternately `runs` times; returns their medians and the
-    lowest and highest ratio of one run's pair, so noise between runs shows in the table."""
-    ours, other = [], []
-    for _ in range(runs):
-        ours.append(ours_fn())
-        other.append(other_fn())
-    ratios = [o / t for o, t in zip(ours, other) if t]
-    spread = (min(ratios), max(ratios)) if ratios else None
-    return statistics.median(ours), (statistics.median(other) if ratios else None), spread
+def paired(runs, ours_fn, other_fn, rate=lambda r: r):
+    """Runs two measurements by turns, `runs` times, so a machine that drifts during the suite
+    weighs on both alike. Returns the run of each with the median `rate` (the upper of the two
+    middle ones for an even count) and the lowest and highest ratio of one pair, so noise
+    between runs shows in the table. The other side is `None` when it never measured a rate."""
+    pairs = [(ours_fn(), other_fn()) for _ in range(runs)]
+    ratios = [rate(o) / rate(t) for o, t in pairs if rate(t)]
+
+    def median(results):
+        return sorted(results, key=rate)[len(results) // 2]
+
+    if not ratios:
+        return median([o for o, _ in pairs]), None, None
+    return median([o for o, _ in pairs]), median([t for _, t in pairs]), (min(ratios), max(ratios))
 
 
 def senders(args, tmp):
