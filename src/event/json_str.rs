@@ -363,6 +363,14 @@ mod tests {
         }
     }
 
+    /// The next number of a fixed pseudo-random sequence, so a failure reproduces.
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
     #[test]
     fn long_strings_match_serde_json() {
         // Lengths from 0 to 200 drawn from characters that need escaping, those next to them
@@ -372,12 +380,7 @@ mod tests {
                 .chars()
                 .collect();
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = |n: usize| (xorshift(&mut seed) % n as u64) as usize;
         for _ in 0..20_000 {
             let len = next(200);
             // Mostly plain text, as in a body, or mostly characters that need escaping.
@@ -418,12 +421,7 @@ mod tests {
             "x", "xxxxxxx", r#"\""#, r"\\", r"\/", r"\n", r"\t", r"\r", r"\b", r"\f", "é", "😀",
             r##"\"#"##, r"\\]", r"\/.", "/", "#", "]", ".", "\u{7f}", r#"\\\""#,
         ];
-        let mut next = || {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            *seed
-        };
+        let mut next = || xorshift(seed);
         let mut lit = vec![b'"'];
         for _ in 0..next() % 40 {
             lit.extend_from_slice(PIECES[(next() % PIECES.len() as u64) as usize].as_bytes());
