@@ -4,26 +4,16 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
-pub mod capture;
 pub mod cli;
 pub mod cmd;
-pub mod compose;
 pub mod deliver;
-pub mod engine;
 pub mod event;
 pub mod exit;
-pub mod expect;
-pub mod follow;
-pub mod jsonpath;
+pub mod listen;
 pub mod output;
-pub mod receiver;
 pub mod replay;
-pub mod report;
-pub mod respond;
-pub mod samples;
-pub mod server;
+pub mod send;
 pub mod signature;
-pub mod summary;
 pub mod units;
 
 use std::io::IsTerminal;

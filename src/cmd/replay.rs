@@ -8,10 +8,10 @@ use tokio::sync::mpsc;
 use crate::cli::ReplayArgs;
 use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
 use crate::deliver::{Deliverer, Target};
-use crate::engine;
+use crate::deliver::engine;
 use crate::exit::Exit;
 use crate::replay::{self, ReplayPlan, Selector};
-use crate::report::Reporter;
+use crate::deliver::report::Reporter;
 
 pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let target = Target::parse(&args.to)?;

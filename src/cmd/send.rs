@@ -9,15 +9,15 @@ use tokio::sync::mpsc;
 
 use crate::cli::SendArgs;
 use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
-use crate::compose::{BodySource, EventSpec};
+use crate::send::compose::{BodySource, EventSpec};
 use crate::deliver::{Deliverer, Target};
-use crate::engine;
+use crate::deliver::engine;
 use crate::event::Headers;
 use crate::exit::Exit;
-use crate::jsonpath;
-use crate::report::Reporter;
-use crate::respond::parse_header;
-use crate::samples;
+use crate::event::jsonpath;
+use crate::deliver::report::Reporter;
+use crate::listen::respond::parse_header;
+use crate::send::samples;
 
 pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     if args.list {

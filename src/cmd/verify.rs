@@ -4,10 +4,10 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::capture::{open_input, CaptureReader};
+use crate::replay::reader::{open_input, CaptureReader};
 use crate::cli::VerifyArgs;
 use crate::cmd::{scheme_from, secrets_from, GlobalOptions};
-use crate::compose::unix_now;
+use crate::send::compose::unix_now;
 use crate::exit::{CodedError, Exit};
 use crate::output::{sanitize::sanitize_line, style};
 use crate::signature::{self, Verdict};

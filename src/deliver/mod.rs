@@ -1,11 +1,14 @@
 //! The one delivery path shared by `send`, `replay` and `listen --forward-to`: per-attempt
 //! timeouts, retries with exponential backoff and full jitter, Retry-After, and an honest
-//! [`Outcome`] per event. [`crate::engine`] runs many deliveries with a concurrency cap and a
+//! [`Outcome`] per event. [`crate::deliver::engine`] runs many deliveries with a concurrency cap and a
 //! rate limit. `http://` goes straight through hyper, so a replay sends the captured request
 //! target and headers as they were; `https://` goes through reqwest (see [`client`]).
 
 mod client;
+pub mod engine;
 mod pool;
+pub mod report;
+pub mod summary;
 mod target;
 #[cfg(test)]
 mod wire_tests;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 mod fast_read;
 mod headers;
 mod json_str;
+pub mod jsonpath;
 mod probe;
 mod rfc3339;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use hookctl::event::Event;
-use hookctl::server::Reply;
+use hookctl::listen::server::Reply;
 use hookctl::signature::{self, Scheme, Secret, Verdict};
 use serde_json::Value;
 
@@ -80,7 +80,7 @@ fn standard_verdict(event: &Event) -> Verdict {
         &[Secret::new(SECRET)],
         &event.headers,
         &event.body,
-        hookctl::compose::unix_now(),
+        hookctl::send::compose::unix_now(),
         300,
     )
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hookctl::event::{Event, Headers};
-use hookctl::server::{serve, Handler, Reply, ServerConfig};
+use hookctl::listen::server::{serve, Handler, Reply, ServerConfig};
 
 /// Generous bound for anything that should happen "soon".
 pub const WAIT: Duration = Duration::from_secs(15);

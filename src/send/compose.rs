@@ -8,8 +8,8 @@ use bytes::Bytes;
 
 use crate::deliver::Prepare;
 use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
-use crate::jsonpath;
-use crate::samples::{Sample, Template};
+use crate::event::jsonpath;
+use crate::send::samples::{Sample, Template};
 use crate::signature::{self, Scheme, Secret, SignRequest};
 
 /// The header `send --tag` and `replay --tag` add, and `listen --only-tag` reads.
@@ -327,7 +327,7 @@ mod tests {
     fn spec(overrides: &[(&str, serde_json::Value)], headers: &[(&str, &str)]) -> EventSpec {
         EventSpec {
             body: BodySource::Sample {
-                sample: crate::samples::find("order_shipped").unwrap(),
+                sample: crate::send::samples::find("order_shipped").unwrap(),
                 overrides: overrides
                     .iter()
                     .map(|(k, v)| (k.split('.').map(str::to_owned).collect(), v.clone()))

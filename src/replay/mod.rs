@@ -2,6 +2,9 @@
 //! new ids, tags, and the stop-or-skip rule for malformed lines. Runs on its own thread and
 //! feeds the delivery engine through a bounded channel, so memory does not grow with the file.
 
+pub mod follow;
+pub mod reader;
+
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,10 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use crate::capture::{open_input, CaptureReader};
-use crate::compose::{unix_now, Signer, TAG_HEADER};
+use crate::replay::reader::{open_input, CaptureReader};
+use crate::send::compose::{unix_now, Signer, TAG_HEADER};
 use crate::event::{generate_id, Event, ID_HEADERS};
-use crate::follow::FollowReader;
+use crate::replay::follow::FollowReader;
 
 /// Which events to replay: `--filter type=GLOB`, any of which may match.
 #[derive(Debug, Default)]

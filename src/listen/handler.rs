@@ -10,14 +10,14 @@ use http::HeaderValue;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::capture::CaptureWriter;
-use crate::compose::{unix_now, TAG_HEADER};
+use crate::listen::capture::CaptureWriter;
+use crate::send::compose::{unix_now, TAG_HEADER};
 use crate::deliver::{Deliverer, Outcome};
 use crate::event::{Event, ForwardNote, Verified};
-use crate::expect::Tracker;
+use crate::listen::expect::Tracker;
 use crate::output::printer::Printer;
-use crate::respond::Responder;
-use crate::server::{Handler, Reply};
+use crate::listen::respond::Responder;
+use crate::listen::server::{Handler, Reply};
 use crate::signature::{self, Scheme, Secret, Verdict};
 
 /// `listen --verify`.

@@ -3,7 +3,7 @@
 //!
 //! A template starts as the sample's body with placeholder strings (a NUL, a short spec, a
 //! NUL) where those values go; serialising it and cutting at the placeholders gives literal
-//! runs and holes. [`crate::compose`] checks each compiled template against a body built from
+//! runs and holes. [`crate::send::compose`] checks each compiled template against a body built from
 //! scratch before using it.
 
 use std::time::{Duration, UNIX_EPOCH};

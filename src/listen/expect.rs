@@ -8,7 +8,7 @@
 //! * `method=NAME` compares the HTTP method, ignoring case.
 //! * `header.NAME=GLOB` matches any header called NAME (name ignoring case, value by glob); a
 //!   missing header never matches.
-//! * `body.PATH=VALUE` reads a dot path from the JSON body (see [`crate::jsonpath`]) and
+//! * `body.PATH=VALUE` reads a dot path from the JSON body (see [`crate::event::jsonpath`]) and
 //!   compares it as JSON. VALUE is JSON when it parses and a plain string otherwise, so
 //!   `body.data.currency=usd` works and `body.data.amount=4200` does not match `"4200"`. Numbers
 //!   compare by value: `4200` matches `4200.0`. A body that is not JSON fails every `body.`
@@ -34,7 +34,7 @@ use glob::Pattern;
 use serde_json::Value;
 
 use crate::event::Event;
-use crate::jsonpath;
+use crate::event::jsonpath;
 
 /// Candidates kept per unmet expectation for the timeout report.
 const CANDIDATES: usize = 3;

@@ -9,7 +9,7 @@ use http::header::RETRY_AFTER;
 use http::{HeaderName, HeaderValue};
 
 use crate::event::Event;
-use crate::server::Reply;
+use crate::listen::server::Reply;
 
 /// How `listen` answers deliveries when it is not forwarding.
 #[derive(Debug, Clone, Default)]
