@@ -13,6 +13,7 @@ pub mod listen;
 pub mod output;
 pub mod replay;
 pub mod send;
+pub mod shutdown;
 pub mod signature;
 pub mod units;
 

@@ -10,14 +10,15 @@ use http::HeaderValue;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::listen::capture::CaptureWriter;
-use crate::send::compose::{unix_now, TAG_HEADER};
-use crate::deliver::{Deliverer, Outcome};
-use crate::event::{Event, ForwardNote, Verified};
-use crate::listen::expect::Tracker;
+use super::capture::CaptureWriter;
+use super::expect::Tracker;
+use super::forward::Forwarder;
+use super::respond::Responder;
+use super::server::{Handler, Reply};
+use crate::event::{Event, Verified};
+use crate::output::diag::{Diag, Untrusted};
 use crate::output::printer::Printer;
-use crate::listen::respond::Responder;
-use crate::listen::server::{Handler, Reply};
+use crate::send::compose::{unix_now, TAG_HEADER};
 use crate::signature::{self, Scheme, Secret, Verdict};
 
 /// `listen --verify`.
@@ -27,14 +28,6 @@ pub struct VerifyConfig {
     pub tolerance_secs: u64,
     /// Answer 401 on failure (otherwise only report).
     pub reject: bool,
-}
-
-/// `listen --forward-to`.
-pub struct ForwardConfig {
-    pub deliverer: Arc<Deliverer>,
-    pub url: String,
-    pub ack_first: bool,
-    pub exit_on_failure: bool,
 }
 
 /// `listen --publish`: where accepted deliveries go before they are answered. A delivery is
@@ -82,16 +75,39 @@ pub enum Finish {
     ForwardFailed(String),
 }
 
+/// Stops listen with a reason; the first reason given wins.
+#[derive(Clone)]
+pub struct Stopper(Arc<watch::Sender<Finish>>);
+
+impl Stopper {
+    pub fn new() -> (Stopper, watch::Receiver<Finish>) {
+        let (finish, finished) = watch::channel(Finish::Running);
+        (Stopper(Arc::new(finish)), finished)
+    }
+
+    pub fn stop(&self, reason: Finish) {
+        self.0.send_if_modified(|f| {
+            let first = *f == Finish::Running;
+            if first {
+                *f = reason;
+            }
+            first
+        });
+    }
+}
+
 /// Everything `listen` needs per delivery.
-pub struct ListenConfig {
+pub struct HandlerConfig {
     pub capture: Option<CaptureWriter>,
     pub printer: Option<Printer<Printed>>,
     pub responder: Responder,
     pub verify: Option<VerifyConfig>,
     pub tracker: Option<Tracker>,
     pub only_tag: Option<String>,
-    pub forward: Option<ForwardConfig>,
+    pub forward: Option<Arc<Forwarder>>,
     pub publisher: Option<Arc<dyn Publish>>,
+    pub diag: Diag,
+    pub stopper: Stopper,
 }
 
 /// The per-delivery handler behind the HTTP server.
@@ -102,17 +118,17 @@ pub struct Receiver {
     verify: Option<VerifyConfig>,
     tracker: Option<Mutex<Tracker>>,
     only_tag: Option<String>,
-    forward: Option<ForwardConfig>,
+    forward: Option<Arc<Forwarder>>,
     publisher: Option<Arc<dyn Publish>>,
+    diag: Diag,
     events: AtomicU64,
     bytes: AtomicU64,
-    finish: watch::Sender<Finish>,
+    stopper: Stopper,
 }
 
 impl Receiver {
-    pub fn new(config: ListenConfig) -> (Receiver, watch::Receiver<Finish>) {
-        let (finish, finished) = watch::channel(Finish::Running);
-        let receiver = Receiver {
+    pub fn new(config: HandlerConfig) -> Receiver {
+        Receiver {
             capture: config.capture,
             printer: config.printer,
             responder: config.responder,
@@ -121,11 +137,11 @@ impl Receiver {
             only_tag: config.only_tag,
             forward: config.forward,
             publisher: config.publisher,
+            diag: config.diag,
             events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            finish,
-        };
-        (receiver, finished)
+            stopper: config.stopper,
+        }
     }
 
     /// Deliveries counted so far, and their body bytes.
@@ -174,76 +190,6 @@ impl Receiver {
         })
     }
 
-    async fn forward(&self, config: &ForwardConfig, event: &mut Event) -> (Reply, Bytes) {
-        let outcome = config.deliverer.deliver(event).await;
-        event.notes.forward = Some(forward_note(&config.url, &outcome));
-        self.check_forward(config, &outcome);
-        let reply = match outcome.status {
-            Some(status) => {
-                let mut reply = Reply::bytes(status, outcome.body.clone());
-                let content_type = outcome.content_type.as_deref().map(HeaderValue::from_str);
-                if let Some(Ok(value)) = content_type {
-                    reply.headers.insert(http::header::CONTENT_TYPE, value);
-                }
-                reply
-            }
-            None => {
-                eprintln!(
-                    "hookctl: forward of {} to {} failed: {}; answered 502",
-                    event.id,
-                    config.url,
-                    outcome.error.as_deref().unwrap_or("no answer")
-                );
-                Reply::json(
-                    502,
-                    &json!({ "error": format!("hookctl could not forward: {}", outcome.error.unwrap_or_default()) }),
-                )
-            }
-        };
-        (reply, outcome.body)
-    }
-
-    fn check_forward(&self, config: &ForwardConfig, outcome: &Outcome) {
-        let failed = outcome.status.is_none_or(|s| s >= 500);
-        if failed && config.exit_on_failure {
-            let why = outcome
-                .error
-                .clone()
-                .unwrap_or_else(|| "forward failed".into());
-            self.finish.send_if_modified(|f| {
-                let first = *f == Finish::Running;
-                if first {
-                    *f = Finish::ForwardFailed(why);
-                }
-                first
-            });
-        }
-    }
-
-    fn forward_in_background(self: &Arc<Self>, event: Arc<Event>) {
-        let Some(config) = self.forward.as_ref() else {
-            return;
-        };
-        let deliverer = config.deliverer.clone();
-        let me = self.clone();
-        tokio::spawn(async move {
-            let outcome = deliverer.deliver(&event).await;
-            if let Some(config) = me.forward.as_ref() {
-                me.check_forward(config, &outcome);
-                let note = forward_note(&config.url, &outcome);
-                match &note.error {
-                    Some(e) => eprintln!("hookctl: forward of {} failed: {e}", event.id),
-                    None => eprintln!(
-                        "hookctl: forwarded {}: {} in {:.1}ms",
-                        event.id,
-                        note.status.unwrap_or_default(),
-                        note.latency_ms
-                    ),
-                }
-            }
-        });
-    }
-
     fn observe(&self, event: &Event) {
         if let Some(tracker) = &self.tracker {
             let done = tracker
@@ -251,13 +197,7 @@ impl Receiver {
                 .unwrap_or_else(|e| e.into_inner())
                 .observe(event);
             if done {
-                self.finish.send_if_modified(|f| {
-                    let first = *f == Finish::Running;
-                    if first {
-                        *f = Finish::ExpectationsMet;
-                    }
-                    first
-                });
+                self.stopper.stop(Finish::ExpectationsMet);
             }
         }
     }
@@ -265,11 +205,11 @@ impl Receiver {
 
 /// The 503 for a delivery the broker did not confirm, reported on stderr and noted in the
 /// capture.
-fn unpublished(event: &mut Event, why: &str) -> Reply {
-    eprintln!(
-        "hookctl: error: cannot publish {} to the broker: {why}; answered 503",
-        crate::output::sanitize::sanitize_line(&event.id)
-    );
+fn unpublished(diag: &Diag, event: &mut Event, why: &str) -> Reply {
+    diag.error(format_args!(
+        "cannot publish {} to the broker: {why}; answered 503",
+        Untrusted(&event.id)
+    ));
     event.notes.status = Some(503);
     event.notes.error = Some(format!("not published: {why}"));
     let mut reply = Reply::json(
@@ -282,17 +222,7 @@ fn unpublished(event: &mut Event, why: &str) -> Reply {
     reply
 }
 
-fn forward_note(url: &str, outcome: &Outcome) -> ForwardNote {
-    ForwardNote {
-        url: url.to_owned(),
-        status: outcome.status,
-        latency_ms: (outcome.latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
-        attempts: outcome.attempts,
-        error: outcome.error.clone(),
-    }
-}
-
-/// The handler is used through an `Arc`, so background forwards can hold on to it.
+/// The handler as the server holds it: shared with `listen::run`, which reads its totals.
 pub struct Shared(pub Arc<Receiver>);
 
 impl Handler for Shared {
@@ -322,8 +252,8 @@ impl Handler for Shared {
             )
         } else {
             match &me.forward {
-                Some(config) if !config.ack_first => {
-                    let (reply, body) = me.forward(config, &mut event).await;
+                Some(forwarder) if !forwarder.ack_first() => {
+                    let (reply, body) = forwarder.forward(&mut event).await;
                     forward_body = Some(body);
                     reply
                 }
@@ -344,18 +274,18 @@ impl Handler for Shared {
             Some(publisher) if (200..300).contains(&reply.status) => {
                 match publisher.publish(&event).await {
                     Ok(()) => reply,
-                    Err(why) => unpublished(&mut event, &why),
+                    Err(why) => unpublished(&me.diag, &mut event, &why),
                 }
             }
             _ => reply,
         };
         if let Some(capture) = &me.capture {
             if let Err(e) = capture.append_event(&event).await {
-                eprintln!(
-                    "hookctl: error: cannot write {} to {}: {e}; answered 500",
-                    event.id,
+                me.diag.error(format_args!(
+                    "cannot write {} to {}: {e}; answered 500",
+                    Untrusted(&event.id),
                     capture.path().display()
-                );
+                ));
                 return Reply::json(
                     500,
                     &json!({ "error": "hookctl could not capture the event" }),
@@ -367,12 +297,13 @@ impl Handler for Shared {
             .fetch_add(event.body.len() as u64, Ordering::Relaxed);
         me.observe(&event);
         // Shared only when two things keep it past the answer.
-        let kept = if background {
-            let event = Arc::new(event);
-            me.forward_in_background(event.clone());
-            Kept::Shared(event)
-        } else {
-            Kept::Owned(event)
+        let kept = match (&me.forward, background) {
+            (Some(forwarder), true) => {
+                let event = Arc::new(event);
+                forwarder.spawn(event.clone());
+                Kept::Shared(event)
+            }
+            _ => Kept::Owned(event),
         };
         if let Some(printer) = &me.printer {
             printer.print(Printed {
@@ -387,7 +318,10 @@ impl Handler for Shared {
     }
 
     fn refused(&self, method: &str, path: &str, why: &str) {
-        let path = crate::output::sanitize::sanitize_line(path);
-        eprintln!("hookctl: refused {method} {path}: {why}");
+        self.0.diag.note(format_args!(
+            "refused {} {}: {why}",
+            Untrusted(method),
+            Untrusted(path)
+        ));
     }
 }

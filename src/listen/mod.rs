@@ -1,9 +1,272 @@
 //! `hookctl listen`: the HTTP receiver ([`server`]), what it does with each delivery
-//! ([`handler`]), simulated answers ([`respond`]), CI expectations ([`expect`]) and the
-//! capture writer ([`capture`]).
+//! ([`handler`]), simulated answers ([`respond`]), forwarding to the app ([`forward`]), CI
+//! expectations ([`expect`]) and the capture writer ([`capture`]).
+//!
+//! [`run`] takes an already-bound listener and a plain [`ListenConfig`], so the binary and
+//! in-process tests start it the same way.
 
 pub mod capture;
 pub mod expect;
+pub mod forward;
 pub mod handler;
 pub mod respond;
 pub mod server;
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::exit::{CodedError, Exit};
+use crate::output::diag::Diag;
+use crate::output::printer::Printer;
+use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
+use capture::CaptureWriter;
+use expect::{Expectation, Tracker};
+use forward::{ForwardConfig, Forwarder};
+pub use handler::{Finish, Publish, VerifyConfig};
+use handler::{HandlerConfig, Printed, Receiver, Shared, Stopper};
+use respond::{Responder, ResponseConfig};
+use server::{serve, ServerConfig};
+
+/// Events queued for the terminal before further ones are dropped (and counted).
+const PRINT_QUEUE: usize = 2048;
+
+/// How long the printer may take to write what is queued when listen stops.
+const PRINTER_DRAIN: Duration = Duration::from_secs(2);
+
+/// What listen prints for each delivery on its output.
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    /// Nothing.
+    Quiet,
+    /// One capture record per line (NDJSON), after a `ready` record.
+    Json,
+    /// The human rendering.
+    Pretty(PrettyOptions),
+}
+
+/// Everything `listen` is asked to do.
+pub struct ListenConfig {
+    pub output: Output,
+    /// Where the output goes (stdout for the binary).
+    pub stdout: Box<dyn Write + Send>,
+    /// Where diagnostics go (stderr for the binary).
+    pub diag: Diag,
+    pub capture: Option<PathBuf>,
+    /// Sync each capture batch to disk before answering.
+    pub fsync: bool,
+    pub respond: ResponseConfig,
+    pub verify: Option<VerifyConfig>,
+    pub expectations: Vec<Expectation>,
+    /// Stop after this many deliveries.
+    pub count: Option<u64>,
+    /// Only deliveries carrying this `X-Hookctl-Tag` count.
+    pub only_tag: Option<String>,
+    pub forward: Option<ForwardConfig>,
+    pub publisher: Option<Arc<dyn Publish>>,
+    pub max_body: usize,
+    /// Stop after this long.
+    pub timeout: Option<Duration>,
+    /// A file that gets the URL once listen is ready.
+    pub ready_file: Option<PathBuf>,
+}
+
+/// How a listen run ended, and what it saw.
+#[derive(Debug)]
+pub struct Finished {
+    pub reason: Finish,
+    pub events: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Deliveries not printed because the output was too slow.
+    pub not_printed: u64,
+    /// The report of expectations that were not met, when there were some.
+    pub unmet: Option<Vec<String>>,
+}
+
+/// Serves `listener` until `stop` completes, expectations are met, the timeout passes or the
+/// output is closed. Announces itself (`listening on URL` to the diagnostics, the ready file,
+/// and the `ready` record with `--json`) before the first delivery is taken.
+pub async fn run(
+    listener: TcpListener,
+    mut config: ListenConfig,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<Finished> {
+    if let Some(path) = &config.ready_file {
+        // A file left by an earlier run must not be mistaken for this run's readiness.
+        let _ = std::fs::remove_file(path);
+    }
+    let url = format!("http://{}", listener.local_addr()?);
+    // The capture's commit task runs on this runtime, next to the receiver.
+    let capture = config
+        .capture
+        .as_deref()
+        .map(|path| CaptureWriter::open(path, config.fsync))
+        .transpose()?;
+    let diag = config.diag.clone();
+    diag.line(format_args!("listening on {url}"));
+    if let Some(path) = &config.ready_file {
+        write_ready_file(path, &url)?;
+    }
+    if let Output::Json = config.output {
+        let ready = serde_json::json!({ "kind": "ready", "url": url, "pid": std::process::id() });
+        writeln!(config.stdout, "{ready}")?;
+        config.stdout.flush()?;
+    }
+    let printer = make_printer(config.output, config.stdout);
+    let started = Instant::now();
+    let (stopper, mut finished) = Stopper::new();
+    let tracker = (!config.expectations.is_empty() || config.count.is_some())
+        .then(|| Tracker::new(config.expectations, config.count));
+    let receiver = Arc::new(Receiver::new(HandlerConfig {
+        capture: capture.as_ref().map(|(w, _)| w.clone()),
+        printer: printer.clone(),
+        responder: Responder::new(config.respond),
+        verify: config.verify,
+        tracker,
+        only_tag: config.only_tag,
+        forward: config
+            .forward
+            .map(|f| Arc::new(Forwarder::new(f, diag.clone(), stopper.clone()))),
+        publisher: config.publisher,
+        diag: diag.clone(),
+        stopper,
+    }));
+    let broken = printer.as_ref().map(|p| p.broken_signal());
+    let timeout = config.timeout;
+    let mut reason = Finish::Running;
+    let stopping = async {
+        let output_closed = async {
+            let Some(broken) = broken else {
+                return std::future::pending().await;
+            };
+            while !broken.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop => {}
+            why = finished.wait_for(|f| *f != Finish::Running) => {
+                if let Ok(why) = why {
+                    reason = why.clone();
+                }
+            }
+            _ = deadline => {}
+            _ = output_closed => {}
+        }
+    };
+    serve(
+        listener,
+        ServerConfig {
+            max_body: config.max_body,
+            diag: diag.clone(),
+        },
+        Arc::new(Shared(receiver.clone())),
+        stopping,
+    )
+    .await;
+    if let Some((writer, closer)) = capture {
+        drop(writer);
+        closer.close().await;
+    }
+    // A stuck writer (a pipe nobody reads) must not hold up the exit.
+    let not_printed = printer.map_or(0, |p| {
+        let dropped = p.dropped();
+        p.finish_timeout(PRINTER_DRAIN).unwrap_or(dropped)
+    });
+    let (events, bytes) = receiver.totals();
+    Ok(Finished {
+        reason,
+        events,
+        bytes,
+        elapsed: started.elapsed(),
+        not_printed,
+        unmet: receiver.unmet(),
+    })
+}
+
+impl Finished {
+    /// Reports the run on `diag` (the summary line, unmet expectations) and gives the exit
+    /// code: a forward failure with --exit-on-forward-failure is an error (3), unmet
+    /// expectations are 4.
+    pub fn report(self, diag: &Diag) -> anyhow::Result<Exit> {
+        let mut summary = format!(
+            "{} event{} ({}) in {}",
+            self.events,
+            if self.events == 1 { "" } else { "s" },
+            human_bytes(self.bytes as usize),
+            human_duration(self.elapsed)
+        );
+        if self.not_printed > 0 {
+            summary.push_str(&format!(
+                "; {} not printed (output too slow)",
+                self.not_printed
+            ));
+        }
+        diag.line(summary);
+        match self.reason {
+            Finish::ForwardFailed(why) => Err(CodedError::error(
+                Exit::DeliveryFailed,
+                format!("forwarding failed, stopping (--exit-on-forward-failure): {why}"),
+            )),
+            Finish::ExpectationsMet => Ok(Exit::Ok),
+            Finish::Running => match self.unmet {
+                Some(report) => {
+                    diag.line(style::error("timed out waiting for expected events:"));
+                    for line in report {
+                        diag.line(line);
+                    }
+                    Ok(Exit::ExpectationFailed)
+                }
+                None => Ok(Exit::Ok),
+            },
+        }
+    }
+}
+
+/// Writes the URL atomically, so a script polling for the file never reads half of it.
+fn write_ready_file(path: &Path, url: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("hookctl-tmp");
+    std::fs::write(&tmp, format!("{url}\n"))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write --ready-file {}", path.display()))
+}
+
+/// The printer for `output`: NDJSON, pretty, or none.
+fn make_printer(output: Output, out: Box<dyn Write + Send>) -> Option<Printer<Printed>> {
+    match output {
+        Output::Quiet => None,
+        Output::Json => Some(Printer::spawn(out, PRINT_QUEUE, |item: &Printed, out| {
+            item.event.write_json_line(out);
+        })),
+        Output::Pretty(options) => Some(Printer::spawn(
+            out,
+            PRINT_QUEUE,
+            move |item: &Printed, out| {
+                render_event(&item.event, &options, out);
+                if options.verbose {
+                    if let Some(body) = item.forward_body.as_ref().filter(|b| !b.is_empty()) {
+                        let text = String::from_utf8_lossy(body);
+                        let text = if options.sanitize {
+                            crate::output::sanitize::sanitize_text(&text).into_owned()
+                        } else {
+                            text.into_owned()
+                        };
+                        let _ = writeln!(out, "  {} {}\n", style::dim("app answered:"), text);
+                    }
+                }
+            },
+        )),
+    }
+}

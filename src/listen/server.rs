@@ -19,6 +19,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::event::{Event, Headers};
+use crate::output::diag::Diag;
 
 /// Paths under this prefix belong to hookctl and are never treated as events.
 pub const RESERVED_PREFIX: &str = "/_hookctl/";
@@ -89,6 +90,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ServerConfig {
     /// Largest body accepted; larger ones get 413 without being buffered.
     pub max_body: usize,
+    /// Where a failed accept is reported.
+    pub diag: Diag,
 }
 
 /// Serves `listener` until `shutdown` completes, then finishes requests in flight.
@@ -107,7 +110,7 @@ pub async fn serve<H: Handler>(
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
-                        eprintln!("hookctl: accept failed: {e}");
+                        config.diag.error(format_args!("accept failed: {e}"));
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }

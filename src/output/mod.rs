@@ -2,6 +2,7 @@
 //! human rendering of an event, and a printer thread that never blocks the receiver.
 
 pub mod color;
+pub mod diag;
 mod json_color;
 pub mod pipe;
 pub mod pretty;

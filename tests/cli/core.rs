@@ -138,7 +138,8 @@ fn body_json(e: &Event) -> Value {
 
 #[test]
 fn listen_accepts_any_method_on_any_path_with_a_json_ack() {
-    let mut listen = Listen::start(&["--quiet"]);
+    // End to end: the binary itself.
+    let mut listen = Listen::spawn(&["--quiet"]);
     for (method, path) in [
         ("POST", "/webhook"),
         ("PUT", "/a/b/c"),
@@ -265,7 +266,8 @@ fn listen_verbose_shows_headers() {
 /// covered by the unit tests in src/output. A pipe gets the payload's bytes unchanged.
 #[test]
 fn listen_writes_raw_payload_bytes_to_a_pipe() {
-    let mut listen = Listen::start(&[]);
+    // End to end: the binary's stdout is a pipe.
+    let mut listen = Listen::spawn(&[]);
     let text = "red \u{1b}[31mALERT\u{1b}[0m and \u{202e}reversed";
     send_data(&listen.url, text);
     listen
@@ -304,8 +306,9 @@ fn two_listens_append_whole_lines_to_one_capture() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("shared.jsonl");
     let path = capture.to_str().unwrap();
-    let a = Listen::start(&["--quiet", "--capture", path]);
-    let b = Listen::start(&["--quiet", "--capture", path]);
+    // Two processes: the capture lock works across them.
+    let a = Listen::spawn(&["--quiet", "--capture", path]);
+    let b = Listen::spawn(&["--quiet", "--capture", path]);
     let senders: Vec<_> = [&a.url, &b.url]
         .iter()
         .map(|url| {
@@ -501,10 +504,10 @@ fn listen_capture_that_cannot_be_opened_exits_1() {
 fn stops_cleanly_on(sig: &str) {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("c.jsonl");
-    let mut listen = Listen::start(&["--quiet", "--capture", capture.to_str().unwrap()]);
+    let mut listen = Listen::spawn(&["--quiet", "--capture", capture.to_str().unwrap()]);
     send_data(&listen.url, "12345");
     send_data(&listen.url, "1234567");
-    signal(listen.child.id(), sig);
+    signal(listen.pid(), sig);
     let status = listen.wait();
     assert_eq!(status.code(), Some(0), "SIG{sig}");
     let err = listen.stderr.rest();

@@ -885,7 +885,8 @@ fn forward_failure_is_reported_on_stderr_even_when_quiet() {
 
 #[test]
 fn exit_on_forward_failure_stops_listen_with_3() {
-    let mut listen = Listen::start(&["--forward-to", &dead_url(), "--exit-on-forward-failure"]);
+    // End to end: the binary's exit code.
+    let mut listen = Listen::spawn(&["--forward-to", &dead_url(), "--exit-on-forward-failure"]);
     let out = run(&["send", "order_created", "--to", &listen.url]);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("502"), "{}", stderr(&out));

@@ -451,7 +451,7 @@ fn hookctl_secret_env_works_on_both_sides() {
         let dir = tempfile::tempdir().unwrap();
         let capture = dir.path().join("c.jsonl");
         let capture_arg = capture.to_str().unwrap();
-        let mut listen = Listen::start_with(
+        let mut listen = Listen::spawn_with(
             &["--verify", scheme, "--capture", capture_arg, "--json"],
             |cmd| {
                 cmd.env("HOOKCTL_SECRET", secret);

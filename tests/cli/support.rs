@@ -115,22 +115,123 @@ impl Lines {
     }
 }
 
-/// A running `hookctl listen --port 0 ...`.
+/// How a listen run ended: an exit code, whether it ran as a child or in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exited(Option<i32>);
+
+impl Exited {
+    pub fn code(self) -> Option<i32> {
+        self.0
+    }
+
+    pub fn success(self) -> bool {
+        self.0 == Some(0)
+    }
+}
+
+impl From<ExitStatus> for Exited {
+    fn from(status: ExitStatus) -> Exited {
+        Exited(status.code())
+    }
+}
+
+/// What a `Listen` runs in.
+enum Runner {
+    /// `hookctl listen` as a child process.
+    Child(Child),
+    /// `hookctl::listen::run` on a thread of this test: a stop channel and the exit code.
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        done: mpsc::Receiver<i32>,
+        code: Option<i32>,
+    },
+}
+
+/// A running listen on 127.0.0.1:0, in this process or as a child.
 pub struct Listen {
-    pub child: Child,
+    runner: Runner,
     pub url: String,
     pub stdout: Lines,
     pub stderr: Lines,
 }
 
 impl Listen {
-    /// Starts `hookctl listen --port 0 ARGS` and waits for its announced address.
+    /// Runs `listen ARGS` in this process: the same arguments, parsed by the same command
+    /// line, turned into the same config and served by `hookctl::listen::run`, with stdout and
+    /// stderr read from pipes. A failure shows a stack, and no binary is started.
     pub fn start(args: &[&str]) -> Listen {
-        Listen::start_with(args, |_| {})
+        use clap::Parser as _;
+        use hookctl::cli::{Cli, Command};
+        colored::control::set_override(false);
+        let cli = Cli::try_parse_from(["hookctl", "listen"].iter().chain(args))
+            .unwrap_or_else(|e| panic!("listen {args:?}: {e}"));
+        let Command::Listen(listen_args) = cli.command else {
+            unreachable!("parsed as listen")
+        };
+        let global = hookctl::cmd::GlobalOptions {
+            verbose: cli.global.verbose,
+            quiet: cli.global.quiet,
+        };
+        let (out_reader, out_writer) = std::io::pipe().expect("stdout pipe");
+        let (err_reader, err_writer) = std::io::pipe().expect("stderr pipe");
+        let stdout = Lines::spawn(out_reader);
+        let mut stderr = Lines::spawn(err_reader);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let diag = hookctl::output::diag::Diag::to_writer(err_writer);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let result = runtime.block_on(async {
+                let mut config = hookctl::cmd::listen::config(
+                    &listen_args,
+                    &global,
+                    Box::new(out_writer),
+                    diag.clone(),
+                )?;
+                config.publisher =
+                    hookctl::cmd::relay::listen_publisher(&listen_args.publish).await?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                hookctl::listen::run(listener, config, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+            });
+            drop(runtime);
+            let exit = match result.and_then(|finished| finished.report(&diag)) {
+                Ok(exit) => exit,
+                Err(e) => {
+                    diag.error(format_args!("{e:#}"));
+                    hookctl::exit::code_for(&e)
+                }
+            };
+            let _ = done_tx.send(i32::from(exit.code()));
+        });
+        let line = stderr.wait_for("the listening announcement", |l| {
+            l.starts_with("listening on http://")
+        });
+        let url = line.trim_start_matches("listening on ").trim().to_owned();
+        Listen {
+            runner: Runner::InProcess {
+                stop: Some(stop_tx),
+                done: done_rx,
+                code: None,
+            },
+            url,
+            stdout,
+            stderr,
+        }
     }
 
-    /// Like `start`, with a hook to adjust the command (environment, etc.).
-    pub fn start_with(args: &[&str], adjust: impl FnOnce(&mut StdCommand)) -> Listen {
+    /// Starts the binary, `hookctl listen --port 0 ARGS`, and waits for its announced address.
+    pub fn spawn(args: &[&str]) -> Listen {
+        Listen::spawn_with(args, |_| {})
+    }
+
+    /// Like `spawn`, with a hook to adjust the command (environment, etc.).
+    pub fn spawn_with(args: &[&str], adjust: impl FnOnce(&mut StdCommand)) -> Listen {
         let mut cmd = hookctl_std();
         cmd.arg("listen").arg("--port").arg("0").args(args);
         cmd.stdin(Stdio::null())
@@ -145,29 +246,65 @@ impl Listen {
         });
         let url = line.trim_start_matches("listening on ").trim().to_owned();
         Listen {
-            child,
+            runner: Runner::Child(child),
             url,
             stdout,
             stderr,
         }
     }
 
-    /// Sends SIGINT (like Ctrl-C) and waits for the exit.
-    pub fn interrupt(&mut self) -> ExitStatus {
-        signal(self.child.id(), "INT");
+    /// The child's pid (a listen started with `spawn`).
+    pub fn pid(&self) -> u32 {
+        match &self.runner {
+            Runner::Child(child) => child.id(),
+            Runner::InProcess { .. } => panic!("an in-process listen has no pid of its own"),
+        }
+    }
+
+    /// Stops it like Ctrl-C does and waits for the exit.
+    pub fn interrupt(&mut self) -> Exited {
+        match &mut self.runner {
+            Runner::Child(child) => signal(child.id(), "INT"),
+            Runner::InProcess { stop, .. } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+            }
+        }
         self.wait()
     }
 
-    /// Waits for the process to exit on its own (bounded).
-    pub fn wait(&mut self) -> ExitStatus {
-        wait_child(&mut self.child)
+    /// Waits for it to exit on its own (bounded).
+    pub fn wait(&mut self) -> Exited {
+        match &mut self.runner {
+            Runner::Child(child) => wait_child(child).into(),
+            Runner::InProcess { done, code, .. } => {
+                if code.is_none() {
+                    let exit = done
+                        .recv_timeout(WAIT)
+                        .unwrap_or_else(|_| panic!("listen did not stop within {WAIT:?}"));
+                    *code = Some(exit);
+                }
+                Exited(*code)
+            }
+        }
     }
 }
 
 impl Drop for Listen {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.runner {
+            Runner::Child(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Runner::InProcess { stop, done, .. } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                    let _ = done.recv_timeout(WAIT);
+                }
+            }
+        }
     }
 }
 
@@ -288,7 +425,10 @@ impl Recorder {
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 serve(
                     listener,
-                    ServerConfig { max_body: 64 << 20 },
+                    ServerConfig {
+                        max_body: 64 << 20,
+                        diag: hookctl::output::diag::Diag::stderr(),
+                    },
                     Arc::new(handler),
                     async {
                         let _ = stop_rx.await;

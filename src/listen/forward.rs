@@ -1,0 +1,121 @@
+//! `listen --forward-to`: hand each delivery to the app and answer the sender with the app's
+//! answer, or answer at once and forward in the background (`--ack-first`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use serde_json::json;
+
+use super::handler::{Finish, Stopper};
+use super::server::Reply;
+use crate::deliver::{Deliverer, Outcome};
+use crate::event::{Event, ForwardNote};
+use crate::output::diag::{Diag, Untrusted};
+
+/// `listen --forward-to`.
+pub struct ForwardConfig {
+    pub deliverer: Arc<Deliverer>,
+    pub url: String,
+    /// Answer 200 at once and forward in the background.
+    pub ack_first: bool,
+    /// Stop listen when the app cannot be reached or answers 5xx.
+    pub exit_on_failure: bool,
+}
+
+/// Forwards deliveries to the app.
+pub struct Forwarder {
+    config: ForwardConfig,
+    diag: Diag,
+    stopper: Stopper,
+}
+
+impl Forwarder {
+    pub fn new(config: ForwardConfig, diag: Diag, stopper: Stopper) -> Forwarder {
+        Forwarder {
+            config,
+            diag,
+            stopper,
+        }
+    }
+
+    pub fn ack_first(&self) -> bool {
+        self.config.ack_first
+    }
+
+    /// Forwards `event` and waits: the reply is the app's status, content type and body, or a
+    /// 502 when no answer came. The outcome is noted on the event.
+    pub async fn forward(&self, event: &mut Event) -> (Reply, Bytes) {
+        let outcome = self.config.deliverer.deliver(event).await;
+        event.notes.forward = Some(note(&self.config.url, &outcome));
+        self.check(&outcome);
+        let reply = match outcome.status {
+            Some(status) => {
+                let mut reply = Reply::bytes(status, outcome.body.clone());
+                let content_type = outcome.content_type.as_deref().map(HeaderValue::from_str);
+                if let Some(Ok(value)) = content_type {
+                    reply.headers.insert(http::header::CONTENT_TYPE, value);
+                }
+                reply
+            }
+            None => {
+                let why = outcome.error.clone().unwrap_or_else(|| "no answer".into());
+                self.diag.error(format_args!(
+                    "forward of {} to {} failed: {why}; answered 502",
+                    Untrusted(&event.id),
+                    self.config.url
+                ));
+                Reply::json(
+                    502,
+                    &json!({ "error": format!("hookctl could not forward: {why}") }),
+                )
+            }
+        };
+        (reply, outcome.body)
+    }
+
+    /// Forwards `event` after the sender was answered; the outcome goes to stderr.
+    pub fn spawn(self: &Arc<Self>, event: Arc<Event>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let outcome = me.config.deliverer.deliver(&event).await;
+            me.check(&outcome);
+            let note = note(&me.config.url, &outcome);
+            match &note.error {
+                Some(e) => me.diag.error(format_args!(
+                    "forward of {} failed: {e}",
+                    Untrusted(&event.id)
+                )),
+                None => me.diag.note(format_args!(
+                    "forwarded {}: {} in {:.1}ms",
+                    Untrusted(&event.id),
+                    note.status.unwrap_or_default(),
+                    note.latency_ms
+                )),
+            }
+        });
+    }
+
+    /// With --exit-on-forward-failure, a failed forward stops listen.
+    fn check(&self, outcome: &Outcome) {
+        let failed = outcome.status.is_none_or(|s| s >= 500);
+        if failed && self.config.exit_on_failure {
+            let why = outcome
+                .error
+                .clone()
+                .unwrap_or_else(|| "forward failed".into());
+            self.stopper.stop(Finish::ForwardFailed(why));
+        }
+    }
+}
+
+/// What a capture line records about the forward.
+fn note(url: &str, outcome: &Outcome) -> ForwardNote {
+    ForwardNote {
+        url: url.to_owned(),
+        status: outcome.status,
+        latency_ms: (outcome.latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+        attempts: outcome.attempts,
+        error: outcome.error.clone(),
+    }
+}

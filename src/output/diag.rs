@@ -1,0 +1,126 @@
+//! The one way hookctl speaks on stderr: `hookctl: error: …`, `hookctl: warning: …` and
+//! `hookctl: …` lines, each written whole.
+//!
+//! Text that came from a request (an event id or type, a path, a header value) is wrapped in
+//! [`Untrusted`] where a message is built, so control, bidi and zero-width characters are
+//! escaped before they reach a terminal. A [`Diag`] writes to stderr by default; `listen` takes
+//! one in its config, so a test running it in-process reads its diagnostics from a buffer.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use super::sanitize::sanitize_line;
+
+/// Where diagnostics go.
+#[derive(Clone)]
+pub struct Diag {
+    sink: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+}
+
+impl Default for Diag {
+    fn default() -> Self {
+        Diag::stderr()
+    }
+}
+
+impl fmt::Debug for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.sink.is_some() {
+            "Diag(writer)"
+        } else {
+            "Diag(stderr)"
+        })
+    }
+}
+
+impl Diag {
+    /// Diagnostics on the process's stderr.
+    pub fn stderr() -> Diag {
+        Diag { sink: None }
+    }
+
+    /// Diagnostics into `writer`, one whole line per write.
+    pub fn to_writer(writer: impl Write + Send + 'static) -> Diag {
+        Diag {
+            sink: Some(Arc::new(Mutex::new(Box::new(writer)))),
+        }
+    }
+
+    /// `hookctl: error: MESSAGE`.
+    pub fn error(&self, message: impl fmt::Display) {
+        self.line(format_args!("hookctl: error: {message}"));
+    }
+
+    /// `hookctl: warning: MESSAGE`.
+    pub fn warn(&self, message: impl fmt::Display) {
+        self.line(format_args!("hookctl: warning: {message}"));
+    }
+
+    /// `hookctl: MESSAGE`, for notices that are neither errors nor warnings.
+    pub fn note(&self, message: impl fmt::Display) {
+        self.line(format_args!("hookctl: {message}"));
+    }
+
+    /// A line as it is: announcements and summaries that carry no prefix.
+    pub fn line(&self, text: impl fmt::Display) {
+        let line = format!("{text}\n");
+        match &self.sink {
+            // A diagnostic that cannot be written has nowhere else to go.
+            None => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+            Some(sink) => {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = sink.write_all(line.as_bytes());
+                let _ = sink.flush();
+            }
+        }
+    }
+}
+
+/// Request text in a diagnostic: displayed with control, bidi and zero-width characters
+/// escaped.
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&sanitize_line(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn levels_are_prefixed_and_request_text_is_escaped() {
+        let buffer = Buffer::default();
+        let diag = Diag::to_writer(buffer.clone());
+        diag.error(format_args!(
+            "cannot write {}",
+            Untrusted("evt_\u{1b}]0;PWNED\u{7}")
+        ));
+        diag.warn("careful");
+        diag.note("noted");
+        diag.line("plain");
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "hookctl: error: cannot write evt_\\x1b]0;PWNED\\x07\nhookctl: warning: careful\nhookctl: noted\nplain\n"
+        );
+    }
+}
