@@ -7,6 +7,7 @@ pub mod amqp;
 pub mod cli;
 pub mod cmd;
 pub mod deliver;
+pub mod error;
 pub mod event;
 pub mod exit;
 pub mod listen;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             if hookctl::exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("hookctl: error: {err:#}");
+            hookctl::output::diag::Diag::stderr().error(format_args!("{err:#}"));
             hookctl::exit::code_for(&err).into()
         }
     }

@@ -2,20 +2,62 @@
 
 use std::time::Duration;
 
-/// Parses `30s`, `2m`, `1h30m`, `250ms`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("invalid duration {s:?} ({e}); use values like 500ms, 30s, 2m"))
+/// The longest duration accepted anywhere on the command line.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The slowest rate accepted: one event a day.
+pub const MIN_RATE_PER_SECOND: f64 = 1.0 / 86_400.0;
+/// The fastest rate accepted.
+pub const MAX_RATE_PER_SECOND: f64 = 1e9;
+
+/// Why a value on the command line is not a duration, size or rate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    #[error("invalid duration {text:?} ({reason}); use values like 500ms, 30s, 2m")]
+    Duration { text: String, reason: String },
+    #[error("duration {text:?} is longer than a year; use at most 365d")]
+    DurationTooLong { text: String },
+    #[error("invalid size {text:?}; use values like 512KiB, 10MiB, 1000000")]
+    Size { text: String },
+    #[error("unknown size unit {unit:?} in {text:?}; use B, KiB, MiB or GiB")]
+    SizeUnit { unit: String, text: String },
+    #[error("size {text:?} is too large; use at most 1TiB")]
+    SizeTooLarge { text: String },
+    #[error("invalid rate {text:?}; use values like 50/s, 600/m")]
+    Rate { text: String },
+    #[error("unknown rate unit {unit:?} in {text:?}; use /s, /m or /h")]
+    RateUnit { unit: String, text: String },
+    #[error("rate {text:?} must be greater than zero")]
+    RateNotPositive { text: String },
+    #[error("rate {text:?} is out of range; use between 1/day (1/24h) and 1000000000/s")]
+    RateOutOfRange { text: String },
 }
 
-/// Parses a byte size: `1048576`, `512KiB`, `10MiB`, `1MB`, `2G`.
-pub fn parse_size(s: &str) -> Result<usize, String> {
+/// Parses `30s`, `2m`, `1h30m`, `250ms`, or a bare number of seconds, up to a year.
+pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
+    let s = s.trim();
+    let parsed = match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+        }
+        Ok(_) => {
+            return Err(UnitError::Duration {
+                text: s.to_owned(),
+                reason: "not a finite, non-negative number".into(),
+            })
+        }
+        Err(_) => humantime::parse_duration(s).map_err(|e| UnitError::Duration {
+            text: s.to_owned(),
+            reason: e.to_string(),
+        })?,
+    };
+    if parsed > MAX_DURATION {
+        return Err(UnitError::DurationTooLong { text: s.to_owned() });
+    }
+    Ok(parsed)
+}
+
+/// Parses a byte size: `1048576`, `512KiB`, `10MiB`, `1MB`, `2G`; at most 1 TiB.
+pub fn parse_size(s: &str) -> Result<usize, UnitError> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -23,7 +65,7 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     let (num, unit) = t.split_at(split);
     let value: f64 = num
         .parse()
-        .map_err(|_| format!("invalid size {s:?}; use values like 512KiB, 10MiB, 1000000"))?;
+        .map_err(|_| UnitError::Size { text: s.into() })?;
     let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -33,12 +75,17 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         "g" | "gb" => 1e9,
         "gib" => 1024.0 * 1024.0 * 1024.0,
         other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {s:?}; use B, KiB, MiB or GiB"
-            ))
+            return Err(UnitError::SizeUnit {
+                unit: other.into(),
+                text: s.into(),
+            })
         }
     };
-    Ok((value * scale) as usize)
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes > (1u64 << 40) as f64 {
+        return Err(UnitError::SizeTooLarge { text: s.into() });
+    }
+    Ok(bytes as usize)
 }
 
 /// A throughput cap in events per second.
@@ -54,30 +101,35 @@ impl Rate {
     }
 }
 
-/// Parses `50/s`, `600/m`, `3000/min`, `10/h`, or a bare number per second.
-pub fn parse_rate(s: &str) -> Result<Rate, String> {
+/// Parses `50/s`, `600/m`, `3000/min`, `10/h`, or a bare number per second, between one a
+/// day and a billion a second.
+pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     let t = s.trim();
     let (num, unit) = t.split_once('/').unwrap_or((t, "s"));
     let count: f64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("invalid rate {s:?}; use values like 50/s, 600/m"))?;
+        .map_err(|_| UnitError::Rate { text: s.into() })?;
     let secs = match unit.trim() {
         "s" | "sec" | "second" => 1.0,
         "m" | "min" | "minute" => 60.0,
         "h" | "hour" => 3600.0,
+        "d" | "day" | "24h" => 86_400.0,
         other => {
-            return Err(format!(
-                "unknown rate unit {other:?} in {s:?}; use /s, /m or /h"
-            ))
+            return Err(UnitError::RateUnit {
+                unit: other.into(),
+                text: s.into(),
+            })
         }
     };
     if !(count.is_finite() && count > 0.0) {
-        return Err(format!("rate {s:?} must be greater than zero"));
+        return Err(UnitError::RateNotPositive { text: s.into() });
     }
-    Ok(Rate {
-        per_second: count / secs,
-    })
+    let per_second = count / secs;
+    if !(MIN_RATE_PER_SECOND * 0.999..=MAX_RATE_PER_SECOND).contains(&per_second) {
+        return Err(UnitError::RateOutOfRange { text: s.into() });
+    }
+    Ok(Rate { per_second })
 }
 
 #[cfg(test)]
@@ -90,7 +142,20 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("soon").unwrap_err().contains("soon"));
+        assert!(parse_duration("soon")
+            .unwrap_err()
+            .to_string()
+            .contains("soon"));
+        assert_eq!(
+            parse_duration("1e30"),
+            Err(UnitError::DurationTooLong {
+                text: "1e30".into()
+            })
+        );
+        for bad in ["-1", "NaN", "inf", "1e308"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("1e-308").unwrap(), Duration::ZERO);
     }
 
     #[test]
@@ -100,6 +165,8 @@ mod tests {
         assert_eq!(parse_size("42").unwrap(), 42);
         assert!(parse_size("ten").is_err());
         assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("1e308").is_err());
+        assert!(parse_size("2TiB").is_err());
     }
 
     #[test]
@@ -109,5 +176,9 @@ mod tests {
         assert_eq!(parse_rate("5").unwrap().per_second, 5.0);
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("5/fortnight").is_err());
+        assert_eq!(parse_rate("1/day").unwrap().per_second, 1.0 / 86_400.0);
+        for bad in ["1e-21/h", "1e308", "inf", "NaN", "-1", "0"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -26,7 +26,7 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         }
     }
     if args.new_ids && signer.is_none() {
-        eprintln!("hookctl: warning: --new-ids without --resign: signatures that cover the id (standard, svix) will no longer verify");
+        crate::output::diag::Diag::stderr().warn("--new-ids without --resign: signatures that cover the id (standard, svix) will no longer verify");
     }
     let plan = ReplayPlan {
         file: args.file.clone(),

@@ -80,10 +80,10 @@ pub fn run(args: VerifyArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         }
     }
     out.flush()?;
-    eprintln!(
+    crate::output::diag::Diag::stderr().line(format_args!(
         "{valid} valid, {invalid} invalid ({} scheme)",
         scheme.name()
-    );
+    ));
     Ok(if invalid == 0 {
         Exit::Ok
     } else {

@@ -7,15 +7,35 @@
 
 use serde_json::{Map, Value};
 
+/// Why a path or an assignment cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path is empty")]
+    Empty,
+    #[error("path `{0}` has an empty segment")]
+    EmptySegment(String),
+    #[error("bad assignment `{0}`: expected PATH=VALUE, e.g. data.amount=4200")]
+    NotAnAssignment(String),
+    #[error("bad assignment `{text}`: {cause}")]
+    BadAssignment { text: String, cause: Box<PathError> },
+    /// `at` is where the path stops being an object: "the document" or `` `data.items` ``.
+    #[error("cannot set `{path}`: {at} {why}")]
+    CannotSet {
+        path: String,
+        at: String,
+        why: String,
+    },
+}
+
 /// Splits `data.items.0` into its segments. Empty text and empty segments (`a..b`, `.a`, `a.`)
 /// are errors.
-pub fn parse_path(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_path(text: &str) -> Result<Vec<String>, PathError> {
     if text.is_empty() {
-        return Err("the path is empty".into());
+        return Err(PathError::Empty);
     }
     let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
     if segments.iter().any(String::is_empty) {
-        return Err(format!("path `{text}` has an empty segment"));
+        return Err(PathError::EmptySegment(text.to_owned()));
     }
     Ok(segments)
 }
@@ -28,13 +48,14 @@ pub fn parse_value(text: &str) -> Value {
 
 /// Parses `"data.amount=4200"` into the path and the value (see [`parse_value`]). The path ends at
 /// the first `=`, so values may contain `=`.
-pub fn parse_assignment(s: &str) -> Result<(Vec<String>, Value), String> {
+pub fn parse_assignment(s: &str) -> Result<(Vec<String>, Value), PathError> {
     let Some((path, value)) = s.split_once('=') else {
-        return Err(format!(
-            "bad assignment `{s}`: expected PATH=VALUE, e.g. data.amount=4200"
-        ));
+        return Err(PathError::NotAnAssignment(s.to_owned()));
     };
-    let path = parse_path(path).map_err(|e| format!("bad assignment `{s}`: {e}"))?;
+    let path = parse_path(path).map_err(|e| PathError::BadAssignment {
+        text: s.to_owned(),
+        cause: Box::new(e),
+    })?;
     Ok((path, parse_value(value)))
 }
 
@@ -49,7 +70,7 @@ pub fn display(path: &[String]) -> String {
 /// segment applied to an array must be the index of an existing element. Any other value on the
 /// way (a number, a string, a boolean, an array with a non-index segment) is an error naming the
 /// path and the part of it that is not an object. An empty path replaces `root`.
-pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), String> {
+pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), PathError> {
     let Some((last, parents)) = path.split_last() else {
         *root = value;
         return Ok(());
@@ -59,7 +80,11 @@ pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), String
             0 => "the document".to_owned(),
             _ => format!("`{}`", display(&path[..depth])),
         };
-        format!("cannot set `{}`: {at} {why}", display(path))
+        PathError::CannotSet {
+            path: display(path),
+            at,
+            why,
+        }
     };
     let mut node = root;
     for (depth, segment) in parents.iter().enumerate() {
@@ -157,7 +182,7 @@ mod tests {
     #[test]
     fn bad_assignments_name_the_input() {
         for bad in ["amount", "=4", "data..x=1", ".a=1", "a.=1"] {
-            let err = parse_assignment(bad).unwrap_err();
+            let err = parse_assignment(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
         }
     }
@@ -189,28 +214,38 @@ mod tests {
     #[test]
     fn set_through_a_non_object_names_the_path() {
         let mut doc = json!({"data": {"amount": 4200, "name": "x", "items": [{"qty": 1}]}});
-        let err = set(&mut doc, &path("data.amount.x"), json!(1)).unwrap_err();
+        let err = set(&mut doc, &path("data.amount.x"), json!(1))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "cannot set `data.amount.x`: `data.amount` is a number, not an object"
         );
-        let err = set(&mut doc, &path("data.name.first.x"), json!(1)).unwrap_err();
+        let err = set(&mut doc, &path("data.name.first.x"), json!(1))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`data.name` is a string, not an object"),
             "{err}"
         );
-        let err = set(&mut doc, &path("data.items.x"), json!(1)).unwrap_err();
+        let err = set(&mut doc, &path("data.items.x"), json!(1))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("cannot set `data.items.x`: `data.items` is an array"),
             "{err}"
         );
-        let err = set(&mut doc, &path("data.items.3.qty"), json!(1)).unwrap_err();
+        let err = set(&mut doc, &path("data.items.3.qty"), json!(1))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`data.items` has no element 3 (it has 1)"),
             "{err}"
         );
         let mut list = json!([1, 2]);
-        let err = set(&mut list, &path("a"), json!(1)).unwrap_err();
+        let err = set(&mut list, &path("a"), json!(1))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("the document is an array"), "{err}");
         // Nothing was changed by the failed attempts.
         assert_eq!(doc["data"]["amount"], json!(4200));

@@ -21,22 +21,22 @@ use crate::event::Event;
 /// of a channel per line.
 #[derive(Default)]
 struct Committed {
-    result: OnceLock<Result<(), String>>,
+    result: OnceLock<Result<(), Arc<io::Error>>>,
     notify: Notify,
 }
 
 impl Committed {
-    fn finish(&self, result: Result<(), String>) {
+    fn finish(&self, result: Result<(), Arc<io::Error>>) {
         let _ = self.result.set(result);
         self.notify.notify_waiters();
     }
 
-    async fn wait(&self) -> Result<(), String> {
+    async fn wait(&self) -> Result<(), CaptureError> {
         loop {
             // Created before the check, so a `finish` in between still wakes it.
             let notified = self.notify.notified();
             if let Some(result) = self.result.get() {
-                return result.clone();
+                return result.clone().map_err(CaptureError::Write);
             }
             notified.await;
         }
@@ -62,7 +62,20 @@ impl Shared {
     }
 }
 
-const STOPPED: &str = "capture writer has stopped";
+/// Why a capture line could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error(
+        "cannot open capture file {}: {cause}; check that its folder exists and is writable",
+        path.display()
+    )]
+    Open { path: PathBuf, cause: io::Error },
+    /// The batch the line was in could not be written; every line of it gets this.
+    #[error("{0}")]
+    Write(Arc<io::Error>),
+    #[error("capture writer has stopped")]
+    Stopped,
+}
 
 /// Appends lines to a capture file, acknowledging each only once it is written.
 #[derive(Clone)]
@@ -89,16 +102,14 @@ impl CaptureCloser {
 impl CaptureWriter {
     /// Opens `path` for appending (creating it) and starts the commit task on the current
     /// tokio runtime (so it must be called from within one).
-    pub fn open(path: &Path, fsync: bool) -> anyhow::Result<(CaptureWriter, CaptureCloser)> {
+    pub fn open(path: &Path, fsync: bool) -> Result<(CaptureWriter, CaptureCloser), CaptureError> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot open capture file {}: {e}; check that its folder exists and is writable",
-                    path.display()
-                )
+            .map_err(|cause| CaptureError::Open {
+                path: path.to_path_buf(),
+                cause,
             })?;
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
@@ -135,18 +146,18 @@ impl CaptureWriter {
     }
 
     /// Appends `line` (which must end in a newline) and waits until it is in the file.
-    pub async fn append(&self, line: &[u8]) -> Result<(), String> {
+    pub async fn append(&self, line: &[u8]) -> Result<(), CaptureError> {
         match self.push_with(|lines| lines.extend_from_slice(line)) {
             Some(committed) => committed.wait().await,
-            None => Err(STOPPED.into()),
+            None => Err(CaptureError::Stopped),
         }
     }
 
     /// Appends an event's capture line and waits until it is in the file.
-    pub async fn append_event(&self, event: &Event) -> Result<(), String> {
+    pub async fn append_event(&self, event: &Event) -> Result<(), CaptureError> {
         match self.push_with(|lines| event.write_json_line(lines)) {
             Some(committed) => committed.wait().await,
-            None => Err(STOPPED.into()),
+            None => Err(CaptureError::Stopped),
         }
     }
 
@@ -205,7 +216,7 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
                 }
                 None => Err(io::Error::other("capture file is closed")),
             };
-            let result = result.map_err(|e| e.to_string());
+            let result = result.map_err(Arc::new);
             if result.is_ok() {
                 written += count;
             }

@@ -26,6 +26,7 @@
 //! `v1`"); use a narrower glob such as `*v1=*`. Spaces around predicates, keys and values are
 //! ignored, and keys are lowercase (`header.NAME` is matched ignoring case).
 
+use crate::error::ConfigError;
 use std::cell::OnceCell;
 use std::fmt;
 use std::str::FromStr;
@@ -69,17 +70,19 @@ pub struct Closeness {
 }
 
 impl FromStr for Expectation {
-    type Err = String;
+    type Err = ConfigError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text.trim().is_empty() {
-            return Err("bad --expect ``: it is empty; use e.g. type=payment_success".into());
+            return Err(ConfigError::EmptyExpectation);
         }
         let predicates = split(text)
             .into_iter()
             .map(|part| {
-                parse_predicate(part.trim())
-                    .map_err(|e| format!("bad --expect `{}`: {e}", part.trim()))
+                parse_predicate(part.trim()).map_err(|e| ConfigError::Expectation {
+                    part: part.trim().to_owned(),
+                    cause: Box::new(e),
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(Expectation {
@@ -155,32 +158,36 @@ fn json_value_end(part: &str) -> Option<usize> {
     None
 }
 
-fn parse_predicate(part: &str) -> Result<Predicate, String> {
-    const USE: &str = "use type=, path=, method=, header.NAME= or body.PATH=";
+fn parse_predicate(part: &str) -> Result<Predicate, ConfigError> {
     if part.is_empty() {
-        return Err(format!("empty predicate; {USE}"));
+        return Err(ConfigError::EmptyPredicate);
     }
     let Some((key, value)) = part.split_once('=') else {
-        return Err(format!("expected KEY=VALUE; {USE}"));
+        return Err(ConfigError::NotKeyValue);
     };
     let (key, value) = (key.trim(), value.trim());
-    let glob = |v: &str| Pattern::new(v).map_err(|e| format!("invalid glob `{v}`: {e}"));
+    let glob = |v: &str| {
+        Pattern::new(v).map_err(|cause| ConfigError::Glob {
+            glob: v.to_owned(),
+            cause,
+        })
+    };
     match key {
         "type" => Ok(Predicate::Type(glob(value)?)),
         "path" => Ok(Predicate::Path(glob(value)?)),
         "method" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphabetic()) => {
             Ok(Predicate::Method(value.to_ascii_uppercase()))
         }
-        "method" => Err(format!("`{value}` is not an HTTP method")),
+        "method" => Err(ConfigError::Method(value.to_owned())),
         _ => {
             if let Some(name) = key.strip_prefix("header.").filter(|n| !n.is_empty()) {
                 Ok(Predicate::Header(name.to_ascii_lowercase(), glob(value)?))
             } else if let Some(path) = key.strip_prefix("body.") {
                 let path = jsonpath::parse_path(path)
-                    .map_err(|_| format!("`{key}` needs a dot path, e.g. body.data.amount"))?;
+                    .map_err(|_| ConfigError::BodyPath(key.to_owned()))?;
                 Ok(Predicate::Body(path, jsonpath::parse_value(value)))
             } else {
-                Err(format!("unknown field `{key}`; {USE}"))
+                Err(ConfigError::UnknownField(key.to_owned()))
             }
         }
     }
@@ -589,7 +596,10 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_bad_part() {
-        let err = "type=x,amount=4".parse::<Expectation>().unwrap_err();
+        let err = "type=x,amount=4"
+            .parse::<Expectation>()
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "bad --expect `amount=4`: unknown field `amount`; use type=, path=, method=, header.NAME= or body.PATH="
@@ -603,7 +613,7 @@ mod tests {
             ("header.=x", "unknown field `header.`"),
             ("", "empty"),
         ] {
-            let err = text.parse::<Expectation>().unwrap_err();
+            let err = text.parse::<Expectation>().unwrap_err().to_string();
             assert!(
                 err.starts_with("bad --expect ") && err.contains(part),
                 "{text}: {err}"

@@ -1,6 +1,7 @@
 //! Simulated responses for `listen`: fixed statuses, sequences, a seeded failure rate, delays,
 //! Retry-After, custom bodies and headers. Lets a sender's retry logic be tested.
 
+use crate::error::ConfigError;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -150,19 +151,23 @@ fn ack(status: u16, id: &str) -> Reply {
 }
 
 /// Parses `Name: value`.
-pub fn parse_header(text: &str) -> Result<(String, String), String> {
+pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
     let (name, value) = text
         .split_once(':')
-        .ok_or_else(|| format!("invalid header {text:?}; write it as 'Name: value'"))?;
+        .ok_or_else(|| ConfigError::Header(text.to_owned()))?;
     let name = name.trim();
     if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(format!("invalid header name {name:?} in {text:?}"));
+        return Err(ConfigError::HeaderName {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        });
     }
     let value = value.trim();
     if http::HeaderValue::from_str(value).is_err() {
-        return Err(format!(
-            "invalid header value {value:?} in {text:?}; use visible ASCII or UTF-8 without control characters"
-        ));
+        return Err(ConfigError::HeaderValue {
+            value: value.to_owned(),
+            text: text.to_owned(),
+        });
     }
     Ok((name.to_owned(), value.to_owned()))
 }
@@ -228,7 +233,7 @@ mod tests {
         );
         assert!(parse_header("nocolon").is_err());
         assert!(parse_header("bad name: x").is_err());
-        let err = parse_header("X-A: a\u{1}b").unwrap_err();
+        let err = parse_header("X-A: a\u{1}b").unwrap_err().to_string();
         assert!(err.starts_with("invalid header value"), "{err}");
     }
 

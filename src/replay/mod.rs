@@ -5,6 +5,8 @@
 pub mod follow;
 pub mod reader;
 
+use crate::error::ConfigError;
+use crate::output::diag::{Diag, Untrusted};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,16 +26,17 @@ pub struct Selector {
 }
 
 impl Selector {
-    pub fn parse(filters: &[String]) -> Result<Selector, String> {
+    pub fn parse(filters: &[String]) -> Result<Selector, ConfigError> {
         let mut types = Vec::new();
         for filter in filters {
             let Some(pattern) = filter.strip_prefix("type=") else {
-                return Err(format!(
-                    "bad --filter {filter:?}: write it as type=GLOB, e.g. type=payment_*"
-                ));
+                return Err(ConfigError::Filter(filter.clone()));
             };
             types.push(
-                glob::Pattern::new(pattern).map_err(|e| format!("bad --filter {filter:?}: {e}"))?,
+                glob::Pattern::new(pattern).map_err(|cause| ConfigError::FilterGlob {
+                    filter: filter.clone(),
+                    cause,
+                })?,
             );
         }
         Ok(Selector { types })
@@ -97,6 +100,7 @@ pub fn feed(
     tx: mpsc::Sender<Event>,
 ) -> anyhow::Result<Fed> {
     let name = plan.file.display().to_string();
+    let diag = Diag::stderr();
     let mut reader = CaptureReader::new(input);
     let mut fed = Fed::default();
     let mut clock: Option<(Instant, SystemTime)> = None;
@@ -110,15 +114,15 @@ pub fn feed(
             Ok(Some(event)) => event,
             Ok(None) => continue,
             Err(why) if plan.skip_invalid => {
-                eprintln!("hookctl: {name}:{}: {why} (skipped)", line.number);
+                diag.note(format_args!("{name}:{}: {why} (skipped)", line.number));
                 fed.skipped += 1;
                 continue;
             }
             Err(why) => {
-                eprintln!(
-                    "hookctl: error: {name}:{}: {why}; nothing after this line was sent (use --skip-invalid to go on)",
+                diag.error(format_args!(
+                    "{name}:{}: {why}; nothing after this line was sent (use --skip-invalid to go on)",
                     line.number
-                );
+                ));
                 fed.stopped_at = Some(line.number);
                 break;
             }
@@ -130,10 +134,10 @@ pub fn feed(
         if !warned {
             if let Some(age) = signature_age(&event) {
                 if age > STALE_SIGNATURE {
-                    eprintln!(
-                        "hookctl: warning: {name}:{}: the event's signature is {age}s old; receivers that check timestamps will reject it. Re-sign with --resign SCHEME --secret ...",
+                    diag.warn(format_args!(
+                        "{name}:{}: the event's signature is {age}s old; receivers that check timestamps will reject it. Re-sign with --resign SCHEME --secret ...",
                         line.number
-                    );
+                    ));
                     warned = true;
                 }
             }
@@ -199,7 +203,7 @@ fn prepare(event: &mut Event, plan: &ReplayPlan) {
     }
     if let Some(signer) = &plan.resign_now {
         if let Err(e) = signer.apply(event, unix_now()) {
-            eprintln!("hookctl: cannot re-sign {}: {e}", event.id);
+            Diag::stderr().warn(format_args!("cannot re-sign {}: {e}", Untrusted(&event.id)));
         }
     }
 }

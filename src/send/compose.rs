@@ -7,10 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::deliver::Prepare;
-use crate::event::jsonpath;
+use crate::event::jsonpath::{self, PathError};
 use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::send::samples::{Sample, Template};
-use crate::signature::{self, Scheme, Secret, SignRequest};
+use crate::signature::{self, Scheme, Secret, SecretError, SignRequest};
 
 /// The header `send --tag` and `replay --tag` add, and `listen --only-tag` reads.
 pub const TAG_HEADER: &str = "x-hookctl-tag";
@@ -56,14 +56,13 @@ impl FromIterator<(Vec<String>, serde_json::Value)> for Overrides {
 
 impl Overrides {
     /// The sample's body for `id` and `created`, built from scratch.
-    fn build(&self, sample: &Sample, id: &str, created: i64) -> Result<Bytes, String> {
+    fn build(&self, sample: &Sample, id: &str, created: i64) -> Result<Bytes, PathError> {
         let mut value = sample.build(id, created);
         for (path, v) in &self.assignments {
             jsonpath::set(&mut value, path, v.clone())?;
         }
-        Ok(Bytes::from(
-            serde_json::to_vec(&value).map_err(|e| e.to_string())?,
-        ))
+        // A JSON value always serialises.
+        Ok(Bytes::from(value.to_string()))
     }
 
     /// The compiled template, or `None` when it cannot stand in for [`Overrides::build`].
@@ -99,6 +98,17 @@ impl Overrides {
     }
 }
 
+/// Why an event cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// A `--set` that does not apply to the sample.
+    #[error(transparent)]
+    Override(#[from] PathError),
+    /// A secret the scheme cannot sign with.
+    #[error(transparent)]
+    Sign(#[from] SecretError),
+}
+
 /// Signs events with one scheme and secret.
 pub struct Signer {
     pub scheme: Scheme,
@@ -108,28 +118,27 @@ pub struct Signer {
 impl Signer {
     /// A signer, checking up front that `secret` is usable with `scheme` (e.g. valid base64
     /// for `standard`), so a bad secret is reported before anything is sent.
-    pub fn new(scheme: Scheme, secret: Secret) -> Result<Signer, String> {
+    pub fn new(scheme: Scheme, secret: Secret) -> Result<Signer, SecretError> {
         let probe = SignRequest {
             id: "",
             timestamp: 0,
             body: b"",
             event_type: None,
         };
-        signature::sign(&scheme, &secret, &probe).map_err(|e| e.to_string())?;
+        signature::sign(&scheme, &secret, &probe)?;
         Ok(Signer { scheme, secret })
     }
 
     /// Replaces the event's signature headers with fresh ones for `timestamp`. On error the
     /// event is left as it was, old signature included.
-    pub fn apply(&self, event: &mut Event, timestamp: i64) -> Result<(), String> {
+    pub fn apply(&self, event: &mut Event, timestamp: i64) -> Result<(), SecretError> {
         let request = SignRequest {
             id: &event.id,
             timestamp,
             body: &event.body,
             event_type: event.event_type.as_deref(),
         };
-        let headers =
-            signature::sign(&self.scheme, &self.secret, &request).map_err(|e| e.to_string())?;
+        let headers = signature::sign(&self.scheme, &self.secret, &request)?;
         for name in self.scheme.signature_headers() {
             event.headers.remove(&name);
         }
@@ -190,12 +199,12 @@ pub fn unix_now() -> i64 {
 
 impl EventSpec {
     /// Checks that the sample overrides apply, so errors show before anything is sent.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ComposeError> {
         self.build().map(|_| ())
     }
 
     /// Builds one event with a fresh id and timestamp (unless pinned).
-    pub fn build(&self) -> Result<Event, String> {
+    pub fn build(&self) -> Result<Event, ComposeError> {
         let id = self.id.clone().unwrap_or_else(generate_id);
         let timestamp = self.timestamp.unwrap_or_else(unix_now);
         // With a compiled sample template, the body's type is known without parsing it.
@@ -301,6 +310,7 @@ mod tests {
         let bad = || Secret::new("whsec_!!not-base64");
         let error = Signer::new(Scheme::Standard, bad())
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(error.contains("not valid base64"), "{error}");
         let signer = Signer {

@@ -83,20 +83,26 @@ impl Encoding {
     }
 
     /// Reads a presented signature, explaining (without echoing it) why it is unusable.
-    pub(super) fn decode_signature(self, text: &str) -> Result<Vec<u8>, String> {
+    pub(super) fn decode_signature(self, text: &str) -> Result<Vec<u8>, Undecodable> {
         let decoded = match self {
-            Encoding::Hex => hex::decode(text).map_err(|_| "is not valid hex".to_owned()),
+            Encoding::Hex => hex::decode(text).map_err(|_| Undecodable::Encoding(self)),
             Encoding::Base64 => STANDARD
                 .decode(text)
-                .map_err(|_| "is not valid base64".to_owned()),
+                .map_err(|_| Undecodable::Encoding(self)),
         }?;
         if decoded.len() == TAG_LEN {
             Ok(decoded)
         } else {
-            Err(format!(
-                "decodes to {} bytes, but an HMAC-SHA256 signature is {TAG_LEN} bytes",
-                decoded.len()
-            ))
+            Err(Undecodable::Length(decoded.len()))
         }
     }
+}
+
+/// Why a presented signature cannot be read; worded to follow "its signature".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(super) enum Undecodable {
+    #[error("is not valid {0}")]
+    Encoding(Encoding),
+    #[error("decodes to {0} bytes, but an HMAC-SHA256 signature is {TAG_LEN} bytes")]
+    Length(usize),
 }

@@ -42,15 +42,31 @@ pub enum Encoding {
     Base64,
 }
 
+/// Why a scheme or an encoding named on the command line cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeError {
+    #[error("unknown encoding `{0}`; expected hex or base64")]
+    UnknownEncoding(String),
+    #[error("unknown signature scheme `{name}`; expected one of: {}", Scheme::NAMES.join(", "))]
+    UnknownScheme { name: String },
+    #[error(
+        "the hmac scheme needs a header name and an encoding (hex or base64), \
+         and optionally a prefix such as sha256="
+    )]
+    HmacOptionsMissing,
+    #[error("`{0}` is not a valid header name for the hmac scheme")]
+    InvalidHeader(String),
+}
+
 impl FromStr for Encoding {
-    type Err = String;
+    type Err = SchemeError;
 
     /// Parses `hex` or `base64` (alias `b64`), case-insensitively.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "hex" => Ok(Encoding::Hex),
             "base64" | "b64" => Ok(Encoding::Base64),
-            _ => Err(format!("unknown encoding `{s}`; expected hex or base64")),
+            _ => Err(SchemeError::UnknownEncoding(s.to_owned())),
         }
     }
 }
@@ -101,7 +117,7 @@ impl Scheme {
     /// `github`, `shopify`, `slack` or `hmac`, case-insensitively.
     ///
     /// `hmac` needs `hmac` options (an error if `None`); the other schemes ignore them.
-    pub fn from_name(name: &str, hmac: Option<HmacOptions>) -> Result<Scheme, String> {
+    pub fn from_name(name: &str, hmac: Option<HmacOptions>) -> Result<Scheme, SchemeError> {
         match name.trim().to_ascii_lowercase().as_str() {
             "standard" | "svix" | "standard-webhooks" => Ok(Scheme::Standard),
             "stripe" => Ok(Scheme::Stripe),
@@ -109,10 +125,9 @@ impl Scheme {
             "shopify" => Ok(Scheme::Shopify),
             "slack" => Ok(Scheme::Slack),
             "hmac" => hmac_scheme(hmac),
-            _ => Err(format!(
-                "unknown signature scheme `{name}`; expected one of: {}",
-                Scheme::NAMES.join(", ")
-            )),
+            _ => Err(SchemeError::UnknownScheme {
+                name: name.to_owned(),
+            }),
         }
     }
 
@@ -165,17 +180,10 @@ impl Scheme {
 }
 
 /// Builds the `hmac` scheme, checking its options.
-fn hmac_scheme(options: Option<HmacOptions>) -> Result<Scheme, String> {
-    let options = options.ok_or_else(|| {
-        "the hmac scheme needs a header name and an encoding (hex or base64), \
-         and optionally a prefix such as sha256="
-            .to_owned()
-    })?;
+fn hmac_scheme(options: Option<HmacOptions>) -> Result<Scheme, SchemeError> {
+    let options = options.ok_or(SchemeError::HmacOptionsMissing)?;
     if !headers::is_valid_name(&options.header) {
-        return Err(format!(
-            "`{}` is not a valid header name for the hmac scheme",
-            options.header
-        ));
+        return Err(SchemeError::InvalidHeader(options.header));
     }
     Ok(Scheme::Hmac(options))
 }

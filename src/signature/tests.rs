@@ -1032,6 +1032,7 @@ fn from_name_knows_names_and_aliases() {
     );
     assert!(Scheme::from_name("hmac", None)
         .expect_err("needs options")
+        .to_string()
         .contains("header name"));
     let bad_header = HmacOptions {
         header: "X Sig".to_owned(),
@@ -1039,7 +1040,9 @@ fn from_name_knows_names_and_aliases() {
         prefix: String::new(),
     };
     assert!(Scheme::from_name("hmac", Some(bad_header)).is_err());
-    let error = Scheme::from_name("gitlab", None).expect_err("unknown");
+    let error = Scheme::from_name("gitlab", None)
+        .expect_err("unknown")
+        .to_string();
     assert!(
         error.contains("gitlab")
             && error.contains("standard, stripe, github, shopify, slack, hmac"),

@@ -13,6 +13,7 @@
 
 mod template;
 
+use crate::error::ConfigError;
 use serde_json::{json, Value};
 
 pub use template::Template;
@@ -80,7 +81,7 @@ pub fn all() -> &'static [Sample] {
 
 /// The sample called `name`. An unknown name gives a message listing the known names and, when
 /// one is close, suggesting it.
-pub fn find(name: &str) -> Result<&'static Sample, String> {
+pub fn find(name: &str) -> Result<&'static Sample, ConfigError> {
     if let Some(sample) = SAMPLES.iter().find(|s| s.name == name) {
         return Ok(sample);
     }
@@ -95,13 +96,10 @@ pub fn find(name: &str) -> Result<&'static Sample, String> {
         .map(|s| (strsim::jaro_winkler(&wanted, s.name), s.name))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .filter(|(score, _)| *score >= 0.8);
-    Err(match closest {
-        Some((_, best)) => format!(
-            "unknown sample event `{name}`; did you mean `{best}`? Known events: {known} (see `hookctl send --list`)"
-        ),
-        None => format!(
-            "unknown sample event `{name}`. Known events: {known} (see `hookctl send --list`)"
-        ),
+    Err(ConfigError::UnknownSample {
+        name: name.to_owned(),
+        suggestion: closest.map(|(_, best)| best.to_owned()),
+        known,
     })
 }
 

@@ -84,7 +84,7 @@ fn extreme_times_do_not_panic() {
 
 #[test]
 fn unknown_names_suggest_the_closest() {
-    let err = find("payment_sucess").unwrap_err();
+    let err = find("payment_sucess").unwrap_err().to_string();
     assert!(
         err.starts_with("unknown sample event `payment_sucess`; did you mean `payment_success`? Known events: payment_success, payment_failed, "),
         "{err}"
@@ -93,9 +93,9 @@ fn unknown_names_suggest_the_closest() {
         err.ends_with("pipeline_failed (see `hookctl send --list`)"),
         "{err}"
     );
-    let err = find("Order-Shipped").unwrap_err();
+    let err = find("Order-Shipped").unwrap_err().to_string();
     assert!(err.contains("did you mean `order_shipped`?"), "{err}");
-    let err = find("zzz").unwrap_err();
+    let err = find("zzz").unwrap_err().to_string();
     assert!(!err.contains("did you mean"), "{err}");
     assert!(err.contains("Known events: payment_success"), "{err}");
 }
