@@ -138,7 +138,7 @@ struct Vector {
 fn vectors() -> Vec<Vector> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vectors/signatures.json"
+        "/tests/fixtures/signature-vectors.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str::<VectorFile>(&text)

@@ -66,9 +66,9 @@ fn scheme_extra(scheme: &str) -> Vec<&'static str> {
 fn vectors() -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vectors/signatures.json"
+        "/tests/fixtures/signature-vectors.json"
     );
-    let text = std::fs::read_to_string(path).expect("read the shared signature vectors");
+    let text = std::fs::read_to_string(path).expect("read the signature vectors fixture");
     let doc: Value = serde_json::from_str(&text).expect("vectors are JSON");
     doc["vectors"].as_array().expect("a vectors array").clone()
 }
