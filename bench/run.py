@@ -4,7 +4,7 @@
 Usage:  python3 bench/run.py [--duration 5] [--runs 3] [--replay-lines 1000000] [--quick]
 
 Receivers are driven by wrk (64 keep-alive connections, the 511-byte payment_success payload from
-../shared/bench) against the raw hyper baseline server from ../shared/bench/baseline-server.
+bench/payload.json) against the raw hyper baseline server in bench/baseline-server.
 Server and load generator are pinned to different cores when taskset is available. Senders are
 compared with oha against the same baseline server. Every process started here is stopped by its
 PID; every measurement is bounded in time.
@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "bench"
+BENCH = ROOT / "bench"
 HOOKCTL = ROOT / "target" / "release" / "hookctl"
 BASELINE_DIR = ROOT / "target" / "bench-baseline"
 BASELINE = BASELINE_DIR / "release" / "baseline-server"
-PAYLOAD = SHARED / "payload.json"
-POST_LUA = SHARED / "post.lua"
+PAYLOAD = BENCH / "payload.json"
+POST_LUA = BENCH / "post.lua"
 RESULTS = ROOT / "bench" / "results"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -330,7 +330,7 @@ def main():
     log("building hookctl and the baseline server (release)...")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
-                    str(SHARED / "baseline-server" / "Cargo.toml"), "--target-dir", str(BASELINE_DIR)],
+                    str(BENCH / "baseline-server" / "Cargo.toml"), "--target-dir", str(BASELINE_DIR)],
                    check=True)
     with tempfile.TemporaryDirectory() as tmp:
         recv = receivers(args, tmp) if args.only != "senders" else []
