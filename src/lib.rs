@@ -17,6 +17,7 @@ pub mod send;
 pub mod shutdown;
 pub mod signature;
 pub mod units;
+pub mod verify;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
