@@ -88,6 +88,16 @@ pub struct ListenArgs {
     /// Largest body accepted; larger ones get 413.
     #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
+    /// How long a client may take to send a request's headers (and how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    pub header_timeout: Duration,
+    /// How long a client may take to send a whole body; slower ones get 408.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's queue until one closes.
+    #[arg(long, default_value = "1024", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
     /// Write the bound URL to PATH once the port accepts connections.
     #[arg(long, value_name = "PATH", help_heading = "CI")]
     pub ready_file: Option<PathBuf>,

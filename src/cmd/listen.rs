@@ -115,6 +115,9 @@ pub fn config(
         forward,
         publisher: None,
         max_body: args.max_body,
+        header_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: args.max_connections as usize,
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
     })

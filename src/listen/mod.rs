@@ -70,6 +70,12 @@ pub struct ListenConfig {
     pub forward: Option<ForwardConfig>,
     pub publisher: Option<Arc<dyn Publish>>,
     pub max_body: usize,
+    /// How long a client may take to send the request head (and idle between requests).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a body.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
     /// Stop after this long.
     pub timeout: Option<Duration>,
     /// A file that gets the URL once listen is ready.
@@ -170,6 +176,9 @@ pub async fn run(
         listener,
         ServerConfig {
             max_body: config.max_body,
+            header_timeout: config.header_timeout,
+            body_timeout: config.body_timeout,
+            max_connections: config.max_connections,
             diag: diag.clone(),
         },
         Arc::new(Shared(receiver.clone())),

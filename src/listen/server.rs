@@ -17,6 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::event::{Event, Headers};
 use crate::output::diag::Diag;
@@ -90,6 +91,14 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ServerConfig {
     /// Largest body accepted; larger ones get 413 without being buffered.
     pub max_body: usize,
+    /// How long a client may take to send the request head, and how long an idle keep-alive
+    /// connection is kept.
+    pub header_timeout: Duration,
+    /// How long a client may take to send the whole body; then 408.
+    pub body_timeout: Duration,
+    /// Connections served at once. Past it, accepting waits until one closes, so further
+    /// clients wait in the kernel's listen queue (and are refused by it when that is full).
+    pub max_connections: usize,
     /// Where a failed accept is reported.
     pub diag: Diag,
 }
@@ -103,20 +112,30 @@ pub async fn serve<H: Handler>(
 ) {
     let graceful = GracefulShutdown::new();
     let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
+            (accepted, slot) = async {
+                // A slot first: at the cap, new connections stay in the kernel's queue.
+                let slot = slots.clone().acquire_owned().await;
+                (listener.accept().await, slot)
+            } => {
+                let Ok(slot) = slot else { break };
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
-                        config.diag.error(format_args!("accept failed: {e}"));
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        // Out of file descriptors, say: back off, and say so once a second at
+                        // most instead of once per attempt.
+                        accept_errors.report(&config.diag, &e);
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
+                let header_timeout = config.header_timeout;
                 let config = config.clone();
                 let service = service_fn(move |req| {
                     let handler = handler.clone();
@@ -125,10 +144,12 @@ pub async fn serve<H: Handler>(
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(slot);
                 });
             }
             _ = &mut shutdown => break,
@@ -156,7 +177,26 @@ async fn respond<H: Handler>(
             return too_large(handler, parts.method.as_str(), path, config.max_body);
         }
     }
-    let bytes = match Limited::new(body, config.max_body).collect().await {
+    let collected = tokio::time::timeout(
+        config.body_timeout,
+        Limited::new(body, config.max_body).collect(),
+    );
+    let Ok(collected) = collected.await else {
+        let why = format!(
+            "the body did not arrive within --body-timeout ({}); answered 408",
+            humantime::format_duration(config.body_timeout)
+        );
+        handler.refused(parts.method.as_str(), path, &why);
+        let mut response = to_response(Reply::json(
+            408,
+            &serde_json::json!({ "error": "the body did not arrive in time" }),
+        ));
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    };
+    let bytes = match collected {
         // A body that arrived in one read is a slice of hyper's read buffer (8 KiB or more);
         // copy it, so an event waiting in the printer's queue or a capture batch holds only
         // its own bytes. A body gathered from several reads is already its own allocation.
@@ -201,6 +241,36 @@ async fn respond<H: Handler>(
     // before waiting on the handler.
     drop(parts);
     to_response(handler.handle(event).await)
+}
+
+/// How long accepting waits after a failure (such as running out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accept failures, reported at most once a second with how many there were.
+#[derive(Default)]
+struct AcceptErrors {
+    last_report: Option<std::time::Instant>,
+    unreported: u64,
+}
+
+impl AcceptErrors {
+    fn report(&mut self, diag: &Diag, e: &std::io::Error) {
+        self.unreported += 1;
+        let due = self
+            .last_report
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if due {
+            let more = match self.unreported {
+                1 => String::new(),
+                n => format!(" ({n} failures in the last second)"),
+            };
+            diag.error(format_args!(
+                "cannot accept connections: {e}{more}; raise the file limit (ulimit -n) or lower --max-connections"
+            ));
+            self.last_report = Some(std::time::Instant::now());
+            self.unreported = 0;
+        }
+    }
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -12,43 +12,12 @@ use hookctl::event::Event;
 use serde_json::{json, Value};
 
 use crate::support::{
-    dead_url, end_to_end_headers, hookctl, hookctl_std, ok_reply, read_capture, signal,
-    status_reply, wait_child, Listen, Recorder, WAIT,
+    authority, dead_url, end_to_end_headers, hookctl, hookctl_std, ok_reply, raw_request,
+    read_capture, signal, status_reply, wait_child, Listen, Recorder, WAIT,
 };
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// `127.0.0.1:PORT` of an `http://127.0.0.1:PORT` URL.
-fn authority(url: &str) -> &str {
-    url.trim_start_matches("http://").trim_end_matches('/')
-}
-
-/// Writes `request` on a fresh connection and returns the response head (status line and
-/// headers) as text. Reads are bounded by [`WAIT`].
-fn raw_request(url: &str, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(authority(url)).expect("connect");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.write_all(request).expect("write request");
-    read_head(&mut stream)
-}
-
-/// Reads until the end of a response head.
-fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(0) => break,
-            Ok(_) => head.push(byte[0]),
-            Err(e) => panic!(
-                "reading the response failed: {e}; got {:?}",
-                String::from_utf8_lossy(&head)
-            ),
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
 
 /// A capture line for a hand-made event.
 fn capture_line(

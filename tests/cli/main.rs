@@ -1,5 +1,6 @@
-//! The one integration-test binary: every test drives the real `hookctl` binary on loopback,
-//! on ports the OS picks.
+//! The one integration-test binary. Most listen tests run `hookctl::listen::run` in this
+//! process (`support::Listen::start`); the rest, and a few end-to-end listen tests, drive the
+//! real `hookctl` binary. Everything is on loopback, on ports the OS picks.
 
 mod support;
 
@@ -9,4 +10,5 @@ mod ci;
 mod core;
 mod delivery;
 mod design;
+mod hardening;
 mod signatures;

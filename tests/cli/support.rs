@@ -5,7 +5,8 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -427,6 +428,9 @@ impl Recorder {
                     listener,
                     ServerConfig {
                         max_body: 64 << 20,
+                        header_timeout: Duration::from_secs(30),
+                        body_timeout: Duration::from_secs(60),
+                        max_connections: 1024,
                         diag: hookctl::output::diag::Diag::stderr(),
                     },
                     Arc::new(handler),
@@ -552,4 +556,35 @@ impl Recorder {
     pub fn next_within(&self, limit: Duration) -> Option<Seen> {
         self.rx.recv_timeout(limit).ok()
     }
+}
+
+/// `127.0.0.1:PORT` of an `http://127.0.0.1:PORT` URL.
+pub fn authority(url: &str) -> &str {
+    url.trim_start_matches("http://").trim_end_matches('/')
+}
+
+/// Writes `request` on a fresh connection and returns the response head (status line and
+/// headers) as text. Reads are bounded by [`WAIT`].
+pub fn raw_request(url: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(authority(url)).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request).expect("write request");
+    read_head(&mut stream)
+}
+
+/// Reads until the end of a response head.
+pub fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => head.push(byte[0]),
+            Err(e) => panic!(
+                "reading the response failed: {e}; got {:?}",
+                String::from_utf8_lossy(&head)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
