@@ -33,3 +33,20 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
         }
     }
 }
+
+/// Keeps the process alive when a write passes the file-size limit (`ulimit -f`): the kernel
+/// then sends SIGXFSZ, which kills by default. With a handler in place the write fails with
+/// `EFBIG` instead, and the capture writer undoes the batch and answers 500. Hold the
+/// returned value for as long as that should last; `None` where there is no such signal.
+pub fn survive_file_size_limit() -> Option<impl Sized> {
+    #[cfg(unix)]
+    {
+        /// SIGXFSZ is 25 on Linux, macOS and the BSDs.
+        const SIGXFSZ: i32 = 25;
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ)).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None::<()>
+    }
+}

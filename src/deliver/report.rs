@@ -64,7 +64,7 @@ impl Reporter {
         let dead_letter = config
             .dead_letter
             .as_deref()
-            .map(|path| CaptureWriter::open(path, false))
+            .map(|path| CaptureWriter::open(path, false, crate::output::diag::Diag::stderr()))
             .transpose()?;
         Ok(Reporter {
             config,

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::event::Event;
+use crate::output::diag::Diag;
 
 /// The outcome of one batch, shared by every line in it: one allocation per batch instead
 /// of a channel per line.
@@ -102,15 +103,15 @@ impl CaptureCloser {
 impl CaptureWriter {
     /// Opens `path` for appending (creating it) and starts the commit task on the current
     /// tokio runtime (so it must be called from within one).
-    pub fn open(path: &Path, fsync: bool) -> Result<(CaptureWriter, CaptureCloser), CaptureError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|cause| CaptureError::Open {
-                path: path.to_path_buf(),
-                cause,
-            })?;
+    pub fn open(
+        path: &Path,
+        fsync: bool,
+        diag: Diag,
+    ) -> Result<(CaptureWriter, CaptureCloser), CaptureError> {
+        let file = CaptureFile::open(path, diag).map_err(|cause| CaptureError::Open {
+            path: path.to_path_buf(),
+            cause,
+        })?;
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
             wake: Notify::new(),
@@ -167,7 +168,7 @@ impl CaptureWriter {
     }
 }
 
-async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
+async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64 {
     let mut file = Some(file);
     let mut spare = Vec::with_capacity(64 * 1024);
     let mut written = 0u64;
@@ -195,7 +196,7 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
             let result = match file.take() {
                 Some(mut f) if fsync => {
                     let synced = tokio::task::spawn_blocking(move || {
-                        let result = write_batch(&mut f, &lines, true);
+                        let result = f.write_batch(&lines, true);
                         (f, lines, result)
                     })
                     .await;
@@ -209,7 +210,7 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
                     }
                 }
                 Some(mut f) => {
-                    let result = write_batch(&mut f, &lines, false);
+                    let result = f.write_batch(&lines, false);
                     file = Some(f);
                     spare = lines;
                     result
@@ -228,18 +229,81 @@ async fn commit_loop(file: File, shared: Arc<Shared>, fsync: bool) -> u64 {
     }
 }
 
-/// Appends one batch under an exclusive lock, so several processes appending to the same
-/// file never interleave lines.
-fn write_batch(file: &mut File, batch: &[u8], fsync: bool) -> io::Result<()> {
-    file.lock()?;
-    let result = file.write_all(batch);
-    let unlock = file.unlock();
-    result?;
-    unlock?;
-    if fsync {
-        file.sync_data()?;
+/// The open capture file, and the path it was opened as.
+struct CaptureFile {
+    file: File,
+    path: PathBuf,
+    diag: Diag,
+}
+
+impl CaptureFile {
+    fn open(path: &Path, diag: Diag) -> io::Result<CaptureFile> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(CaptureFile {
+            file,
+            path: path.to_path_buf(),
+            diag,
+        })
     }
-    Ok(())
+
+    /// Appends one batch under an exclusive lock, so several processes appending to the same
+    /// file never interleave lines.
+    ///
+    /// A file deleted or replaced since the last batch is noticed (its device and inode
+    /// differ from the path's) and the path is opened again. A write that fails partway
+    /// (a full disk, the file-size limit) is undone: the file is cut back to where the batch
+    /// began, so it never holds half a line, and every line of the batch gets the error.
+    fn write_batch(&mut self, batch: &[u8], fsync: bool) -> io::Result<()> {
+        if !self.still_at_path() {
+            let reopened = CaptureFile::open(&self.path, self.diag.clone())?;
+            self.diag.warn(format_args!(
+                "capture file {} was deleted or replaced; writing to the file now at that path",
+                self.path.display()
+            ));
+            *self = reopened;
+        }
+        self.file.lock()?;
+        let result = self.append_whole(batch);
+        let unlock = self.file.unlock();
+        result?;
+        unlock?;
+        if fsync {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` at the end of the file, or nothing of it.
+    fn append_whole(&mut self, batch: &[u8]) -> io::Result<()> {
+        let start = self.file.metadata()?.len();
+        let written = self.file.write_all(batch);
+        if written.is_err() {
+            // Cutting back needs no room, so it works on a full disk and at the size limit.
+            if let Err(e) = self.file.set_len(start) {
+                self.diag.error(format_args!(
+                    "cannot remove a partly written batch from {}: {e}; the file may end in half a line",
+                    self.path.display()
+                ));
+            }
+        }
+        written
+    }
+
+    /// Whether the path still names the file this writer has open.
+    #[cfg(unix)]
+    fn still_at_path(&self) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+            _ => false,
+        }
+    }
+
+    /// Elsewhere a file cannot be deleted while it is open.
+    #[cfg(not(unix))]
+    fn still_at_path(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -250,7 +314,7 @@ mod tests {
     async fn lines_are_appended_and_acknowledged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.jsonl");
-        let (w, closer) = CaptureWriter::open(&path, false).unwrap();
+        let (w, closer) = CaptureWriter::open(&path, false, Diag::stderr()).unwrap();
         let mut tasks = Vec::new();
         for i in 0..100 {
             let w = w.clone();

@@ -108,11 +108,12 @@ pub async fn run(
         let _ = std::fs::remove_file(path);
     }
     let url = format!("http://{}", listener.local_addr()?);
+    let _file_size_limit = crate::shutdown::survive_file_size_limit();
     // The capture's commit task runs on this runtime, next to the receiver.
     let capture = config
         .capture
         .as_deref()
-        .map(|path| CaptureWriter::open(path, config.fsync))
+        .map(|path| CaptureWriter::open(path, config.fsync, config.diag.clone()))
         .transpose()?;
     let diag = config.diag.clone();
     diag.line(format_args!("listening on {url}"));

@@ -1,10 +1,115 @@
-//! Issue 21, hardening: slow and stalled clients, connection caps.
+//! Issue 21, hardening: nothing acknowledged is lost; slow and stalled clients, connection caps.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::{authority, raw_request, read_head, Listen, WAIT};
+use crate::support::{authority, hookctl_via, raw_request, read_capture, read_head, Listen, WAIT};
+
+/// POSTs `body` on a fresh connection and returns the status code.
+fn post(listen: &Listen, body: &str) -> u16 {
+    let request = format!(
+        "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let head = raw_request(&listen.url, request.as_bytes());
+    head.get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"))
+}
+
+/// Every line of the capture parses, and the bodies are these, in order.
+fn assert_whole_lines(path: &std::path::Path, bodies: &[String]) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "torn tail: {text:?}"
+    );
+    let read: Vec<String> = read_capture(path)
+        .into_iter()
+        .map(|e| String::from_utf8(e.body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(read, bodies);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_cut_by_the_file_size_limit_leaves_no_torn_line() {
+    if which("prlimit").is_none() {
+        panic!("this test needs prlimit (util-linux)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    // Room for a few lines: each is about 800 bytes.
+    let mut listen = Listen::spawn_command(
+        hookctl_via("prlimit", &["--fsize=3000:unlimited", "--"]),
+        &["--quiet", "--capture", capture.to_str().unwrap()],
+        |_| {},
+    );
+    let mut acked = Vec::new();
+    let mut refused = 0;
+    for n in 0..10 {
+        let body = format!("{n:03}{}", "x".repeat(500));
+        match post(&listen, &body) {
+            200 => acked.push(body),
+            500 => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+        if refused > 0 {
+            break;
+        }
+    }
+    assert!(refused == 1 && !acked.is_empty(), "acked {}", acked.len());
+    listen
+        .stderr
+        .wait_for("the capture error", |l| l.contains("answered 500"));
+    // Every acknowledged event is readable, and nothing of the refused one is there.
+    assert_whole_lines(&capture, &acked);
+    // With the limit raised, the next event goes on a line of its own.
+    let raised = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &listen.pid().to_string(),
+            "--fsize=unlimited:unlimited",
+        ])
+        .status()
+        .unwrap();
+    assert!(raised.success());
+    let body = "after the limit".to_owned();
+    assert_eq!(post(&listen, &body), 200);
+    acked.push(body);
+    assert_whole_lines(&capture, &acked);
+    assert!(listen.interrupt().success());
+}
+
+#[test]
+fn a_capture_file_deleted_while_listening_is_opened_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    let mut listen = Listen::start(&["--quiet", "--capture", capture.to_str().unwrap()]);
+    assert_eq!(post(&listen, "first"), 200);
+    std::fs::remove_file(&capture).unwrap();
+    assert_eq!(post(&listen, "second"), 200);
+    listen.stderr.wait_for("the reopen warning", |l| {
+        l.starts_with("hookctl: warning: capture file") && l.contains("deleted or replaced")
+    });
+    assert_whole_lines(&capture, &["second".to_owned()]);
+    // Replaced by another file (rotated): the same.
+    std::fs::rename(&capture, dir.path().join("old.jsonl")).unwrap();
+    std::fs::write(&capture, "").unwrap();
+    assert_eq!(post(&listen, "third"), 200);
+    assert_whole_lines(&capture, &["third".to_owned()]);
+    assert!(listen.interrupt().success());
+}
+
+/// The path of `program` on PATH.
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
 
 /// Connects to a listen and sets a bounded read timeout.
 fn connect(listen: &Listen, read_timeout: Duration) -> TcpStream {

@@ -40,6 +40,16 @@ pub fn hookctl_std() -> StdCommand {
     cmd
 }
 
+/// `PROGRAM PRE_ARGS... hookctl` with the hermetic environment: the binary run through a
+/// wrapper that execs it, such as `prlimit --fsize=...`.
+pub fn hookctl_via(program: &str, pre_args: &[&str]) -> StdCommand {
+    let mut cmd = StdCommand::new(program);
+    cmd.env_clear();
+    hermetic(&mut cmd);
+    cmd.args(pre_args).arg(bin());
+    cmd
+}
+
 fn hermetic<C: EnvSet>(cmd: &mut C) {
     cmd.set("NO_COLOR", "1");
     cmd.set("RUST_BACKTRACE", "0");
@@ -233,7 +243,16 @@ impl Listen {
 
     /// Like `spawn`, with a hook to adjust the command (environment, etc.).
     pub fn spawn_with(args: &[&str], adjust: impl FnOnce(&mut StdCommand)) -> Listen {
-        let mut cmd = hookctl_std();
+        Listen::spawn_command(hookctl_std(), args, adjust)
+    }
+
+    /// Starts `CMD listen --port 0 ARGS`, where `cmd` runs the binary (or a wrapper that
+    /// execs it, such as `prlimit`).
+    pub fn spawn_command(
+        mut cmd: StdCommand,
+        args: &[&str],
+        adjust: impl FnOnce(&mut StdCommand),
+    ) -> Listen {
         cmd.arg("listen").arg("--port").arg("0").args(args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
