@@ -213,7 +213,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__listen)
-            opts="-p -v -q -h -V --host --port --capture --fsync --json --max-body --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --color --verbose --quiet --help --version"
+            opts="-p -v -q -h -V --host --port --capture --fsync --json --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,7 +235,27 @@ _hookctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-print-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-print-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,7 +41,12 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print thi
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s p -l port -d 'Port to bind; 0 picks a free one (the address is announced on stderr)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l capture -d 'Append every delivery to FILE as one JSON line (written before the response)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-print-lines -d 'The most lines of one body printed; the rest is left out with a note (the capture keeps every byte)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-print-bytes -d 'The most bytes of one body\'s rendering printed' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-body -d 'Largest body accepted; larger ones get 413' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l header-timeout -d 'How long a client may take to send a request\'s headers (and how long an idle keep-alive connection stays open)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l body-timeout -d 'How long a client may take to send a whole body; slower ones get 408' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-connections -d 'Connections served at once; further ones wait in the kernel\'s queue until one closes' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-file -d 'Write the bound URL to PATH once the port accepts connections' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l expect -d 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l count -d 'Exit after N deliveries (when no --expect is given)' -r

@@ -5,7 +5,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::units::{parse_duration, parse_rate, parse_size, Rate};
+use crate::units::{parse_duration, parse_rate, parse_size, Rate, UnitError};
+
+/// A print limit: a size from 1 byte to 1 GiB.
+fn parse_print_bytes(s: &str) -> Result<usize, UnitError> {
+    match parse_size(s)? {
+        0 => Err(UnitError::Size { text: s.to_owned() }),
+        n if n > 1 << 30 => Err(UnitError::SizeTooLarge { text: s.to_owned() }),
+        n => Ok(n),
+    }
+}
 
 /// Listen for, send, replay and verify webhooks on one machine: no account, no internet.
 #[derive(Debug, Parser)]
@@ -85,6 +94,13 @@ pub struct ListenArgs {
     /// Print each delivery to stdout as one NDJSON line, and nothing else.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// The most lines of one body printed; the rest is left out with a note (the capture
+    /// keeps every byte).
+    #[arg(long, default_value = "100", value_name = "N", help_heading = "Output", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_print_lines: u32,
+    /// The most bytes of one body's rendering printed.
+    #[arg(long, default_value = "16KiB", value_parser = parse_print_bytes, value_name = "SIZE", help_heading = "Output")]
+    pub max_print_bytes: usize,
     /// Largest body accepted; larger ones get 413.
     #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,

@@ -99,6 +99,8 @@ pub fn config(
         Output::Pretty(PrettyOptions {
             verbose: global.verbose > 0,
             sanitize: std::io::stdout().is_terminal(),
+            max_lines: args.max_print_lines as usize,
+            max_bytes: args.max_print_bytes,
         })
     };
     Ok(ListenConfig {

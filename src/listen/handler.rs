@@ -45,6 +45,19 @@ pub struct Printed {
     pub forward_body: Option<Bytes>,
 }
 
+impl Printed {
+    /// The bytes this item holds while it waits: body, headers and the app's answer.
+    pub fn weight(&self) -> usize {
+        let headers: usize = self
+            .event
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        self.event.body.len() + headers + self.forward_body.as_ref().map_or(0, Bytes::len)
+    }
+}
+
 /// An event kept past its answer: moved to the printer, or shared with a background forward.
 /// Moving it costs no allocation and no reference count.
 // Boxing the large variant, as clippy suggests, would bring back the allocation this saves.

@@ -23,7 +23,8 @@ use tokio::net::TcpListener;
 
 use crate::exit::{CodedError, Exit};
 use crate::output::diag::Diag;
-use crate::output::printer::Printer;
+use crate::output::pretty::render_app_answer;
+use crate::output::printer::{Printer, QueueLimit};
 use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
 use capture::CaptureWriter;
 use expect::{Expectation, Tracker};
@@ -33,8 +34,12 @@ use handler::{HandlerConfig, Printed, Receiver, Shared, Stopper};
 use respond::{Responder, ResponseConfig};
 use server::{serve, ServerConfig};
 
-/// Events queued for the terminal before further ones are dropped (and counted).
-const PRINT_QUEUE: usize = 2048;
+/// Events queued for the terminal before further ones are dropped (and counted): 2,048, or
+/// 64 MiB of bodies and headers, whichever comes first.
+const PRINT_QUEUE: QueueLimit = QueueLimit {
+    items: 2048,
+    bytes: 64 << 20,
+};
 
 /// How long the printer may take to write what is queued when listen stops.
 const PRINTER_DRAIN: Duration = Duration::from_secs(2);
@@ -125,7 +130,7 @@ pub async fn run(
         writeln!(config.stdout, "{ready}")?;
         config.stdout.flush()?;
     }
-    let printer = make_printer(config.output, config.stdout);
+    let printer = make_printer(config.output, config.stdout, diag.clone());
     let started = Instant::now();
     let (stopper, mut finished) = Stopper::new();
     let tracker = (!config.expectations.is_empty() || config.count.is_some())
@@ -254,26 +259,30 @@ fn write_ready_file(path: &Path, url: &str) -> anyhow::Result<()> {
 }
 
 /// The printer for `output`: NDJSON, pretty, or none.
-fn make_printer(output: Output, out: Box<dyn Write + Send>) -> Option<Printer<Printed>> {
+fn make_printer(
+    output: Output,
+    out: Box<dyn Write + Send>,
+    diag: Diag,
+) -> Option<Printer<Printed>> {
     match output {
         Output::Quiet => None,
-        Output::Json => Some(Printer::spawn(out, PRINT_QUEUE, |item: &Printed, out| {
-            item.event.write_json_line(out);
-        })),
+        Output::Json => Some(Printer::spawn(
+            out,
+            PRINT_QUEUE,
+            diag,
+            Printed::weight,
+            |item: &Printed, out| item.event.write_json_line(out),
+        )),
         Output::Pretty(options) => Some(Printer::spawn(
             out,
             PRINT_QUEUE,
+            diag,
+            Printed::weight,
             move |item: &Printed, out| {
                 render_event(&item.event, &options, out);
                 if options.verbose {
                     if let Some(body) = item.forward_body.as_ref().filter(|b| !b.is_empty()) {
-                        let text = String::from_utf8_lossy(body);
-                        let text = if options.sanitize {
-                            crate::output::sanitize::sanitize_text(&text).into_owned()
-                        } else {
-                            text.into_owned()
-                        };
-                        let _ = writeln!(out, "  {} {}\n", style::dim("app answered:"), text);
+                        render_app_answer(body, &options, out);
                     }
                 }
             },

@@ -38,27 +38,42 @@ pub(crate) fn is_json(bytes: &[u8]) -> bool {
 /// `json` should have passed [`is_json`]; other text is still written without panicking, just
 /// not laid out sensibly. With `sanitize`, characters unsafe for a terminal inside strings
 /// (raw C1, bidi and zero-width characters) are escaped as `\u{…}`.
-pub(crate) fn write_json(json: &str, indent: &str, sanitize: bool, out: &mut Vec<u8>) {
+///
+/// Writing stops once `budget` is spent; the result is then where in `json` it stopped.
+pub(crate) fn write_json(
+    json: &str,
+    indent: &str,
+    sanitize: bool,
+    budget: &mut Budget,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
     // Without colour a token is its text: no styled string to build for every token.
     let colour = style::enabled();
-    reindent(json, indent, sanitize, out, &mut |out, kind, text| {
-        if !colour {
-            out.extend_from_slice(text.as_bytes());
-            return;
-        }
-        let painted = match kind {
-            Kind::Key => style::json_key(text),
-            Kind::String => style::json_string(text),
-            Kind::Number => style::json_number(text),
-            Kind::Literal => style::json_literal(text),
-            Kind::Other => {
+    reindent(
+        json,
+        indent,
+        sanitize,
+        budget,
+        out,
+        &mut |out, kind, text| {
+            if !colour {
                 out.extend_from_slice(text.as_bytes());
                 return;
             }
-        };
-        // Writing to a Vec cannot fail.
-        let _ = write!(out, "{painted}");
-    });
+            let painted = match kind {
+                Kind::Key => style::json_key(text),
+                Kind::String => style::json_string(text),
+                Kind::Number => style::json_number(text),
+                Kind::Literal => style::json_literal(text),
+                Kind::Other => {
+                    out.extend_from_slice(text.as_bytes());
+                    return;
+                }
+            };
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{painted}");
+        },
+    )
 }
 
 /// The layout walk behind [`write_json`]; `paint` writes one token of a given kind.
@@ -66,14 +81,19 @@ fn reindent(
     json: &str,
     indent: &str,
     sanitize: bool,
+    budget: &mut Budget,
     out: &mut Vec<u8>,
     paint: &mut dyn FnMut(&mut Vec<u8>, Kind, &str),
-) {
+) -> Option<usize> {
     let bytes = json.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
     out.extend_from_slice(indent.as_bytes());
     while let Some(&b) = bytes.get(i) {
+        if budget.spent(out) {
+            out.push(b'\n');
+            return Some(i);
+        }
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
             b'{' | b'[' => {
@@ -85,19 +105,19 @@ fn reindent(
                     i = next + 1;
                 } else {
                     depth += 1;
-                    new_line(out, indent, depth);
+                    new_line(out, indent, depth, budget);
                     i += 1;
                 }
             }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
-                new_line(out, indent, depth);
+                new_line(out, indent, depth, budget);
                 out.push(b);
                 i += 1;
             }
             b',' => {
                 out.push(b',');
-                new_line(out, indent, depth);
+                new_line(out, indent, depth, budget);
                 i += 1;
             }
             b':' => {
@@ -111,7 +131,7 @@ fn reindent(
                 } else {
                     Kind::String
                 };
-                token(json, i, end, kind, sanitize, out, paint);
+                token(json, i, end, kind, sanitize, budget, out, paint);
                 i = end;
             }
             _ => {
@@ -121,27 +141,31 @@ fn reindent(
                     b't' | b'f' | b'n' => Kind::Literal,
                     _ => Kind::Other,
                 };
-                token(json, i, end, kind, sanitize, out, paint);
+                token(json, i, end, kind, sanitize, budget, out, paint);
                 i = end;
             }
         }
     }
     out.push(b'\n');
+    None
 }
 
-/// Paints `json[start..end]`, sanitised when asked.
+/// Paints `json[start..end]`, sanitised when asked, or as much of it as `budget` has room for.
+#[allow(clippy::too_many_arguments)]
 fn token(
     json: &str,
     start: usize,
     end: usize,
     kind: Kind,
     sanitize: bool,
+    budget: &mut Budget,
     out: &mut Vec<u8>,
     paint: &mut dyn FnMut(&mut Vec<u8>, Kind, &str),
 ) {
     // Tokens start and end next to ASCII delimiters, so these are character boundaries; the
     // fallback only guards against a logic error.
     let text = json.get(start..end).unwrap_or_default();
+    let text = budget.cut(text, out);
     let text = if sanitize {
         sanitize_line(text)
     } else {
@@ -150,12 +174,58 @@ fn token(
     paint(out, kind, &text);
 }
 
-/// Starts a new line at `depth` levels of two spaces after `indent`.
-fn new_line(out: &mut Vec<u8>, indent: &str, depth: usize) {
+/// Starts a new line at `depth` levels of two spaces after `indent`; past [`MAX_INDENT`]
+/// levels lines stop moving right.
+fn new_line(out: &mut Vec<u8>, indent: &str, depth: usize, budget: &mut Budget) {
+    budget.lines += 1;
     out.push(b'\n');
     out.extend_from_slice(indent.as_bytes());
-    for _ in 0..depth {
+    for _ in 0..depth.min(MAX_INDENT) {
         out.extend_from_slice(b"  ");
+    }
+}
+
+/// The deepest indentation shown: a body of deeply nested arrays would otherwise print more
+/// spaces than text.
+const MAX_INDENT: usize = 32;
+
+/// How much of one body may be printed: lines and bytes, counted from where the body starts
+/// in the output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    start: usize,
+    pub(crate) lines: usize,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl Budget {
+    /// A budget for a body written into `out` from its current end.
+    pub(crate) fn new(out: &[u8], max_lines: usize, max_bytes: usize) -> Budget {
+        Budget {
+            start: out.len(),
+            lines: 0,
+            max_lines,
+            max_bytes,
+        }
+    }
+
+    /// True once the lines or bytes are used up.
+    pub(crate) fn spent(&self, out: &[u8]) -> bool {
+        self.lines >= self.max_lines || out.len() - self.start >= self.max_bytes
+    }
+
+    /// `text`, or its head that still fits (cut at a character boundary).
+    pub(crate) fn cut<'a>(&self, text: &'a str, out: &[u8]) -> &'a str {
+        let room = self.max_bytes.saturating_sub(out.len() - self.start);
+        if text.len() <= room {
+            return text;
+        }
+        let mut end = room;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
     }
 }
 
@@ -202,24 +272,40 @@ mod tests {
     /// Lays out `json` with each token tagged by kind, e.g. `<k"a">`.
     fn tagged(json: &str, sanitize: bool) -> String {
         let mut out = Vec::new();
-        reindent(json, "", sanitize, &mut out, &mut |out, kind, text| {
-            let tag = match kind {
-                Kind::Key => "k",
-                Kind::String => "s",
-                Kind::Number => "n",
-                Kind::Literal => "l",
-                Kind::Other => "?",
-            };
-            out.extend_from_slice(format!("<{tag}{text}>").as_bytes());
-        });
+        let mut budget = Budget::new(&out, usize::MAX, usize::MAX);
+        reindent(
+            json,
+            "",
+            sanitize,
+            &mut budget,
+            &mut out,
+            &mut |out, kind, text| {
+                let tag = match kind {
+                    Kind::Key => "k",
+                    Kind::String => "s",
+                    Kind::Number => "n",
+                    Kind::Literal => "l",
+                    Kind::Other => "?",
+                };
+                out.extend_from_slice(format!("<{tag}{text}>").as_bytes());
+            },
+        );
         String::from_utf8(out).unwrap()
     }
 
     fn plain(json: &str) -> String {
         let mut out = Vec::new();
-        reindent(json, "  ", false, &mut out, &mut |out, _, text| {
-            out.extend_from_slice(text.as_bytes());
-        });
+        let mut budget = Budget::new(&out, usize::MAX, usize::MAX);
+        reindent(
+            json,
+            "  ",
+            false,
+            &mut budget,
+            &mut out,
+            &mut |out, _, text| {
+                out.extend_from_slice(text.as_bytes());
+            },
+        );
         String::from_utf8(out).unwrap()
     }
 
@@ -319,7 +405,13 @@ mod tests {
             "\u{1b}[2J",
         ] {
             let mut out = Vec::new();
-            write_json(text, " ", true, &mut out);
+            write_json(
+                text,
+                " ",
+                true,
+                &mut Budget::new(&[], usize::MAX, usize::MAX),
+                &mut out,
+            );
             assert!(out.ends_with(b"\n"));
         }
     }

@@ -14,7 +14,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::json_color;
+use super::json_color::{self, Budget};
 use super::sanitize::{sanitize_line, sanitize_text};
 use super::{human_bytes, human_duration, style};
 use crate::event::{Event, ForwardNote, Verified};
@@ -28,14 +28,34 @@ const HEX_ROW: usize = 16;
 
 /// How to render events. Colour is not an option here: it follows the process-wide setting
 /// made by [`super::color::apply`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrettyOptions {
     /// Show every header below the summary line.
     pub verbose: bool,
     /// Escape control, bidi and zero-width characters in untrusted text (use when the output
     /// is a terminal). Without it, text is written exactly as received.
     pub sanitize: bool,
+    /// The most lines of one body shown; the rest is left out, and the view says how much.
+    pub max_lines: usize,
+    /// The most bytes of one body's rendering shown.
+    pub max_bytes: usize,
 }
+
+impl Default for PrettyOptions {
+    fn default() -> Self {
+        PrettyOptions {
+            verbose: false,
+            sanitize: false,
+            max_lines: DEFAULT_MAX_LINES,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// Lines of one body shown by default: a screenful and a half.
+pub const DEFAULT_MAX_LINES: usize = 100;
+/// Bytes of one body's rendering shown by default.
+pub const DEFAULT_MAX_BYTES: usize = 16 * 1024;
 
 /// Appends the human rendering of `e` to `out`, ending with a blank line.
 pub fn render_event(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
@@ -141,22 +161,62 @@ fn body(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
         return;
     }
     match std::str::from_utf8(&e.body) {
-        Ok(text) if json_color::is_json(&e.body) => {
-            json_color::write_json(text, INDENT, opts.sanitize, out);
-        }
         Ok(text) => {
-            // `lines` also drops the `\r` of CRLF line ends, which would otherwise be escaped.
-            for line in text.lines() {
-                let line = if opts.sanitize {
-                    sanitize_text(line)
-                } else {
-                    Cow::Borrowed(line)
-                };
-                put(out, format_args!("{INDENT}{line}\n"));
+            let stopped = text_view(text, json_color::is_json(&e.body), opts, out);
+            if let Some(at) = stopped {
+                let left = format!(
+                    "\u{2026} {} of {} not shown (raise --max-print-lines or --max-print-bytes; the capture has every byte)",
+                    human_bytes(text.len() - at),
+                    human_bytes(text.len()),
+                );
+                put(out, format_args!("{INDENT}{}\n", style::dim(&left)));
             }
         }
         Err(_) => hex_preview(&e.body, out),
     }
+}
+
+/// JSON re-indented, or text line by line, within the options' limits. Returns where in
+/// `text` it stopped when the limits cut it short.
+fn text_view(text: &str, json: bool, opts: &PrettyOptions, out: &mut Vec<u8>) -> Option<usize> {
+    let mut budget = Budget::new(out, opts.max_lines, opts.max_bytes);
+    if json {
+        return json_color::write_json(text, INDENT, opts.sanitize, &mut budget, out);
+    }
+    // `split_inclusive` keeps the offsets; the `\r` of CRLF line ends is dropped, as it would
+    // otherwise be escaped.
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if budget.spent(out) {
+            return Some(at);
+        }
+        at += line.len();
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let shown = budget.cut(line, out);
+        let shown = if opts.sanitize {
+            sanitize_text(shown)
+        } else {
+            Cow::Borrowed(shown)
+        };
+        put(out, format_args!("{INDENT}{shown}\n"));
+        budget.lines += 1;
+        if shown.len() < line.len() {
+            return Some(at - line.len() + shown.len());
+        }
+    }
+    None
+}
+
+/// The app's answer to a forward (`-v`), within the same limits as a body.
+pub fn render_app_answer(body: &[u8], opts: &PrettyOptions, out: &mut Vec<u8>) {
+    let text = String::from_utf8_lossy(body);
+    put(out, format_args!("  {}\n", style::dim("app answered:")));
+    if let Some(at) = text_view(&text, false, opts, out) {
+        let left = format!("\u{2026} {} not shown", human_bytes(text.len() - at));
+        put(out, format_args!("{INDENT}{}\n", style::dim(&left)));
+    }
+    out.push(b'\n');
 }
 
 /// `<binary body, N bytes>` and a hexdump of the first [`HEX_PREVIEW`] bytes.
@@ -225,7 +285,65 @@ mod tests {
     const TERMINAL: PrettyOptions = PrettyOptions {
         verbose: false,
         sanitize: true,
+        max_lines: DEFAULT_MAX_LINES,
+        max_bytes: DEFAULT_MAX_BYTES,
     };
+
+    fn rendered(body: &[u8], opts: &PrettyOptions) -> String {
+        let mut out = Vec::new();
+        render_event(&event(body), opts, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn deep_nesting_cannot_amplify_the_output() {
+        // 2 MiB of nested arrays: printed whole this was hundreds of megabytes.
+        let depth = 127;
+        let unit = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let mut body = String::from("[");
+        while body.len() < 2 << 20 {
+            body.push_str(&unit);
+            body.push(',');
+        }
+        body.push_str("1]");
+        let text = rendered(body.as_bytes(), &TERMINAL);
+        assert!(text.len() < 2 * DEFAULT_MAX_BYTES, "{} bytes", text.len());
+        assert!(
+            text.lines().count() <= DEFAULT_MAX_LINES + 4,
+            "{}",
+            text.lines().count()
+        );
+        let note = text.lines().rev().nth(1).unwrap();
+        assert!(
+            note.contains("MiB of 2.0 MiB not shown") && note.contains("--max-print-lines"),
+            "{note}"
+        );
+        // Indentation stops growing at 32 levels.
+        assert!(
+            text.lines()
+                .all(|l| l.len() < 80 || l.contains("not shown")),
+            "a line is too long"
+        );
+    }
+
+    #[test]
+    fn long_text_and_long_strings_are_cut_to_the_limits() {
+        let opts = PrettyOptions {
+            max_lines: 3,
+            max_bytes: 1000,
+            ..TERMINAL
+        };
+        let text = rendered("line\n".repeat(10).as_bytes(), &opts);
+        assert_eq!(text.matches("  line\n").count(), 3, "{text}");
+        assert!(text.contains("\u{2026} 35 B of 50 B not shown"), "{text}");
+        let long = format!("{{\"a\":\"{}\"}}", "x".repeat(5000));
+        let text = rendered(long.as_bytes(), &opts);
+        assert!(text.len() < 1300, "{}", text.len());
+        assert!(text.contains("not shown"), "{text}");
+        // Within the limits, nothing is cut and there is no note.
+        let text = rendered(b"{\"a\":1}", &opts);
+        assert!(!text.contains("not shown"), "{text}");
+    }
 
     fn event(body: &[u8]) -> Event {
         Event {

@@ -16,6 +16,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::diag::Diag;
+
 /// The most bytes gathered into one write before it is flushed.
 const MAX_BATCH_BYTES: usize = 1 << 20;
 
@@ -44,18 +46,31 @@ impl<T> Drop for Inner<T> {
     }
 }
 
+/// How much the queue may hold before further items are dropped: a number of items and a
+/// number of bytes, so a few huge items cannot hold gigabytes. An item is always taken when
+/// the queue is empty, whatever it weighs.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimit {
+    pub items: usize,
+    pub bytes: usize,
+}
+
 /// What the handles and the thread share.
 struct Shared<T> {
     queue: Mutex<Queue<T>>,
     /// Signalled when the queue gains its first item or is closed.
     ready: Condvar,
-    capacity: usize,
+    limit: QueueLimit,
+    /// How many bytes an item holds.
+    weigh: fn(&T) -> usize,
     dropped: AtomicU64,
     broken: Arc<AtomicBool>,
 }
 
 struct Queue<T> {
     items: Vec<T>,
+    /// What the queued items weigh.
+    bytes: usize,
     /// Set by `finish` (or the last handle going away): write what is queued, then stop.
     closed: bool,
 }
@@ -74,31 +89,28 @@ impl<T> Shared<T> {
 impl<T: Send + 'static> Printer<T> {
     /// Starts the printer thread writing to `writer`.
     ///
-    /// `capacity` is the queue length (at least 1). `format` appends the bytes for one item; it
-    /// runs on the printer thread. Drop notices go to stderr.
+    /// The queue holds up to `limit`, items weighed by `weigh`. `format` appends the bytes for
+    /// one item; it runs on the printer thread. Drop notices and write errors go to `notices`.
     pub fn spawn(
         writer: Box<dyn Write + Send>,
-        capacity: usize,
+        limit: QueueLimit,
+        notices: Diag,
+        weigh: fn(&T) -> usize,
         format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
     ) -> Printer<T> {
-        Printer::spawn_with_notices(writer, Box::new(io::stderr()), capacity, format)
-    }
-
-    /// [`Printer::spawn`] with drop notices written to `notices` instead of stderr.
-    pub fn spawn_with_notices(
-        writer: Box<dyn Write + Send>,
-        notices: Box<dyn Write + Send>,
-        capacity: usize,
-        format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
-    ) -> Printer<T> {
-        let capacity = capacity.max(1);
+        let limit = QueueLimit {
+            items: limit.items.max(1),
+            bytes: limit.bytes,
+        };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
-                items: Vec::with_capacity(capacity.min(1024)),
+                items: Vec::with_capacity(limit.items.min(1024)),
+                bytes: 0,
                 closed: false,
             }),
             ready: Condvar::new(),
-            capacity,
+            limit,
+            weigh,
             dropped: AtomicU64::new(0),
             broken: Arc::new(AtomicBool::new(false)),
         });
@@ -134,11 +146,15 @@ impl<T: Send + 'static> Printer<T> {
         if queue.closed {
             return false;
         }
-        if queue.items.len() >= shared.capacity {
+        let weight = (shared.weigh)(&item);
+        let full = queue.items.len() >= shared.limit.items
+            || (!queue.items.is_empty() && queue.bytes.saturating_add(weight) > shared.limit.bytes);
+        if full {
             drop(queue);
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        queue.bytes += weight;
         queue.items.push(item);
         let first = queue.items.len() == 1;
         drop(queue);
@@ -217,7 +233,7 @@ const GATHER: Duration = Duration::from_millis(4);
 struct Worker<T, F> {
     shared: Arc<Shared<T>>,
     writer: Box<dyn Write + Send>,
-    notices: Box<dyn Write + Send>,
+    notices: Diag,
     format: F,
     /// The dropped count already reported on stderr.
     reported: u64,
@@ -249,6 +265,7 @@ impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
                 }
                 // Everything queued, in one swap; the emptied batch is the next queue.
                 std::mem::swap(&mut queue.items, &mut batch);
+                queue.bytes = 0;
                 queue.closed
             };
             for item in batch.drain(..) {
@@ -279,12 +296,9 @@ impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
         if dropped > self.reported && !self.discarding() {
             let missed = dropped - self.reported;
             let noun = if missed == 1 { "event" } else { "events" };
-            // If stderr itself fails there is nowhere left to say so.
-            let _ = writeln!(
-                self.notices,
-                "hookctl: output too slow: {missed} {noun} not printed (capture unaffected)"
-            );
-            let _ = self.notices.flush();
+            self.notices.note(format_args!(
+                "output too slow: {missed} {noun} not printed (capture unaffected)"
+            ));
             self.reported = dropped;
         }
     }
@@ -305,8 +319,7 @@ impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
             }
             Err(e) => {
                 self.failed = true;
-                let _ = writeln!(self.notices, "hookctl: cannot write output: {e}");
-                let _ = self.notices.flush();
+                self.notices.error(format_args!("cannot write output: {e}"));
             }
         }
     }
@@ -369,6 +382,40 @@ mod tests {
         out.extend_from_slice(format!("{n}\n").as_bytes());
     }
 
+    /// A printer of `line`s into `writer` whose queue holds `items` (and 1 MiB).
+    fn spawn(writer: Box<dyn Write + Send>, items: usize, notices: &Shared) -> Printer<u32> {
+        let limit = QueueLimit {
+            items,
+            bytes: 1 << 20,
+        };
+        let notices = Diag::to_writer(notices.clone());
+        Printer::spawn(writer, limit, notices, |_| 4, line)
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let (gate_tx, gate) = channel();
+        let out = Shared::default();
+        let writer = Gated {
+            gate,
+            inner: out.clone(),
+        };
+        let limit = QueueLimit {
+            items: 1000,
+            bytes: 100,
+        };
+        let notices = Diag::to_writer(Shared::default());
+        // Each item weighs 30 bytes: three fit, then the queue is full.
+        let printer = Printer::spawn(Box::new(writer), limit, notices, |_| 30, line);
+        let accepted = (0..1000).filter(|&n| printer.print(n)).count() as u64;
+        // The queue, plus at most one batch the thread took before it got stuck.
+        assert!(accepted <= 6, "{accepted} accepted");
+        assert_eq!(printer.dropped(), 1000 - accepted);
+        drop(gate_tx);
+        assert_eq!(printer.finish(), 1000 - accepted);
+        assert_eq!(out.text().lines().count() as u64, accepted);
+    }
+
     fn gated(capacity: usize) -> (Printer<u32>, Sender<()>, Shared, Shared) {
         let (gate_tx, gate) = channel();
         let (out, notices) = (Shared::default(), Shared::default());
@@ -376,24 +423,14 @@ mod tests {
             gate,
             inner: out.clone(),
         };
-        let printer = Printer::spawn_with_notices(
-            Box::new(writer),
-            Box::new(notices.clone()),
-            capacity,
-            line,
-        );
+        let printer = spawn(Box::new(writer), capacity, &notices);
         (printer, gate_tx, out, notices)
     }
 
     #[test]
     fn every_item_arrives_in_order() {
         let (out, notices) = (Shared::default(), Shared::default());
-        let printer = Printer::spawn_with_notices(
-            Box::new(out.clone()),
-            Box::new(notices.clone()),
-            2000,
-            line,
-        );
+        let printer = spawn(Box::new(out.clone()), 2000, &notices);
         for n in 0..1000 {
             assert!(printer.print(n));
         }
@@ -444,7 +481,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         drop(gate);
 
-        let printer = Printer::spawn(Box::new(Shared::default()), 4, line);
+        let printer = spawn(Box::new(Shared::default()), 4, &Shared::default());
         printer.print(1);
         assert_eq!(printer.finish_timeout(Duration::from_secs(5)), Some(0));
     }
@@ -453,7 +490,7 @@ mod tests {
     fn broken_pipe_stops_output_quietly() {
         let notices = Shared::default();
         let writer = Box::new(Failing(io::ErrorKind::BrokenPipe));
-        let printer = Printer::spawn_with_notices(writer, Box::new(notices.clone()), 8, line);
+        let printer = spawn(writer, 8, &notices);
         let signal = printer.broken_signal();
         assert!(printer.print(1));
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -470,13 +507,15 @@ mod tests {
     fn other_write_errors_are_reported_once() {
         let notices = Shared::default();
         let writer = Box::new(Failing(io::ErrorKind::StorageFull));
-        let printer = Printer::spawn_with_notices(writer, Box::new(notices.clone()), 8, line);
+        let printer = spawn(writer, 8, &notices);
         let other = printer.clone();
         printer.print(1);
         assert_eq!(printer.finish(), 0);
         assert!(!other.is_broken());
         assert!(!other.print(2), "printing after finish");
         assert_eq!(notices.text().lines().count(), 1);
-        assert!(notices.text().starts_with("hookctl: cannot write output: "));
+        assert!(notices
+            .text()
+            .starts_with("hookctl: error: cannot write output: "));
     }
 }
