@@ -7,6 +7,7 @@
 //! the event type (or `unknown`), persistent, `application/json`, message id the event id.
 //! Built on `lapin`; nothing here knows about the command line.
 
+pub mod error;
 pub mod publisher;
 pub mod relay;
 pub mod settle;
@@ -18,6 +19,7 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
+pub use self::error::{BrokerError, Lost};
 use crate::event::Event;
 
 /// The routing key of events that carry no type.
@@ -47,18 +49,13 @@ impl std::fmt::Debug for BrokerUrl {
 
 impl BrokerUrl {
     /// Parses and checks a broker URL. The password never appears in messages.
-    pub fn parse(text: &str) -> Result<BrokerUrl, String> {
-        let hint =
-            "use amqp://USER:PASS@HOST:PORT/VHOST, e.g. amqp://guest:guest@127.0.0.1:5672/%2f";
-        let url =
-            reqwest::Url::parse(text).map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
-        let mut uri: AMQPUri = text
-            .parse()
-            .map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
+    pub fn parse(text: &str) -> Result<BrokerUrl, BrokerError> {
+        let url = reqwest::Url::parse(text).map_err(BrokerError::bad_url)?;
+        let mut uri: AMQPUri = text.parse().map_err(BrokerError::bad_url)?;
         // amq-protocol reads only domain names; keep IP addresses as written.
         let host = url
             .host_str()
-            .ok_or_else(|| format!("invalid broker URL: it names no host; {hint}"))?;
+            .ok_or_else(|| BrokerError::bad_url("it names no host"))?;
         uri.authority.host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -66,10 +63,7 @@ impl BrokerUrl {
         // A dead peer is noticed within about two heartbeats, not the broker's default 60s.
         uri.query.heartbeat.get_or_insert(HEARTBEAT_SECS);
         if uri.scheme == AMQPScheme::AMQPS && !cfg!(feature = "amqp-tls") {
-            return Err(
-                "amqps:// needs TLS, which this hookctl was built without; rebuild with --features amqp-tls"
-                    .into(),
-            );
+            return Err(BrokerError::TlsUnavailable);
         }
         let shown = format!(
             "{}://{}@{}:{}/{}",
@@ -88,21 +82,19 @@ impl BrokerUrl {
     }
 
     /// Opens a connection, naming it `name` in the broker's connection list.
-    pub async fn connect(&self, name: &str) -> Result<Connection, String> {
+    pub async fn connect(&self, name: &str) -> Result<Connection, BrokerError> {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
         let connecting = Connection::connect_uri(self.uri.clone(), properties);
         match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(e)) => Err(format!(
-                "cannot connect to the broker at {}: {}",
-                self.shown,
-                describe(&e)
-            )),
-            Err(_) => Err(format!(
-                "cannot connect to the broker at {}: no answer within {}s",
-                self.shown,
-                CONNECT_TIMEOUT.as_secs()
-            )),
+            Ok(Err(cause)) => Err(BrokerError::Connect {
+                url: self.shown.clone(),
+                cause,
+            }),
+            Err(_) => Err(BrokerError::ConnectTimeout {
+                url: self.shown.clone(),
+                after: CONNECT_TIMEOUT,
+            }),
         }
     }
 }
@@ -120,7 +112,7 @@ pub struct Topology {
 
 impl Topology {
     /// Checks the names before anything connects.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BrokerError> {
         name(&self.exchange, "--exchange")?;
         if let Some(queue) = &self.queue {
             name(queue, "--queue")?;
@@ -130,7 +122,7 @@ impl Topology {
     }
 
     /// Declares the exchange, and the queue with its binding when one is named.
-    pub async fn declare(&self, channel: &Channel) -> Result<(), String> {
+    pub async fn declare(&self, channel: &Channel) -> Result<(), BrokerError> {
         declare_exchange(channel, &self.exchange).await?;
         if let Some(queue) = &self.queue {
             declare_queue(channel, queue, &self.exchange, &self.binding).await?;
@@ -140,7 +132,7 @@ impl Topology {
 }
 
 /// Declares a durable topic exchange.
-pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), String> {
+pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), BrokerError> {
     let options = ExchangeDeclareOptions {
         durable: true,
         ..ExchangeDeclareOptions::default()
@@ -153,7 +145,10 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), S
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("cannot declare exchange {exchange:?}: {}", describe(&e)))
+        .map_err(|cause| BrokerError::Declare {
+            what: format!("declare exchange {exchange:?}"),
+            cause,
+        })
 }
 
 /// Declares a durable queue and binds it to `exchange` with `binding`.
@@ -162,7 +157,7 @@ pub async fn declare_queue(
     queue: &str,
     exchange: &str,
     binding: &str,
-) -> Result<(), String> {
+) -> Result<(), BrokerError> {
     let options = QueueDeclareOptions {
         durable: true,
         ..QueueDeclareOptions::default()
@@ -170,7 +165,10 @@ pub async fn declare_queue(
     channel
         .queue_declare(name(queue, "queue")?, options, FieldTable::default())
         .await
-        .map_err(|e| format!("cannot declare queue {queue:?}: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Declare {
+            what: format!("declare queue {queue:?}"),
+            cause,
+        })?;
     channel
         .queue_bind(
             name(queue, "queue")?,
@@ -180,20 +178,16 @@ pub async fn declare_queue(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| {
-            format!(
-                "cannot bind queue {queue:?} to exchange {exchange:?} with {binding:?}: {}",
-                describe(&e)
-            )
+        .map_err(|cause| BrokerError::Declare {
+            what: format!("bind queue {queue:?} to exchange {exchange:?} with {binding:?}"),
+            cause,
         })
 }
 
-/// A name given on the command line as an AMQP short string.
-pub fn name(text: &str, what: &str) -> Result<ShortString, String> {
-    if text.len() > SHORT_MAX {
-        return Err(format!("{what} is longer than {SHORT_MAX} bytes"));
-    }
-    ShortString::try_new(text.to_owned()).map_err(|e| format!("{what} {text:?}: {e}"))
+/// A name given on the command line as an AMQP short string; `what` names it in the error.
+pub fn name(text: &str, what: &'static str) -> Result<ShortString, BrokerError> {
+    // A short string's only limit is its length.
+    ShortString::try_new(text.to_owned()).map_err(|_| BrokerError::NameTooLong { what })
 }
 
 /// Text from an event (its id or type) as a short string, cut at 255 bytes if it must be.

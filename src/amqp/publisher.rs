@@ -14,9 +14,10 @@ use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::{watch, Notify};
 
-use super::{describe, message_body, reconnect_delay, routing_key, short_lossy};
-use super::{BrokerUrl, Topology};
+use super::{message_body, reconnect_delay, routing_key, short_lossy};
+use super::{BrokerError, BrokerUrl, Lost, Topology};
 use crate::event::Event;
+use crate::output::diag::Diag;
 
 /// How events are published.
 #[derive(Debug, Clone)]
@@ -29,13 +30,15 @@ pub struct PublishConfig {
     pub connection_name: String,
     /// Re-open a lost connection in the background (listen), instead of failing (send).
     pub reconnect: bool,
+    /// Where the reconnection notices go.
+    pub diag: Diag,
 }
 
 /// The state of the link to the broker.
 #[derive(Clone)]
 enum Link {
     Up(Channel),
-    Down(String),
+    Down(BrokerError),
 }
 
 struct Shared {
@@ -56,7 +59,7 @@ pub struct Publisher {
 impl Publisher {
     /// Connects, declares the topology and turns on publisher confirms. Fails when the broker
     /// cannot be reached now; later losses are recovered from when `reconnect` is set.
-    pub async fn connect(config: PublishConfig) -> Result<Publisher, String> {
+    pub async fn connect(config: PublishConfig) -> Result<Publisher, BrokerError> {
         config.topology.validate()?;
         let exchange = super::name(&config.topology.exchange, "--exchange")?;
         let (connection, channel) = open(&config).await?;
@@ -84,10 +87,10 @@ impl Publisher {
     }
 
     /// Publishes one event and waits for the broker's confirm.
-    pub async fn publish(&self, event: &Event) -> Result<(), String> {
+    pub async fn publish(&self, event: &Event) -> Result<(), BrokerError> {
         let channel = match &*self.shared.link.borrow() {
             Link::Up(channel) => channel.clone(),
-            Link::Down(why) => return Err(format!("not connected to the broker ({why})")),
+            Link::Down(why) => return Err(BrokerError::NotConnected(Box::new(why.clone()))),
         };
         let key = routing_key(event);
         let body = message_body(event);
@@ -112,28 +115,21 @@ impl Publisher {
             Ok(Ok(confirmation)) => confirmation,
             Ok(Err(e)) => {
                 self.shared.trouble.notify_one();
-                return Err(describe(&e));
+                return Err(BrokerError::Publish(e));
             }
             Err(_) => {
                 self.shared.trouble.notify_one();
-                return Err(format!(
-                    "the broker did not confirm within {}",
-                    humantime::format_duration(timeout)
-                ));
+                return Err(BrokerError::ConfirmTimeout(timeout));
             }
         };
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(format!(
-                "the broker had no queue for it: nothing is bound to exchange {:?} for routing key {:?} (declare a queue with --queue)",
-                self.exchange(),
-                key.as_str()
-            )),
-            Confirmation::Nack(_) => Err(
-                "the broker refused it (nack): a queue may be full, or the broker is out of resources"
-                    .into(),
-            ),
-            Confirmation::NotRequested => Err("publisher confirms are not on".into()),
+            Confirmation::Ack(Some(_)) => Err(BrokerError::Unroutable {
+                exchange: self.exchange().to_owned(),
+                routing_key: key.as_str().to_owned(),
+            }),
+            Confirmation::Nack(_) => Err(BrokerError::Nacked),
+            Confirmation::NotRequested => Err(BrokerError::ConfirmsOff),
         }
     }
 
@@ -169,29 +165,38 @@ fn properties(event: &Event) -> BasicProperties {
 }
 
 /// Connects, opens a confirming channel and declares the topology.
-async fn open(config: &PublishConfig) -> Result<(Connection, Channel), String> {
+async fn open(config: &PublishConfig) -> Result<(Connection, Channel), BrokerError> {
     let connection = config.url.connect(&config.connection_name).await?;
     let channel = connection
         .create_channel()
         .await
-        .map_err(|e| format!("cannot open a channel: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Channel {
+            action: "open a channel",
+            cause,
+        })?;
     config.topology.declare(&channel).await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await
-        .map_err(|e| format!("cannot turn on publisher confirms: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Channel {
+            action: "turn on publisher confirms",
+            cause,
+        })?;
     Ok((connection, channel))
 }
 
 /// Watches the connection, and re-opens it with backoff whenever it is lost.
 async fn supervise(shared: Arc<Shared>, mut channel: Channel) {
     let shown = shared.config.url.shown().to_owned();
+    let diag = &shared.config.diag;
     loop {
         let why = broken(&shared, &channel).await;
-        eprintln!(
-            "hookctl: error: lost the broker connection to {shown}: {why}; reconnecting (deliveries are answered 503 meanwhile)"
-        );
-        shared.link.send_replace(Link::Down(why));
+        diag.error(format_args!(
+            "lost the broker connection to {shown}: {why}; reconnecting (deliveries are answered 503 meanwhile)"
+        ));
+        shared
+            .link
+            .send_replace(Link::Down(BrokerError::ConnectionLost(why)));
         let old = shared
             .connection
             .lock()
@@ -209,19 +214,19 @@ async fn supervise(shared: Arc<Shared>, mut channel: Channel) {
                 }
                 Err(why) => {
                     if attempt % 20 == 1 {
-                        eprintln!("hookctl: still reconnecting: {why}");
+                        diag.note(format_args!("still reconnecting: {why}"));
                     }
                     shared.link.send_replace(Link::Down(why));
                 }
             }
         };
         shared.link.send_replace(Link::Up(channel.clone()));
-        eprintln!("hookctl: reconnected to the broker at {shown}");
+        diag.note(format_args!("reconnected to the broker at {shown}"));
     }
 }
 
 /// Waits until the connection or the channel is no longer usable, and says why.
-async fn broken(shared: &Shared, channel: &Channel) -> String {
+async fn broken(shared: &Shared, channel: &Channel) -> Lost {
     let events = shared
         .connection
         .lock()
@@ -234,9 +239,9 @@ async fn broken(shared: &Shared, channel: &Channel) -> String {
     loop {
         tokio::select! {
             event = next_event(&mut events) => match event {
-                Some(lapin::Event::Error(e)) => return describe(&e),
+                Some(lapin::Event::Error(e)) => return Lost::Error(e),
                 Some(lapin::Event::ConnectionBlocked(reason)) => {
-                    eprintln!("hookctl: warning: the broker blocks publishing: {reason}");
+                    shared.config.diag.warn(format_args!("the broker blocks publishing: {reason}"));
                 }
                 Some(_) => {}
                 None => events = None,
@@ -251,10 +256,10 @@ async fn broken(shared: &Shared, channel: &Channel) -> String {
             .as_ref()
             .is_some_and(|c| c.status().connected());
         if !connected {
-            return "the connection closed".into();
+            return Lost::ConnectionClosed;
         }
         if !channel.status().connected() {
-            return "the channel closed".into();
+            return Lost::ChannelClosed;
         }
     }
 }

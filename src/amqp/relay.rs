@@ -21,11 +21,12 @@ use lapin::{Channel, Connection, Consumer};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::Topology;
-use super::{declare_exchange, declare_queue, describe, name, reconnect_delay, BrokerUrl};
+use super::{declare_exchange, declare_queue, name, reconnect_delay};
+use super::{BrokerError, BrokerUrl, Lost, Topology};
 use crate::deliver::engine::{Pacer, Sink};
 use crate::deliver::{Deliverer, Outcome};
 use crate::event::Event;
+use crate::output::diag::{Diag, Untrusted};
 use crate::units::Rate;
 
 use super::settle::{ack, requeue, DeadLetters, Settled};
@@ -53,6 +54,8 @@ pub struct RelayConfig {
     /// Stop after taking this many messages.
     pub count: Option<u64>,
     pub connection_name: String,
+    /// Where the relay's notices, errors and invalid messages are reported.
+    pub diag: Diag,
 }
 
 /// What a relay did.
@@ -96,11 +99,12 @@ struct Session {
 enum Ended {
     Stopped,
     CountReached,
-    Lost(String),
+    Lost(Lost),
 }
 
 /// Relays until `stop` turns true, `count` messages were taken, or the broker cannot be
-/// reached at start. Every delivered event's outcome goes to `sink`.
+/// reached at start (a [`BrokerError`] inside the error). Every delivered event's outcome goes
+/// to `sink`, whose errors end the relay too.
 pub async fn run(
     config: &RelayConfig,
     deliverer: Arc<Deliverer>,
@@ -110,15 +114,14 @@ pub async fn run(
     let mut stats = RelayStats::default();
     let mut taken = 0u64;
     let mut pacer = config.rate.map(Pacer::new);
-    let mut session = open(config, &deliverer, &stop)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    eprintln!(
+    let diag = &config.diag;
+    let mut session = open(config, &deliverer, &stop).await?;
+    diag.line(format_args!(
         "consuming queue {:?} on {} (prefetch {}); Ctrl-C stops",
         session.consumer.queue().as_str(),
         config.url.shown(),
         config.prefetch
-    );
+    ));
     loop {
         let ended = serve(
             &mut session,
@@ -132,7 +135,9 @@ pub async fn run(
         .await?;
         close(&session).await;
         let Ended::Lost(why) = ended else { break };
-        eprintln!("hookctl: error: lost the broker connection: {why}; reconnecting");
+        diag.error(format_args!(
+            "lost the broker connection: {why}; reconnecting"
+        ));
         let mut attempt = 0;
         session = loop {
             attempt += 1;
@@ -142,12 +147,14 @@ pub async fn run(
             }
             match open(config, &deliverer, &stop).await {
                 Ok(session) => break session,
-                Err(why) if attempt % 20 == 1 => eprintln!("hookctl: still reconnecting: {why}"),
+                Err(why) if attempt % 20 == 1 => {
+                    diag.note(format_args!("still reconnecting: {why}"));
+                }
                 Err(_) => {}
             }
         };
         stats.reconnects += 1;
-        eprintln!("hookctl: reconnected; consuming again");
+        diag.note("reconnected; consuming again");
     }
     Ok(stats)
 }
@@ -180,7 +187,7 @@ async fn serve(
             }
             _ = tick.tick() => {
                 if !session.connection.status().connected() || !session.channel.status().connected() {
-                    break Ended::Lost("the connection closed".into());
+                    break Ended::Lost(Lost::ConnectionClosed);
                 }
             }
             delivery = poll_fn(|cx| Pin::new(&mut session.consumer).poll_next(cx)) => match delivery {
@@ -206,8 +213,8 @@ async fn serve(
                         }
                     }
                 }
-                Some(Err(e)) => break Ended::Lost(describe(&e)),
-                None => break Ended::Lost("the broker cancelled the consumer".into()),
+                Some(Err(e)) => break Ended::Lost(Lost::Error(e)),
+                None => break Ended::Lost(Lost::ConsumerCancelled),
             },
         }
     };
@@ -269,21 +276,19 @@ async fn deliver(context: Arc<Context>, delivery: Delivery, event: Event) -> Han
 
 /// Dead-letters a message that is not an event.
 async fn invalid(context: Arc<Context>, delivery: Delivery, reason: String) -> Handled {
-    let id = delivery
-        .properties
-        .message_id()
-        .as_ref()
-        .map(|id| {
-            format!(
-                "message {}",
-                crate::output::sanitize::sanitize_line(id.as_str())
-            )
-        })
-        .unwrap_or_else(|| format!("delivery {}", delivery.delivery_tag));
-    eprintln!(
-        "hookctl: {id} is invalid, dead-lettered to {}: {reason}",
-        context.dead.exchange
-    );
+    let exchange = &context.dead.exchange;
+    // The message id and the reason (which may quote the message) come from the publisher.
+    let reason_shown = Untrusted(&reason);
+    match delivery.properties.message_id() {
+        Some(id) => context.dead.diag.note(format_args!(
+            "message {} is invalid, dead-lettered to {exchange}: {reason_shown}",
+            Untrusted(id.as_str())
+        )),
+        None => context.dead.diag.note(format_args!(
+            "delivery {} is invalid, dead-lettered to {exchange}: {reason_shown}",
+            delivery.delivery_tag
+        )),
+    }
     Handled::Invalid(context.dead.send(&delivery, &reason).await)
 }
 
@@ -292,25 +297,30 @@ async fn open(
     config: &RelayConfig,
     deliverer: &Arc<Deliverer>,
     stop: &watch::Receiver<bool>,
-) -> Result<Session, String> {
-    let queue = config
-        .topology
-        .queue
-        .clone()
-        .ok_or("relay needs a queue: pass --queue NAME")?;
+) -> Result<Session, BrokerError> {
+    let queue = config.topology.queue.clone().ok_or(BrokerError::NoQueue)?;
     config.topology.validate()?;
     let connection = config.url.connect(&config.connection_name).await?;
-    let channel_error = |e: lapin::Error| format!("cannot open a channel: {}", describe(&e));
+    let channel_error = |cause| BrokerError::Channel {
+        action: "open a channel",
+        cause,
+    };
     let channel = connection.create_channel().await.map_err(channel_error)?;
     channel
         .basic_qos(config.prefetch.max(1), BasicQosOptions::default())
         .await
-        .map_err(|e| format!("cannot set the prefetch: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Channel {
+            action: "set the prefetch",
+            cause,
+        })?;
     config.topology.declare(&channel).await?;
     let dead = connection.create_channel().await.map_err(channel_error)?;
     dead.confirm_select(ConfirmSelectOptions::default())
         .await
-        .map_err(|e| format!("cannot turn on publisher confirms: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Channel {
+            action: "turn on publisher confirms",
+            cause,
+        })?;
     let dead_exchange = name(&config.dead_letter.exchange, "--dead-letter-exchange")?;
     declare_exchange(&dead, &config.dead_letter.exchange).await?;
     if let Some(dead_queue) = &config.dead_letter.queue {
@@ -328,13 +338,17 @@ async fn open(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("cannot consume from queue {queue:?}: {}", describe(&e)))?;
+        .map_err(|cause| BrokerError::Consume {
+            queue: queue.clone(),
+            cause,
+        })?;
     let context = Arc::new(Context {
         deliverer: deliverer.clone(),
         dead: DeadLetters {
             channel: dead,
             exchange: dead_exchange,
             queue,
+            diag: config.diag.clone(),
         },
         stop: stop.clone(),
     });

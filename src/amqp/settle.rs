@@ -9,6 +9,7 @@ use lapin::types::{AMQPValue, LongString, ShortString};
 use lapin::{Channel, Confirmation};
 
 use super::{describe, name};
+use crate::output::diag::Diag;
 
 /// The header carrying why a message was dead-lettered.
 pub const REASON_HEADER: &str = "x-hookctl-error";
@@ -35,6 +36,8 @@ pub struct DeadLetters {
     pub exchange: ShortString,
     /// The source queue: the routing key of its dead letters.
     pub queue: String,
+    /// Where a failed dead-letter publish is reported.
+    pub diag: Diag,
 }
 
 impl DeadLetters {
@@ -77,10 +80,10 @@ impl DeadLetters {
                     Ok(Ok(_)) => "the broker refused it (nack)".into(),
                     Err(_) => format!("no confirm within {}s", CONFIRM_TIMEOUT.as_secs()),
                 };
-                eprintln!(
-                    "hookctl: error: cannot dead-letter to {}: {why}; requeued",
+                self.diag.error(format_args!(
+                    "cannot dead-letter to {}: {why}; requeued",
                     self.exchange
-                );
+                ));
                 requeue(delivery).await
             }
         }

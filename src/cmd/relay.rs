@@ -58,6 +58,8 @@ mod with_amqp {
     use crate::deliver::report::Reporter;
     use crate::deliver::{Deliverer, Prepare, Target};
     use crate::event::Event;
+    use crate::listen::handler::PublishResult;
+    use crate::output::diag::{Diag, Untrusted};
     use crate::output::human_duration;
     use crate::send::compose::{unix_now, TAG_HEADER};
 
@@ -68,9 +70,9 @@ mod with_amqp {
         fn publish<'a>(
             &'a self,
             event: &'a Event,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PublishResult> + Send + 'a>>
         {
-            Box::pin(Publisher::publish(self, event))
+            Box::pin(async move { Ok(Publisher::publish(self, event).await?) })
         }
     }
 
@@ -78,15 +80,16 @@ mod with_amqp {
         args: &PublishArgs,
         url: &str,
         reconnect: bool,
+        diag: Diag,
     ) -> anyhow::Result<PublishConfig> {
         let topology = Topology {
             exchange: args.exchange.clone(),
             queue: args.queue.clone(),
             binding: args.binding.clone(),
         };
-        topology.validate().map_err(anyhow::Error::msg)?;
+        topology.validate()?;
         Ok(PublishConfig {
-            url: BrokerUrl::parse(url).map_err(anyhow::Error::msg)?,
+            url: BrokerUrl::parse(url)?,
             topology,
             confirm_timeout: CONFIRM_TIMEOUT,
             connection_name: format!(
@@ -95,6 +98,7 @@ mod with_amqp {
                 std::process::id()
             ),
             reconnect,
+            diag,
         })
     }
 
@@ -103,14 +107,14 @@ mod with_amqp {
         let Some(url) = &args.publish else {
             return Ok(None);
         };
-        let publisher = Publisher::connect(publish_config(args, url, true)?)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        eprintln!(
+        // Not yet listen's own Diag: cmd/listen.rs does not pass it in (issue 20).
+        let diag = Diag::stderr();
+        let publisher = Publisher::connect(publish_config(args, url, true, diag.clone())?).await?;
+        diag.line(format_args!(
             "publishing to exchange {:?} on {}",
             publisher.exchange(),
             publisher.url()
-        );
+        ));
         Ok(Some(Arc::new(publisher)))
     }
 
@@ -123,12 +127,11 @@ mod with_amqp {
         global: &GlobalOptions,
     ) -> anyhow::Result<Exit> {
         let url = args.publish.as_deref().unwrap_or_default();
-        let config = publish_config(args, url, false)?;
+        let diag = Diag::stderr();
+        let config = publish_config(args, url, false, diag.clone())?;
         let started = Instant::now();
-        let (published, failed) = runtime()?.block_on(async move {
-            let publisher = Publisher::connect(config)
-                .await
-                .map_err(anyhow::Error::msg)?;
+        let (published, failed) = runtime()?.block_on(async {
+            let publisher = Publisher::connect(config).await?;
             let mut published = 0u64;
             let mut failed = 0u64;
             let mut out = std::io::stdout().lock();
@@ -139,7 +142,7 @@ mod with_amqp {
                     let record = serde_json::json!({
                         "kind": "result", "id": event.id, "type": event.event_type,
                         "ok": result.is_ok(), "published": result.is_ok(),
-                        "error": result.as_ref().err(),
+                        "error": result.as_ref().err().map(ToString::to_string),
                     });
                     writeln!(out, "{record}")?;
                 }
@@ -147,7 +150,10 @@ mod with_amqp {
                     Ok(()) => published += 1,
                     Err(why) => {
                         failed += 1;
-                        eprintln!("hookctl: {}: cannot publish: {why}", event.id);
+                        diag.note(format_args!(
+                            "{}: cannot publish: {why}",
+                            Untrusted(&event.id)
+                        ));
                     }
                 }
             }
@@ -155,12 +161,12 @@ mod with_amqp {
             anyhow::Ok((published, failed))
         })?;
         if !global.quiet || failed > 0 {
-            eprintln!(
+            diag.line(format_args!(
                 "published {published} event{} to exchange {:?} in {}; {failed} failed",
                 if published == 1 { "" } else { "s" },
                 args.exchange,
                 human_duration(started.elapsed())
-            );
+            ));
         }
         Ok(if failed > 0 {
             Exit::DeliveryFailed
@@ -171,7 +177,7 @@ mod with_amqp {
 
     /// `hookctl relay`.
     pub fn run(args: RelayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
-        let url = BrokerUrl::parse(&args.url).map_err(anyhow::Error::msg)?;
+        let url = BrokerUrl::parse(&args.url)?;
         let target = Target::parse(&args.to)?;
         let signer = match &args.resign {
             Some(scheme) => Some(signer_from(scheme, &args.secrets)?),
@@ -212,8 +218,9 @@ mod with_amqp {
             rate: delivery.rate,
             count: args.count,
             connection_name: format!("hookctl relay (pid {})", std::process::id()),
+            diag: Diag::stderr(),
         };
-        config.topology.validate().map_err(anyhow::Error::msg)?;
+        config.topology.validate()?;
         let (report, delivery_config, _) = delivery_setup(delivery, global, None);
         let exit = runtime()?.block_on(async move {
             let stop = stop_on_signals();
@@ -222,7 +229,7 @@ mod with_amqp {
             let stats = relay::run(&config, deliverer, stop.clone(), &mut reporter).await?;
             let by_signal = *stop.borrow();
             let exit = reporter.finish(false).await?;
-            eprintln!(
+            config.diag.line(format_args!(
                 "relay: {} acknowledged, {} dead-lettered, {} invalid, {} requeued; dead letters go to exchange {:?}{}",
                 stats.acked,
                 stats.dead_lettered,
@@ -230,7 +237,7 @@ mod with_amqp {
                 stats.requeued,
                 config.dead_letter.exchange,
                 if by_signal { "; stopped by signal" } else { "" }
-            );
+            ));
             anyhow::Ok(if exit == Exit::Ok && stats.invalid > 0 {
                 Exit::DeliveryFailed
             } else {

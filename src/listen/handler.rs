@@ -30,13 +30,16 @@ pub struct VerifyConfig {
     pub reject: bool,
 }
 
+/// What a publish gives back: the error is only displayed, in the 503 and on stderr.
+pub type PublishResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
 /// `listen --publish`: where accepted deliveries go before they are answered. A delivery is
 /// answered 2xx only after `publish` succeeded (the broker confirmed it); otherwise 503.
 pub trait Publish: Send + Sync {
     fn publish<'a>(
         &'a self,
         event: &'a Event,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PublishResult> + Send + 'a>>;
 }
 
 /// One item for the printer: the event, and the app's answer when forwarding.
@@ -287,7 +290,7 @@ impl Handler for Shared {
             Some(publisher) if (200..300).contains(&reply.status) => {
                 match publisher.publish(&event).await {
                     Ok(()) => reply,
-                    Err(why) => unpublished(&me.diag, &mut event, &why),
+                    Err(why) => unpublished(&me.diag, &mut event, &why.to_string()),
                 }
             }
             _ => reply,
