@@ -31,7 +31,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .build()?;
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
-        config.publisher = crate::cmd::relay::listen_publisher(&args.publish).await?;
+        config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let stop = shutdown_signal();

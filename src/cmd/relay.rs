@@ -7,6 +7,7 @@ use crate::cli::{PublishArgs, RelayArgs};
 use crate::cmd::GlobalOptions;
 use crate::exit::Exit;
 use crate::listen::handler::Publish;
+use crate::output::diag::Diag;
 use crate::send::compose::EventSpec;
 
 /// The error every broker command gives in a build without the `amqp` feature.
@@ -22,7 +23,10 @@ pub fn run(_args: RelayArgs, _global: &GlobalOptions) -> anyhow::Result<Exit> {
 
 /// `listen --publish`: the publisher, connected, when one was asked for.
 #[cfg(not(feature = "amqp"))]
-pub async fn listen_publisher(args: &PublishArgs) -> anyhow::Result<Option<Arc<dyn Publish>>> {
+pub async fn listen_publisher(
+    args: &PublishArgs,
+    _diag: &Diag,
+) -> anyhow::Result<Option<Arc<dyn Publish>>> {
     match args.publish {
         Some(_) => anyhow::bail!(NO_AMQP),
         None => Ok(None),
@@ -59,7 +63,7 @@ mod with_amqp {
     use crate::deliver::{Deliverer, Prepare, Target};
     use crate::event::Event;
     use crate::listen::handler::PublishResult;
-    use crate::output::diag::{Diag, Untrusted};
+    use crate::output::diag::Untrusted;
     use crate::output::human_duration;
     use crate::send::compose::{unix_now, TAG_HEADER};
 
@@ -103,12 +107,13 @@ mod with_amqp {
     }
 
     /// `listen --publish`: connects before listen announces itself, so a wrong URL fails fast.
-    pub async fn listen_publisher(args: &PublishArgs) -> anyhow::Result<Option<Arc<dyn Publish>>> {
+    pub async fn listen_publisher(
+        args: &PublishArgs,
+        diag: &Diag,
+    ) -> anyhow::Result<Option<Arc<dyn Publish>>> {
         let Some(url) = &args.publish else {
             return Ok(None);
         };
-        // Not yet listen's own Diag: cmd/listen.rs does not pass it in (issue 20).
-        let diag = Diag::stderr();
         let publisher = Publisher::connect(publish_config(args, url, true, diag.clone())?).await?;
         diag.line(format_args!(
             "publishing to exchange {:?} on {}",

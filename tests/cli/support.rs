@@ -203,7 +203,7 @@ impl Listen {
                     diag.clone(),
                 )?;
                 config.publisher =
-                    hookctl::cmd::relay::listen_publisher(&listen_args.publish).await?;
+                    hookctl::cmd::relay::listen_publisher(&listen_args.publish, &diag).await?;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 hookctl::listen::run(listener, config, async {
                     let _ = stop_rx.await;
