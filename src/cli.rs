@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::units::{parse_duration, parse_rate, parse_size, Rate, UnitError};
+use crate::units::{
+    parse_duration, parse_rate, parse_ratio, parse_size, parse_speed, parse_timeout, Rate,
+    UnitError,
+};
 
 /// A print limit: a size from 1 byte to 1 GiB.
 fn parse_print_bytes(s: &str) -> Result<usize, UnitError> {
@@ -106,10 +109,10 @@ pub struct ListenArgs {
     pub max_body: usize,
     /// How long a client may take to send a request's headers (and how long an idle
     /// keep-alive connection stays open).
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    #[arg(long, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION", help_heading = "Limits")]
     pub header_timeout: Duration,
     /// How long a client may take to send a whole body; slower ones get 408.
-    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    #[arg(long, default_value = "60s", value_parser = parse_timeout, value_name = "DURATION", help_heading = "Limits")]
     pub body_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's queue until one closes.
     #[arg(long, default_value = "1024", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -125,7 +128,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "N", help_heading = "CI", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Give up after DURATION: exit 4 if --expect/--count are unmet, else exit 0.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", help_heading = "CI")]
+    #[arg(long, value_parser = parse_timeout, value_name = "DURATION", help_heading = "CI")]
     pub timeout: Option<Duration>,
     /// Only print, count and capture deliveries carrying X-Hookctl-Tag: RUN_ID.
     #[arg(long, value_name = "RUN_ID", help_heading = "CI")]
@@ -177,7 +180,7 @@ pub struct RespondArgs {
     #[arg(long, value_name = "S1,S2,...", value_delimiter = ',')]
     pub respond: Vec<u16>,
     /// Answer this fraction of deliveries (0.0 to 1.0) with 500.
-    #[arg(long, value_name = "RATIO")]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub fail_rate: Option<f64>,
     /// Seed for --fail-rate, to make the choice repeatable.
     #[arg(long, value_name = "N")]
@@ -266,10 +269,10 @@ pub struct ForwardArgs {
     #[arg(long, requires = "forward_to")]
     pub exit_on_forward_failure: bool,
     /// Timeout for each forward attempt.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
     pub forward_timeout: Duration,
     /// Retries for a failed forward.
-    #[arg(long = "forward-retries", default_value_t = 0, value_name = "N")]
+    #[arg(long = "forward-retries", default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub retries: u32,
 }
 
@@ -278,17 +281,17 @@ pub struct ForwardArgs {
 #[command(next_help_heading = "Delivery")]
 pub struct DeliveryArgs {
     /// Timeout for each attempt.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
     pub timeout: Duration,
     /// Retries after a failed attempt (connection error, timeout, 5xx, 408, 429).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub retries: u32,
     /// Base of the exponential backoff between retries (full jitter).
     #[arg(long, default_value = "500ms", value_parser = parse_duration, value_name = "DURATION")]
     pub backoff: Duration,
     /// Deliveries in flight at once. Above 1, events may arrive out of order.
-    #[arg(short, long, default_value_t = 1, value_name = "N")]
-    pub concurrency: usize,
+    #[arg(short, long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub concurrency: u32,
     /// Cap throughput, e.g. 50/s or 600/m.
     #[arg(long, value_parser = parse_rate, value_name = "RATE")]
     pub rate: Option<Rate>,
@@ -339,7 +342,7 @@ pub struct SendArgs {
     #[arg(short = 'X', long, default_value = "POST", value_name = "METHOD")]
     pub method: String,
     /// Send N events, each with a fresh id and timestamp.
-    #[arg(short = 'n', long, default_value_t = 1, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
     /// Print the event that would be sent (capture format) and send nothing.
     #[arg(long)]
@@ -385,7 +388,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// Keep the original gaps between events, divided by X (1 is real time).
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", value_parser = parse_speed)]
     pub speed: Option<f64>,
     /// Keep FILE open and replay lines appended to it, like tail -f.
     #[arg(long)]
@@ -451,7 +454,7 @@ pub struct RelayArgs {
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,
     /// Stop after taking N messages.
-    #[arg(short = 'n', long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Exchange the queue is bound to (a durable topic exchange).
     #[arg(

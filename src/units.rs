@@ -30,6 +30,43 @@ pub enum UnitError {
     RateNotPositive { text: String },
     #[error("rate {text:?} is out of range; use between 1/day (1/24h) and 1000000000/s")]
     RateOutOfRange { text: String },
+    #[error("timeout {text:?} is too short; use at least 1ms")]
+    TimeoutTooShort { text: String },
+    #[error("invalid speed {text:?}; use a factor from 0.001 to 1000000 (1 is real time)")]
+    Speed { text: String },
+    #[error("invalid ratio {text:?}; use a number from 0 to 1, e.g. 0.3 for 30%")]
+    Ratio { text: String },
+}
+
+/// A timeout: a duration of at least a millisecond.
+pub fn parse_timeout(s: &str) -> Result<Duration, UnitError> {
+    let timeout = parse_duration(s)?;
+    if timeout < Duration::from_millis(1) {
+        return Err(UnitError::TimeoutTooShort {
+            text: s.trim().into(),
+        });
+    }
+    Ok(timeout)
+}
+
+/// A replay speed factor: from 0.001 (a thousand times slower) to a million times faster.
+pub fn parse_speed(s: &str) -> Result<f64, UnitError> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.001..=1_000_000.0).contains(&x) => Ok(x),
+        _ => Err(UnitError::Speed {
+            text: s.trim().into(),
+        }),
+    }
+}
+
+/// A fraction from 0 to 1.
+pub fn parse_ratio(s: &str) -> Result<f64, UnitError> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(UnitError::Ratio {
+            text: s.trim().into(),
+        }),
+    }
 }
 
 /// Parses `30s`, `2m`, `1h30m`, `250ms`, or a bare number of seconds, up to a year.
@@ -156,6 +193,22 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_duration("1e-308").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn timeouts_speeds_and_ratios_are_range_checked() {
+        assert_eq!(parse_timeout("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["0", "0s", "1e-308", "-1", "NaN", "inf", "1e308"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_speed("2").unwrap(), 2.0);
+        for bad in ["0", "-1", "NaN", "inf", "1e308", "1e-300"] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_ratio("0.3").unwrap(), 0.3);
+        for bad in ["-0.1", "1.5", "NaN", "inf"] {
+            assert!(parse_ratio(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -153,11 +153,6 @@ fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
 }
 
 fn response_config(args: &RespondArgs) -> anyhow::Result<ResponseConfig> {
-    if let Some(rate) = args.fail_rate {
-        if !(0.0..=1.0).contains(&rate) {
-            anyhow::bail!("--fail-rate must be between 0 and 1, e.g. 0.3 for 30%");
-        }
-    }
     for status in args.status.iter().chain(&args.respond) {
         if !(100..=999).contains(status) {
             anyhow::bail!("{status} is not an HTTP status; use a number from 100 to 999");

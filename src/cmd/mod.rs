@@ -44,7 +44,7 @@ pub fn delivery_setup(
         detail: detail(global),
         dead_letter: args.dead_letter.clone(),
         total,
-        concurrency: args.concurrency,
+        concurrency: args.concurrency as usize,
     };
     let delivery = DeliveryConfig {
         timeout: args.timeout,
@@ -52,7 +52,7 @@ pub fn delivery_setup(
         backoff: args.backoff,
     };
     let engine = EngineConfig {
-        concurrency: args.concurrency,
+        concurrency: args.concurrency as usize,
         rate: args.rate,
     };
     (report, delivery, engine)

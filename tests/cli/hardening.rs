@@ -202,3 +202,90 @@ fn limits_are_range_checked() {
         assert!(err.contains(flag) && err.lines().count() <= 6, "{err}");
     }
 }
+
+/// Every numeric flag, fed extreme values: a one-line error with exit code 2 when the value is
+/// out of range, and never a panic. Each command is set up to end quickly when the value is
+/// accepted (a capture or file that cannot be opened, a target that refuses).
+#[test]
+fn extreme_numbers_never_panic() {
+    let dead = crate::support::dead_url();
+    let missing = "/nonexistent-hookctl-dir/x.jsonl";
+    let listen = ["listen", "--port", "0", "--capture", missing];
+    let send = ["send", "payment_success", "--to", dead.as_str()];
+    let replay = ["replay", missing, "--to", dead.as_str()];
+    let verify = ["verify", missing, "--scheme", "github", "--secret", "s"];
+    let commands: [(&[&str], &[&str]); 5] = [
+        (
+            &listen,
+            &[
+                "--port",
+                "--max-print-lines",
+                "--max-print-bytes",
+                "--max-body",
+                "--header-timeout",
+                "--body-timeout",
+                "--max-connections",
+                "--count",
+                "--timeout",
+                "--status",
+                "--fail-rate",
+                "--seed",
+                "--delay",
+                "--tolerance",
+                "--forward-timeout",
+                "--forward-retries",
+            ],
+        ),
+        (
+            &send,
+            &[
+                "--timeout",
+                "--retries",
+                "--backoff",
+                "--concurrency",
+                "--rate",
+                "--count",
+                "--timestamp",
+            ],
+        ),
+        (&replay, &["--timeout", "--retries", "--speed", "--rate"]),
+        (&verify, &["--tolerance"]),
+        (
+            &["relay", "amqp://127.0.0.1:1/", "--queue", "q"],
+            &["--count"],
+        ),
+    ];
+    for (command, flags) in commands {
+        for flag in flags {
+            for value in [
+                "0",
+                "-1",
+                "NaN",
+                "inf",
+                "1e308",
+                "1e-308",
+                "99999999999999999999",
+            ] {
+                let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+                args.push(format!("{flag}={value}"));
+                if *flag == "--forward-retries" || *flag == "--forward-timeout" {
+                    args.extend(["--forward-to".to_owned(), dead.clone()]);
+                }
+                let out = crate::support::hookctl()
+                    .args(&args)
+                    .timeout(WAIT)
+                    .output()
+                    .unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                let code = out.status.code();
+                assert!(
+                    matches!(code, Some(1..=4)) && !err.contains("panicked"),
+                    "{args:?}: exit {code:?}\n{err}"
+                );
+                if code == Some(2) {
+                    assert!(err.starts_with("error: "), "{args:?}: {err}");
+                }
+            }
+        }
+    }
+}
