@@ -112,7 +112,8 @@ pub async fn run(
         // A file left by an earlier run must not be mistaken for this run's readiness.
         let _ = std::fs::remove_file(path);
     }
-    let url = format!("http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
     let _file_size_limit = crate::shutdown::survive_file_size_limit();
     // The capture's commit task runs on this runtime, next to the receiver.
     let capture = config
@@ -122,6 +123,12 @@ pub async fn run(
         .transpose()?;
     let diag = config.diag.clone();
     diag.line(format_args!("listening on {url}"));
+    if addr.ip().is_unspecified() {
+        diag.warn(format_args!(
+            "listening on every network interface ({}): anyone who can reach this machine can send events; add --verify SCHEME to refuse unsigned ones",
+            addr.ip()
+        ));
+    }
     if let Some(path) = &config.ready_file {
         write_ready_file(path, &url)?;
     }

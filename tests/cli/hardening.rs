@@ -289,3 +289,16 @@ fn extreme_numbers_never_panic() {
         }
     }
 }
+
+#[test]
+fn listening_on_every_interface_warns_once() {
+    let mut listen = Listen::spawn(&["--quiet", "--host", "0.0.0.0"]);
+    listen.stderr.wait_for("the warning", |l| {
+        l == "hookctl: warning: listening on every network interface (0.0.0.0): anyone who can reach this machine can send events; add --verify SCHEME to refuse unsigned ones"
+    });
+    assert!(listen.interrupt().success());
+    let mut local = Listen::start(&["--quiet"]);
+    assert!(local.interrupt().success());
+    let said = local.stderr.rest().join("\n");
+    assert!(!said.contains("every network interface"), "{said}");
+}
