@@ -396,9 +396,13 @@ pub struct ReplayArgs {
     /// With --follow, start at the end of FILE: only new lines are replayed.
     #[arg(long, requires = "follow")]
     pub from_end: bool,
-    /// Replace the captured signatures with fresh ones (new timestamp).
+    /// Replace the captured signatures with fresh ones (new timestamp). Events captured with
+    /// a failed verification are skipped, so a forgery is never made valid.
     #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
     pub resign: Option<String>,
+    /// With --resign, also re-sign and send events that failed verification when captured.
+    #[arg(long, requires = "resign", help_heading = "Signatures")]
+    pub resign_unverified: bool,
     /// Give each replayed event a new id.
     #[arg(long, help_heading = "Signatures")]
     pub new_ids: bool,

@@ -1,6 +1,5 @@
 //! `hookctl replay`: glue from the command line to the capture reader and delivery engine.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -35,28 +34,14 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         // Dry runs show the re-signed event; real runs re-sign on every attempt.
         resign_now: if args.dry_run { signer.clone() } else { None },
         warn_expired: signer.is_none(),
+        resigning: signer.is_some(),
+        resign_unverified: args.resign_unverified,
     };
     let input = replay::open(&plan)?;
     if args.dry_run {
-        let (tx, mut rx) = mpsc::channel(1024);
-        let reader = std::thread::spawn(move || replay::feed(input, &plan, tx));
         crate::output::pipe::widen_stdout_pipe();
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
-        let mut line = Vec::with_capacity(4096);
-        while let Some(event) = rx.blocking_recv() {
-            line.clear();
-            event.write_json_line(&mut line);
-            out.write_all(&line)?;
-        }
-        out.flush()?;
-        let fed = reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-        return Ok(if fed.stopped_at.is_some() {
-            Exit::Error
-        } else {
-            Exit::Ok
-        });
+        return replay::dry_run::run(input, plan, &mut out);
     }
     let delivery = &args.delivery;
     let (report, config, engine_config) = delivery_setup(delivery, global, progress_total(&args));

@@ -2,6 +2,7 @@
 //! new ids, tags, and the stop-or-skip rule for malformed lines. Runs on its own thread and
 //! feeds the delivery engine through a bounded channel, so memory does not grow with the file.
 
+pub mod dry_run;
 pub mod follow;
 pub mod reader;
 
@@ -65,12 +66,18 @@ pub struct ReplayPlan {
     pub resign_now: Option<Arc<Signer>>,
     /// Warn once about signatures that receivers will find expired.
     pub warn_expired: bool,
+    /// Events are re-signed (`--resign`): those that failed verification when captured are
+    /// skipped, unless `resign_unverified`.
+    pub resigning: bool,
+    pub resign_unverified: bool,
 }
 
 /// What the reader did.
 #[derive(Debug, Default)]
 pub struct Fed {
     pub skipped: u64,
+    /// Skipped because they failed verification when captured and would be re-signed.
+    pub unverified: u64,
     /// The line that stopped the replay, if a malformed line did.
     pub stopped_at: Option<u64>,
 }
@@ -131,6 +138,14 @@ pub fn feed(
             fed.skipped += 1;
             continue;
         }
+        // Re-signing a forgery would make it valid: only events that verified (or that
+        // carry no verdict) are re-signed.
+        let forged = event.notes.verified.as_ref().is_some_and(|v| !v.ok);
+        if plan.resigning && forged && !plan.resign_unverified {
+            fed.skipped += 1;
+            fed.unverified += 1;
+            continue;
+        }
         if !warned {
             if let Some(age) = signature_age(&event) {
                 if age > STALE_SIGNATURE {
@@ -149,6 +164,15 @@ pub fn feed(
         if !outbox.send(event) {
             break;
         }
+    }
+    if fed.unverified > 0 {
+        diag.warn(format_args!(
+            "{} event{} not sent: {} failed signature verification when captured, and --resign would make {} valid (--resign-unverified sends them anyway)",
+            fed.unverified,
+            if fed.unverified == 1 { "" } else { "s" },
+            if fed.unverified == 1 { "it" } else { "they" },
+            if fed.unverified == 1 { "it" } else { "them" },
+        ));
     }
     Ok(fed)
 }

@@ -302,3 +302,95 @@ fn listening_on_every_interface_warns_once() {
     let said = local.stderr.rest().join("\n");
     assert!(!said.contains("every network interface"), "{said}");
 }
+
+/// A capture of three events: one that failed verification when captured, one that passed,
+/// and one with no verdict.
+fn verdict_capture(dir: &std::path::Path) -> std::path::PathBuf {
+    let lines: Vec<String> = [
+        ("forged", Some(false)),
+        ("good", Some(true)),
+        ("plain", None),
+    ]
+    .into_iter()
+    .map(|(id, ok)| {
+        let mut event = hookctl::event::Event::from_parts(
+            "POST",
+            "/hook",
+            None,
+            [("webhook-id", id)].into_iter().collect(),
+            bytes::Bytes::from_static(b"{}"),
+            std::time::SystemTime::now(),
+        );
+        event.notes.verified = ok.map(|ok| hookctl::event::Verified {
+            ok,
+            scheme: "github".into(),
+            reason: "test".into(),
+        });
+        event.to_json_line() + "\n"
+    })
+    .collect();
+    let path = dir.join("verdicts.jsonl");
+    std::fs::write(&path, lines.concat()).unwrap();
+    path
+}
+
+#[test]
+fn resign_skips_events_that_failed_verification_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = verdict_capture(dir.path());
+    let app = crate::support::Recorder::ok();
+    let replay = |extra: &[&str]| {
+        crate::support::hookctl()
+            .arg("replay")
+            .arg(&capture)
+            .args(["--to", &app.url, "--resign", "github", "--secret", "s3cret"])
+            .args(extra)
+            .timeout(WAIT)
+            .output()
+            .unwrap()
+    };
+    let out = replay(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hookctl: warning: 1 event not sent: it failed signature verification when captured, and --resign would make it valid (--resign-unverified sends them anyway)"),
+        "{err}"
+    );
+    assert!(err.contains("1 skipped"), "{err}");
+    let ids: Vec<String> = (0..2).map(|_| app.next().event.id).collect();
+    assert_eq!(ids, ["good", "plain"]);
+    // Replay has exited: every request it made was answered, so it is in the channel.
+    assert!(app.next_within(Duration::ZERO).is_none());
+
+    let out = replay(&["--resign-unverified"]);
+    assert_eq!(out.status.code(), Some(0));
+    let ids: Vec<String> = (0..3).map(|_| app.next().event.id).collect();
+    assert_eq!(ids, ["forged", "good", "plain"]);
+}
+
+#[test]
+fn replay_follow_dry_run_shows_each_event_as_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("live.jsonl");
+    std::fs::write(&capture, "{\"id\":\"evt_one\",\"body\":\"1\"}\n").unwrap();
+    let mut child = crate::support::hookctl_std()
+        .args(["replay", "--follow", "--dry-run"])
+        .arg(&capture)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = crate::support::Lines::spawn(child.stdout.take().unwrap());
+    stdout.wait_for("the first event", |l| l.contains("\"id\":\"evt_one\""));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&capture)
+        .unwrap();
+    file.write_all(b"{\"id\":\"evt_two\",\"body\":\"2\"}\n")
+        .unwrap();
+    stdout.wait_for("the appended event", |l| l.contains("\"id\":\"evt_two\""));
+    crate::support::signal(child.id(), "INT");
+    let status = crate::support::wait_child(&mut child);
+    assert_eq!(status.code(), Some(130), "{status:?}");
+}
