@@ -145,6 +145,10 @@ pub async fn serve<H: Handler>(
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
+                    // A client that shuts down its sending side after the request still
+                    // reads the answer: without this, hyper dropped the connection, and an
+                    // event already captured as answered got no answer at all.
+                    .half_close(true)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

@@ -394,3 +394,28 @@ fn replay_follow_dry_run_shows_each_event_as_it_is_read() {
     let status = crate::support::wait_child(&mut child);
     assert_eq!(status.code(), Some(130), "{status:?}");
 }
+
+#[test]
+fn a_client_that_half_closes_still_gets_its_answer_and_the_capture_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    // A delay keeps the answer pending while the client's EOF arrives.
+    let mut listen = Listen::start(&[
+        "--quiet",
+        "--delay",
+        "100ms",
+        "--capture",
+        capture.to_str().unwrap(),
+    ]);
+    let mut stream = connect(&listen, WAIT);
+    stream
+        .write_all(b"POST /half HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+    assert!(listen.interrupt().success());
+    let events = read_capture(&capture);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].notes.status, Some(200));
+}
