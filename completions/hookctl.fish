@@ -125,7 +125,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s V -l version -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l to -d 'Scheme, host and port to send to; a path other than / replaces the captured path' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Only replay events matching type=GLOB (repeatable; any may match)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l signature-header -d 'Header for the generic `hmac` scheme' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
@@ -145,6 +145,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l dry-run -d 'P
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l skip-invalid -d 'Report malformed lines and go on, instead of stopping'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l follow -d 'Keep FILE open and replay lines appended to it, like tail -f'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l from-end -d 'With --follow, start at the end of FILE: only new lines are replayed'
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign-unverified -d 'With --resign, also re-sign and send events that failed verification when captured'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l new-ids -d 'Give each replayed event a new id'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s v -l verbose -d 'Show more: headers, response bodies, every result'
