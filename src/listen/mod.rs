@@ -22,7 +22,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::exit::{CodedError, Exit};
-use crate::output::diag::Diag;
+use crate::output::diag::{Diag, Untrusted};
 use crate::output::pretty::render_app_answer;
 use crate::output::printer::{Printer, QueueLimit};
 use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
@@ -246,8 +246,9 @@ impl Finished {
             Finish::Running => match self.unmet {
                 Some(report) => {
                     diag.line(style::error("timed out waiting for expected events:"));
+                    // The report quotes ids, types, paths and headers from requests.
                     for line in report {
-                        diag.line(line);
+                        diag.line(Untrusted(&line));
                     }
                     Ok(Exit::ExpectationFailed)
                 }

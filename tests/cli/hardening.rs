@@ -419,3 +419,43 @@ fn a_client_that_half_closes_still_gets_its_answer_and_the_capture_says_so() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].notes.status, Some(200));
 }
+
+/// An id that would retitle the terminal, in every stderr message that quotes request text.
+#[test]
+fn request_text_on_stderr_is_escaped() {
+    let evil = "evt_\u{1b}]0;PWNED\u{7}";
+    let escaped = "evt_\\x1b]0;PWNED\\x07";
+    let dir = tempfile::tempdir().unwrap();
+    // --expect's timeout report quotes the closest event's id.
+    let mut listen = Listen::start(&["--quiet", "--expect", "type=never", "--timeout", "2s"]);
+    let body = format!(
+        "{{\"id\":\"{evt}\",\"type\":\"x\"}}",
+        evt = evil
+            .replace('\u{1b}', "\\u001b")
+            .replace('\u{7}', "\\u0007")
+    );
+    assert_eq!(post(&listen, &body), 200);
+    let code = listen.wait().code();
+    assert_eq!(code, Some(4));
+    let said = listen.stderr.rest().join("\n");
+    assert!(said.contains(escaped) && !said.contains('\u{1b}'), "{said}");
+    // A forward that fails names the event.
+    let mut listen = Listen::start(&["--quiet", "--forward-to", &crate::support::dead_url()]);
+    assert_eq!(post(&listen, &body), 502);
+    let line = listen
+        .stderr
+        .wait_for("the forward failure", |l| l.contains("forward of"));
+    assert!(line.contains(escaped) && !line.contains('\u{1b}'), "{line}");
+    assert!(listen.interrupt().success());
+    // A capture that cannot be written names the event.
+    let capture = dir.path().join("c.jsonl");
+    let mut listen = Listen::start(&["--quiet", "--capture", capture.to_str().unwrap()]);
+    std::fs::remove_file(&capture).unwrap();
+    std::fs::create_dir(&capture).unwrap();
+    assert_eq!(post(&listen, &body), 500);
+    let line = listen
+        .stderr
+        .wait_for("the capture failure", |l| l.contains("cannot write"));
+    assert!(line.contains(escaped) && !line.contains('\u{1b}'), "{line}");
+    assert!(listen.interrupt().success());
+}
