@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::deliver::Prepare;
-use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::event::jsonpath;
+use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::send::samples::{Sample, Template};
 use crate::signature::{self, Scheme, Secret, SignRequest};
 
