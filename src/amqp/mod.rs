@@ -50,8 +50,7 @@ impl BrokerUrl {
     pub fn parse(text: &str) -> Result<BrokerUrl, String> {
         let hint =
             "use amqp://USER:PASS@HOST:PORT/VHOST, e.g. amqp://guest:guest@127.0.0.1:5672/%2f";
-        let url =
-            reqwest::Url::parse(text).map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
+        let url = url::Url::parse(text).map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
         let mut uri: AMQPUri = text
             .parse()
             .map_err(|e| format!("invalid broker URL: {e}; {hint}"))?;
@@ -240,7 +239,7 @@ pub fn describe(e: &lapin::Error) -> String {
 /// The wait before reconnection attempt `attempt` (1, 2, ...): full-jitter exponential
 /// backoff from 100ms, at most 3s.
 pub fn reconnect_delay(attempt: u32) -> Duration {
-    crate::deliver::backoff(Duration::from_millis(100), attempt).min(Duration::from_secs(3))
+    crate::deliver::retry::backoff(Duration::from_millis(100), attempt).min(Duration::from_secs(3))
 }
 
 #[cfg(test)]

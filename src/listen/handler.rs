@@ -192,11 +192,14 @@ impl Receiver {
                     "hookctl: forward of {} to {} failed: {}; answered 502",
                     event.id,
                     config.url,
-                    outcome.error.as_deref().unwrap_or("no answer")
+                    outcome
+                        .error
+                        .as_ref()
+                        .map_or("no answer".into(), ToString::to_string)
                 );
                 Reply::json(
                     502,
-                    &json!({ "error": format!("hookctl could not forward: {}", outcome.error.unwrap_or_default()) }),
+                    &json!({ "error": format!("hookctl could not forward: {}", outcome.error.map(|e| e.to_string()).unwrap_or_default()) }),
                 )
             }
         };
@@ -208,8 +211,8 @@ impl Receiver {
         if failed && config.exit_on_failure {
             let why = outcome
                 .error
-                .clone()
-                .unwrap_or_else(|| "forward failed".into());
+                .as_ref()
+                .map_or_else(|| "forward failed".into(), ToString::to_string);
             self.finish.send_if_modified(|f| {
                 let first = *f == Finish::Running;
                 if first {
@@ -288,7 +291,7 @@ fn forward_note(url: &str, outcome: &Outcome) -> ForwardNote {
         status: outcome.status,
         latency_ms: (outcome.latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
         attempts: outcome.attempts,
-        error: outcome.error.clone(),
+        error: outcome.error.as_ref().map(ToString::to_string),
     }
 }
 
