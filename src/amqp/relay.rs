@@ -193,7 +193,7 @@ async fn serve(
                                 // Stopped while pacing: the message, unacknowledged, goes back.
                                 tokio::select! {
                                     _ = halt.wait_for(|s| *s) => break Ended::Stopped,
-                                    _ = tokio::time::sleep_until(pacer.next_deadline()) => {}
+                                    _ = pacer.wait() => {}
                                 }
                             }
                             in_flight.spawn(deliver(context, delivery, event));
