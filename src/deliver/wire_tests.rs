@@ -94,6 +94,23 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
     stream.shutdown().await.unwrap();
 }
 
+/// TLS for `127.0.0.1` with a new self-signed certificate, and that certificate.
+fn tls() -> (TlsAcceptor, CertificateDer<'static>) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
+        )
+        .unwrap();
+    (TlsAcceptor::from(Arc::new(config)), cert.der().clone())
+}
+
 fn event(path: &str, query: Option<&str>, headers: &[(&str, &str)]) -> Event {
     Event::from_parts(
         "POST",
@@ -176,38 +193,15 @@ async fn http_sends_the_target_and_headers_as_captured_and_replaces_a_dropped_co
 
 #[tokio::test]
 async fn https_sends_the_same_bytes() {
-    let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
-        )
-        .unwrap();
-    let server = server(vec![200, 201], Some(TlsAcceptor::from(Arc::new(config)))).await;
-    let deliverer = deliverer(&server.url, vec![cert.der().clone()]);
+    let (acceptor, cert) = tls();
+    let server = server(vec![200, 201], Some(acceptor)).await;
+    let deliverer = deliverer(&server.url, vec![cert]);
     target_and_headers_go_out_as_captured(server, deliverer).await;
 }
 
 #[tokio::test]
 async fn an_untrusted_certificate_fails_the_handshake_and_is_not_retried() {
-    let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(signing_key.serialize_der().into()),
-        )
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let (acceptor, _) = tls();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
