@@ -50,7 +50,7 @@ impl std::fmt::Debug for BrokerUrl {
 impl BrokerUrl {
     /// Parses and checks a broker URL. The password never appears in messages.
     pub fn parse(text: &str) -> Result<BrokerUrl, BrokerError> {
-        let url = reqwest::Url::parse(text).map_err(BrokerError::bad_url)?;
+        let url = url::Url::parse(text).map_err(BrokerError::bad_url)?;
         let mut uri: AMQPUri = text.parse().map_err(BrokerError::bad_url)?;
         // amq-protocol reads only domain names; keep IP addresses as written.
         let host = url
@@ -234,7 +234,7 @@ pub fn describe(e: &lapin::Error) -> String {
 /// The wait before reconnection attempt `attempt` (1, 2, ...): full-jitter exponential
 /// backoff from 100ms, at most 3s.
 pub fn reconnect_delay(attempt: u32) -> Duration {
-    crate::deliver::backoff(Duration::from_millis(100), attempt).min(Duration::from_secs(3))
+    crate::deliver::retry::backoff(Duration::from_millis(100), attempt).min(Duration::from_secs(3))
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ async fn serve(
                                 // Stopped while pacing: the message, unacknowledged, goes back.
                                 tokio::select! {
                                     _ = halt.wait_for(|s| *s) => break Ended::Stopped,
-                                    _ = tokio::time::sleep_until(pacer.next_deadline()) => {}
+                                    _ = pacer.wait() => {}
                                 }
                             }
                             in_flight.spawn(deliver(context, delivery, event));
@@ -265,7 +265,10 @@ async fn deliver(context: Arc<Context>, delivery: Delivery, event: Event) -> Han
         // Interrupted between retries: another relay may do better.
         requeue(&delivery).await
     } else {
-        let mut reason = outcome.error.clone().unwrap_or_else(|| "failed".into());
+        let mut reason = outcome
+            .error
+            .as_ref()
+            .map_or_else(|| "failed".into(), ToString::to_string);
         if outcome.attempts > 1 {
             reason.push_str(&format!(" (after {} attempts)", outcome.attempts));
         }

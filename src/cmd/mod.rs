@@ -50,6 +50,7 @@ pub fn delivery_setup(
         timeout: args.timeout,
         retries: args.retries,
         backoff: args.backoff,
+        extra_roots: Vec::new(),
     };
     let engine = EngineConfig {
         concurrency: args.concurrency as usize,

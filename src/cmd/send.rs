@@ -24,7 +24,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         return list();
     }
     let target = Target::parse(&args.to)?;
-    let url = reqwest::Url::parse(&args.to)?;
+    let url = url::Url::parse(&args.to)?;
     let body = match (&args.data, &args.event) {
         (Some(data), _) => {
             if !args.set.is_empty() {

@@ -1,19 +1,27 @@
-//! The two transports behind [`super::Deliverer`]: hyper over a keep-alive [`Pool`] for
-//! `http://`, which sends the exact request target and only the event's end-to-end headers,
-//! and reqwest with rustls for `https://` (which re-encodes the target by the WHATWG URL rules
-//! and adds `accept: */*` when the event has no `accept`). Neither follows redirects or uses a
-//! proxy.
+//! The one HTTP client stack behind [`super::Deliverer`], for `http://` and `https://` alike:
+//! hyper-util's pooled client over rustls (ring, the webpki roots). A request carries the
+//! event's exact target (see [`super::target`]), `Host` and the event's end-to-end headers,
+//! and nothing else; no redirect is followed and no proxy is used.
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::{self, connect::HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
 
-use super::pool::{Pool, PoolError};
+use super::retry::parse_retry_after;
 use super::target::Target;
+use super::DeliveryError;
 use crate::event::{is_hop_by_hop, Event};
+
+/// Idle kept-alive connections are closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What came back from one attempt.
 pub struct Answer {
@@ -23,158 +31,104 @@ pub struct Answer {
     pub content_type: Option<String>,
 }
 
-/// How events reach the target.
-pub enum Transport {
-    Plain { pool: Pool, host: HeaderValue },
-    Tls(reqwest::Client),
+/// Keep-alive connections to one target.
+pub struct Client {
+    inner: legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    host: HeaderValue,
 }
 
-/// Why an attempt got no answer, before the URL is known.
-enum Failure {
-    /// The whole message, e.g. an invalid method.
-    Refused(String),
-    /// Why no connection could be made.
-    Connect(String),
-    /// Why the exchange failed after connecting.
-    Request(String),
-}
-
-impl Transport {
-    pub fn new(target: &Target) -> anyhow::Result<Transport> {
-        if target.is_tls() {
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .tcp_nodelay(true)
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build()?;
-            return Ok(Transport::Tls(client));
+impl Client {
+    /// Trusts the webpki roots, and `extra_roots` besides.
+    pub fn new(target: &Target, extra_roots: &[CertificateDer<'static>]) -> anyhow::Result<Client> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for cert in extra_roots {
+            roots.add(cert.clone())?;
         }
-        let (host, port) = target.host_port();
-        let authority = HeaderValue::from_str(target.authority())
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let inner = legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new())
+            // `Host` is set from the target, first among the headers, as before.
+            .set_host(false)
+            .build(connector);
+        let host = HeaderValue::from_str(target.authority())
             .map_err(|_| anyhow::anyhow!("invalid host {:?}", target.authority()))?;
-        Ok(Transport::Plain {
-            pool: Pool::new(host, port),
-            host: authority,
-        })
+        Ok(Client { inner, host })
     }
 
-    /// Idle kept-alive connections not yet known to be closed.
-    #[cfg(test)]
-    pub fn idle_open(&self) -> usize {
-        match self {
-            Transport::Plain { pool, .. } => pool.idle_open(),
-            Transport::Tls(_) => 0,
-        }
-    }
-
-    /// One request and its whole response within `timeout`; on failure, one line that says
-    /// what went wrong and what to try.
+    /// One request and its whole response within `timeout`.
     pub async fn exchange(
         &self,
         target: &Target,
         event: &Event,
         timeout: Duration,
-    ) -> Result<Answer, String> {
-        let result = match self {
-            Transport::Plain { pool, host } => {
-                tokio::time::timeout(timeout, plain(pool, host, target, event)).await
-            }
-            Transport::Tls(client) => {
-                tokio::time::timeout(timeout, tls(client, target, event)).await
-            }
+    ) -> Result<Answer, DeliveryError> {
+        let request = self.request(target, event)?;
+        let exchange = async {
+            let response = self
+                .inner
+                .request(request)
+                .await
+                .map_err(|e| DeliveryError::from_client(target.url_for(event), &e))?;
+            let (head, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| DeliveryError::request(target.url_for(event), &e))?
+                .to_bytes();
+            Ok(answer(head.status, &head.headers, body))
         };
-        let url = || target.url_for(event);
-        match result {
-            Ok(Ok(answer)) => Ok(answer),
-            Err(_) => Err(format!(
-                "no answer from {} within {} (raise --timeout)",
-                url(),
-                humantime::format_duration(timeout)
-            )),
-            Ok(Err(Failure::Refused(message))) => Err(message),
-            Ok(Err(Failure::Connect(cause))) => Err(format!(
-                "cannot connect to {}: {cause}; is anything listening there? (start one with `hookctl listen`)",
-                url()
-            )),
-            Ok(Err(Failure::Request(cause))) => Err(format!("request to {} failed: {cause}", url())),
-        }
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeliveryError::Timeout {
+                    url: target.url_for(event),
+                    timeout,
+                })
+            })
     }
-}
 
-async fn plain(
-    pool: &Pool,
-    host: &HeaderValue,
-    target: &Target,
-    event: &Event,
-) -> Result<Answer, Failure> {
-    let request = http_request(host, target, event)?;
-    let (response, connection) = pool.send(request).await.map_err(|e| match e {
-        PoolError::Connect(e) => Failure::Connect(root_cause(&e)),
-        PoolError::Http(e) => Failure::Request(root_cause(&e)),
-    })?;
-    let (head, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| Failure::Request(root_cause(&e)))?
-        .to_bytes();
-    pool.give_back(connection);
-    Ok(answer(head.status, &head.headers, body))
-}
-
-/// The request for `event`: its method, exact target, `Host`, and its end-to-end headers in
-/// order, duplicates kept.
-fn http_request(
-    host: &HeaderValue,
-    target: &Target,
-    event: &Event,
-) -> Result<Request<Full<Bytes>>, Failure> {
-    let method = Method::from_bytes(event.method.as_bytes())
-        .map_err(|_| Failure::Refused(format!("invalid method {:?}", event.method)))?;
-    let uri = target.request_target(event).map_err(Failure::Refused)?;
-    let mut request = Request::new(Full::new(event.body.clone()));
-    *request.method_mut() = method;
-    *request.uri_mut() = uri.into();
-    let headers = request.headers_mut();
-    headers.reserve(event.headers.len() + 1);
-    headers.insert(HOST, host.clone());
-    for (name, value) in &event.headers {
-        if is_hop_by_hop(name) {
-            continue;
+    /// The request for `event`: its method, exact target, `Host`, and its end-to-end headers in
+    /// order, duplicates kept.
+    fn request(
+        &self,
+        target: &Target,
+        event: &Event,
+    ) -> Result<Request<Full<Bytes>>, DeliveryError> {
+        let invalid = DeliveryError::InvalidRequest;
+        let method = Method::from_bytes(event.method.as_bytes())
+            .map_err(|_| invalid(format!("invalid method {:?}", event.method)))?;
+        let mut request = Request::new(Full::new(event.body.clone()));
+        *request.method_mut() = method;
+        *request.uri_mut() = target.uri_for(event)?;
+        let headers = request.headers_mut();
+        headers.reserve(event.headers.len() + 1);
+        headers.insert(HOST, self.host.clone());
+        for (name, value) in &event.headers {
+            if is_hop_by_hop(name) {
+                continue;
+            }
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|_| invalid(format!("invalid value for header {name}")))?;
+            headers.append(name, value);
         }
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Failure::Request(format!("invalid header name {name:?}")))?;
-        let value = HeaderValue::from_bytes(value.as_bytes())
-            .map_err(|_| Failure::Request(format!("invalid value for header {name}")))?;
-        headers.append(name, value);
-    }
-    Ok(request)
-}
-
-async fn tls(client: &reqwest::Client, target: &Target, event: &Event) -> Result<Answer, Failure> {
-    let method = reqwest::Method::from_bytes(event.method.as_bytes())
-        .map_err(|_| Failure::Refused(format!("invalid method {:?}", event.method)))?;
-    let mut request = client
-        .request(method, target.url_for(event))
-        .body(event.body.clone());
-    for (name, value) in &event.headers {
-        if !is_hop_by_hop(name) {
-            request = request.header(name, value);
-        }
-    }
-    let response = request.send().await.map_err(reqwest_failure)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(reqwest_failure)?;
-    Ok(answer(status, &headers, body))
-}
-
-fn reqwest_failure(e: reqwest::Error) -> Failure {
-    if e.is_connect() {
-        Failure::Connect(root_cause(&e))
-    } else {
-        Failure::Request(root_cause(&e))
+        Ok(request)
     }
 }
 
@@ -186,26 +140,4 @@ fn answer(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Answer {
         content_type: header(CONTENT_TYPE).map(str::to_owned),
         body,
     }
-}
-
-/// Retry-After in seconds or as an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// The innermost error's message, e.g. `Connection refused (os error 111)`.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }

@@ -1,22 +1,21 @@
 //! Runs many deliveries: a cap on deliveries in flight, a rate limit, and Ctrl-C handling.
 //! `send --count`, `replay` and forwarding feed it events; a [`Sink`] sees every outcome.
 //!
-//! Deliveries run on the engine's own task, in lanes made once and reused (no task or future
-//! per event), and the sink is called on that task as each one finishes, so it needs no
-//! locking.
+//! Events flow from the source through the [`Pacer`] into `buffer_unordered`, which runs up to
+//! `concurrency` deliveries at once on the engine's own task. The sink is called on that task
+//! as each one finishes, so it needs no locking.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
+use std::cell::Cell;
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt as _};
+use futures_util::stream::{self, StreamExt as _};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::deliver::{Deliverer, Outcome};
+use crate::deliver::Deliverer;
+use crate::deliver::Outcome;
 use crate::event::Event;
 use crate::units::Rate;
 
@@ -48,9 +47,15 @@ pub trait Sink {
 /// The longest a finished delivery's output waits in a sink's buffer during [`run`].
 pub const FLUSH_EVERY: Duration = Duration::from_millis(10);
 
-/// Paces starts at a fixed rate against absolute deadlines, so it does not drift while events
-/// keep coming. Time spent waiting for events is not saved up: after an idle spell the next
-/// start is spaced from now, never a burst to catch up.
+/// How far behind its schedule a [`Pacer`] may fall and still catch up: enough for a timer
+/// that fires on the next millisecond and a busy moment, small enough that an idle spell is
+/// not followed by a burst.
+const MAX_LAG: Duration = Duration::from_millis(5);
+
+/// Paces starts at a fixed rate against absolute deadlines: each start is due one period
+/// after the one before was due, not after it happened, so a timer that fires late costs no
+/// rate. A schedule more than [`MAX_LAG`] behind (after an idle spell, or when deliveries
+/// cannot keep up) is moved up to that, so at most [`MAX_LAG`]'s worth of starts catch up.
 pub struct Pacer {
     next: Instant,
     period: Duration,
@@ -64,33 +69,22 @@ impl Pacer {
         }
     }
 
-    /// The instant the next start is allowed.
-    pub fn next_deadline(&mut self) -> Instant {
-        let at = self.next.max(Instant::now());
-        self.next = at + self.period;
-        at
+    /// Waits until the next start is due.
+    pub async fn wait(&mut self) {
+        let now = Instant::now();
+        let due = match now.checked_sub(MAX_LAG) {
+            Some(earliest) => self.next.max(earliest),
+            None => self.next,
+        };
+        self.next = due + self.period;
+        if due > now {
+            tokio::time::sleep_until(due).await;
+        }
     }
-}
-
-/// Events taken from the source at once, so a producer on another thread is woken once per
-/// batch rather than once per event.
-const BATCH: usize = 256;
-
-/// What the engine does next.
-enum Step {
-    Stop,
-    Finished,
-    /// The rate limit lets the next event start.
-    Paced,
-    Received(usize),
-    Flush,
 }
 
 /// Delivers everything `source` yields until it ends or `stop` turns true. Returns true when
 /// stopped early. In-flight deliveries always finish (or time out) before it returns.
-///
-/// Up to `concurrency` lanes deliver one event at a time each; a lane is a future made once
-/// and reused, polled by this task, so an event costs no task or future allocation.
 pub async fn run(
     deliverer: Arc<Deliverer>,
     config: EngineConfig,
@@ -110,174 +104,56 @@ pub async fn run(
 async fn deliver_all(
     deliverer: &Deliverer,
     config: EngineConfig,
-    mut source: mpsc::Receiver<Event>,
+    source: mpsc::Receiver<Event>,
     stop: watch::Receiver<bool>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<bool> {
-    let capacity = config.concurrency.max(1);
-    let mut pacer = config.rate.map(Pacer::new);
-    let lanes = Lanes::default();
-    let mut running = FuturesUnordered::new();
-    let mut queue: VecDeque<Event> = VecDeque::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut busy = 0;
-    let mut source_open = true;
-    let stopping = stop_requested(stop);
-    tokio::pin!(stopping);
-    let flush_timer = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(flush_timer);
-    // When the rate limit lets the next event start.
-    let mut next_start = None;
-    let pace_timer = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(pace_timer);
-    let mut held = false;
-    let mut stopped = false;
-    loop {
-        while let Some((event, outcome)) = lanes.next_finished() {
-            busy -= 1;
-            sink.outcome(event, outcome)?;
-            if !held {
-                held = true;
-                flush_timer.as_mut().reset(Instant::now() + FLUSH_EVERY);
-            }
-        }
-        while busy < capacity && !queue.is_empty() {
+    let paced = stream::unfold(
+        (source, config.rate.map(Pacer::new)),
+        |(mut source, mut pacer)| async move {
+            let event = source.recv().await?;
             if let Some(pacer) = pacer.as_mut() {
-                let at = *next_start.get_or_insert_with(|| pacer.next_deadline());
-                if at > Instant::now() {
-                    pace_timer.as_mut().reset(at);
-                    break;
-                }
-                next_start = None;
+                pacer.wait().await;
             }
-            let Some(event) = queue.pop_front() else {
-                break;
-            };
-            busy += 1;
-            if let Some(new_lane) = lanes.start(event) {
-                running.push(lane(new_lane, &lanes, deliverer));
-            }
-        }
-        if !source_open && queue.is_empty() && busy == 0 {
-            break;
-        }
-        let step = tokio::select! {
+            Some((event, (source, pacer)))
+        },
+    );
+    // Stopped: no new event starts; what is in flight finishes (or times out), and is
+    // reported as it does.
+    let stopped = Cell::new(false);
+    let stopping = async {
+        stop_requested(stop).await;
+        stopped.set(true);
+    };
+    let mut finished = pin!(paced
+        .take_until(stopping)
+        .map(|event| async move {
+            let outcome = deliverer.deliver(&event).await;
+            (event, outcome)
+        })
+        .buffer_unordered(config.concurrency.max(1)));
+    let mut flush_timer = pin!(tokio::time::sleep(Duration::ZERO));
+    let mut held = false;
+    loop {
+        tokio::select! {
             biased;
-            _ = &mut stopping => Step::Stop,
-            () = lanes.drive(&mut running), if busy > 0 => Step::Finished,
-            _ = &mut pace_timer, if next_start.is_some() => Step::Paced,
-            // While the source is idle (--follow, --speed), finished deliveries are still
-            // reported: the lanes' branch comes first.
-            n = source.recv_many(&mut batch, BATCH), if source_open && queue.is_empty() => {
-                Step::Received(n)
-            }
-            _ = &mut flush_timer, if held => Step::Flush,
-        };
-        match step {
-            Step::Stop => {
-                stopped = true;
-                break;
-            }
-            Step::Finished | Step::Paced => {}
-            Step::Received(0) => source_open = false,
-            Step::Received(_) => queue.extend(batch.drain(..)),
-            Step::Flush => {
+            () = &mut flush_timer, if held => {
                 sink.flush()?;
                 held = false;
             }
-        }
-    }
-    // Stopped: what is in flight finishes (or times out), and is reported as it does.
-    while busy > 0 {
-        lanes.drive(&mut running).await;
-        while let Some((event, outcome)) = lanes.next_finished() {
-            busy -= 1;
-            sink.outcome(event, outcome)?;
-        }
-        sink.flush()?;
-    }
-    Ok(stopped)
-}
-
-/// The state lanes share with the engine loop: each lane's next event, the waker of each lane
-/// waiting for one, idle lanes, and finished deliveries in completion order.
-#[derive(Default)]
-struct Lanes {
-    jobs: RefCell<Vec<Option<Event>>>,
-    wakers: RefCell<Vec<Option<Waker>>>,
-    idle: RefCell<Vec<usize>>,
-    finished: RefCell<VecDeque<(Event, Outcome)>>,
-}
-
-impl Lanes {
-    /// Hands `event` to an idle lane. Returns the number of a new lane to start when none
-    /// was idle.
-    fn start(&self, event: Event) -> Option<usize> {
-        let mut jobs = self.jobs.borrow_mut();
-        match self.idle.borrow_mut().pop() {
-            Some(lane) => {
-                jobs[lane] = Some(event);
-                if let Some(waker) = &self.wakers.borrow()[lane] {
-                    waker.wake_by_ref();
+            // While the source is idle (--follow, --speed), finished deliveries are still
+            // reported.
+            done = finished.next() => {
+                let Some((event, outcome)) = done else { break };
+                sink.outcome(event, outcome)?;
+                if !held {
+                    held = true;
+                    flush_timer.as_mut().reset(Instant::now() + FLUSH_EVERY);
                 }
-                None
-            }
-            None => {
-                jobs.push(Some(event));
-                self.wakers.borrow_mut().push(None);
-                Some(jobs.len() - 1)
             }
         }
     }
-
-    /// The next event for `lane`, once there is one.
-    fn take_job(&self, lane: usize, cx: &mut Context<'_>) -> Poll<Event> {
-        match self.jobs.borrow_mut()[lane].take() {
-            Some(event) => Poll::Ready(event),
-            None => {
-                let mut wakers = self.wakers.borrow_mut();
-                if !wakers[lane]
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    wakers[lane] = Some(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-        }
-    }
-
-    fn finish(&self, lane: usize, event: Event, outcome: Outcome) {
-        self.finished.borrow_mut().push_back((event, outcome));
-        self.idle.borrow_mut().push(lane);
-    }
-
-    fn next_finished(&self) -> Option<(Event, Outcome)> {
-        self.finished.borrow_mut().pop_front()
-    }
-
-    /// Runs the lanes until at least one delivery has finished.
-    async fn drive<F: Future<Output = ()>>(&self, running: &mut FuturesUnordered<F>) {
-        poll_fn(|cx| {
-            // Lanes never complete; polling runs the ones that were woken.
-            let _ = running.poll_next_unpin(cx);
-            if self.finished.borrow().is_empty() {
-                Poll::Pending
-            } else {
-                Poll::Ready(())
-            }
-        })
-        .await
-    }
-}
-
-/// One lane: delivers the events handed to it, one at a time, for as long as the engine runs.
-async fn lane(number: usize, lanes: &Lanes, deliverer: &Deliverer) {
-    loop {
-        let event = poll_fn(|cx| lanes.take_job(number, cx)).await;
-        let outcome = deliverer.deliver(&event).await;
-        lanes.finish(number, event, outcome);
-    }
+    Ok(stopped.get())
 }
 
 /// Completes once `stop` turns true. A stop sender that was dropped never stops anything.
@@ -317,5 +193,52 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `count` events through `pacer`, each taking `work` of the clock, and returns
+    /// how long that took.
+    async fn pace(pacer: &mut Pacer, count: u32, work: Duration) -> Duration {
+        let started = Instant::now();
+        for _ in 0..count {
+            pacer.wait().await;
+            tokio::time::advance(work).await;
+        }
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_is_kept_when_the_timer_fires_late() {
+        // 0.5 ms apart, on a timer that wakes on whole milliseconds, with work in between.
+        let mut pacer = Pacer::new(Rate { per_second: 2000.0 });
+        let took = pace(&mut pacer, 4000, Duration::from_micros(200)).await;
+        let rate = 4000.0 / took.as_secs_f64();
+        assert!((rate - 2000.0).abs() < 2000.0 * 0.02, "{rate}/s");
+
+        let mut slow = Pacer::new(Rate { per_second: 30.0 });
+        let took = pace(&mut slow, 60, Duration::from_millis(7)).await;
+        let rate = 60.0 / took.as_secs_f64();
+        assert!((rate - 30.0).abs() < 30.0 * 0.02, "{rate}/s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_spell_is_not_made_up_for() {
+        let mut pacer = Pacer::new(Rate { per_second: 1000.0 });
+        pace(&mut pacer, 10, Duration::ZERO).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let resumed = Instant::now();
+        let mut at_once = 0;
+        while pace(&mut pacer, 1, Duration::ZERO).await.is_zero() {
+            at_once += 1;
+        }
+        // MAX_LAG's worth (5 starts) and the one due now; then one per period again.
+        assert_eq!(at_once, 6);
+        let took = pace(&mut pacer, 100, Duration::ZERO).await;
+        assert!(took >= Duration::from_millis(99), "{took:?}");
+        assert!(resumed.elapsed() < Duration::from_millis(110));
     }
 }

@@ -1,13 +1,14 @@
-//! The one delivery path shared by `send`, `replay` and `listen --forward-to`: per-attempt
-//! timeouts, retries with exponential backoff and full jitter, Retry-After, and an honest
-//! [`Outcome`] per event. [`crate::deliver::engine`] runs many deliveries with a concurrency cap and a
-//! rate limit. `http://` goes straight through hyper, so a replay sends the captured request
-//! target and headers as they were; `https://` goes through reqwest (see [`client`]).
+//! The one delivery path shared by `send`, `replay`, `relay` and `listen --forward-to`:
+//! per-attempt timeouts, retries with exponential backoff and full jitter, Retry-After, and an
+//! honest [`Outcome`] per event. [`crate::deliver::engine`] runs many deliveries with a
+//! concurrency cap and a rate limit. One HTTP client serves `http://` and `https://` alike and
+//! sends the captured request target and headers as they were (see [`client`]).
 
 mod client;
 pub mod engine;
-mod pool;
+mod error;
 pub mod report;
+pub mod retry;
 pub mod summary;
 mod target;
 #[cfg(test)]
@@ -17,14 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
-pub use client::parse_retry_after;
-use client::Transport;
-pub use target::{request_target, Target};
-
-/// The longest wait between two attempts, whatever the backoff or Retry-After says.
-pub const MAX_WAIT: Duration = Duration::from_secs(600);
+use client::Client;
+pub use error::DeliveryError;
+use retry::{backoff, retryable, MAX_WAIT};
+pub use target::Target;
 
 /// How each event is delivered.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct DeliveryConfig {
     pub retries: u32,
     /// Base of the exponential backoff.
     pub backoff: Duration,
+    /// Certificates trusted for `https://` besides the webpki roots.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for DeliveryConfig {
@@ -43,6 +45,7 @@ impl Default for DeliveryConfig {
             timeout: Duration::from_secs(10),
             retries: 0,
             backoff: Duration::from_millis(500),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -60,7 +63,7 @@ pub struct Outcome {
     /// How many attempts were made.
     pub attempts: u32,
     /// Why the last attempt failed (no answer, or a non-2xx status).
-    pub error: Option<String>,
+    pub error: Option<DeliveryError>,
     /// The last response's body and content type.
     pub body: Bytes,
     pub content_type: Option<String>,
@@ -75,7 +78,7 @@ impl Outcome {
 
 /// Delivers events to one target over pooled keep-alive connections.
 pub struct Deliverer {
-    transport: Transport,
+    client: Client,
     config: DeliveryConfig,
     target: Target,
     prepare: Option<Prepare>,
@@ -83,12 +86,6 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Idle kept-alive connections not yet known to be closed.
-    #[cfg(test)]
-    pub(crate) fn idle_open(&self) -> usize {
-        self.transport.idle_open()
-    }
-
     /// `stop` flips to true on Ctrl-C: no new retries start after that.
     pub fn new(
         config: DeliveryConfig,
@@ -97,7 +94,7 @@ impl Deliverer {
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Deliverer> {
         Ok(Deliverer {
-            transport: Transport::new(&target)?,
+            client: Client::new(&target, &config.extra_roots)?,
             config,
             target,
             prepare,
@@ -125,33 +122,24 @@ impl Deliverer {
             };
             let started = Instant::now();
             let result = self
-                .transport
+                .client
                 .exchange(&self.target, to_send, self.config.timeout)
                 .await;
             let latency = started.elapsed();
-            let (wait, outcome) = match result {
-                Ok(answer) => {
-                    let error = (!(200..300).contains(&answer.status))
-                        .then(|| format!("answered {}", describe_status(answer.status)));
-                    let wait = retryable(answer.status).then(|| {
-                        answer
-                            .retry_after
-                            .unwrap_or_else(|| backoff(self.config.backoff, attempts))
-                    });
-                    (
-                        wait,
-                        Outcome {
-                            status: Some(answer.status),
-                            latency,
-                            attempts,
-                            error,
-                            body: answer.body,
-                            content_type: answer.content_type,
-                        },
-                    )
-                }
+            let (outcome, retry_after) = match result {
+                Ok(answer) => (
+                    Outcome {
+                        status: Some(answer.status),
+                        latency,
+                        attempts,
+                        error: (!(200..300).contains(&answer.status))
+                            .then_some(DeliveryError::Status(answer.status)),
+                        body: answer.body,
+                        content_type: answer.content_type,
+                    },
+                    answer.retry_after,
+                ),
                 Err(error) => (
-                    Some(backoff(self.config.backoff, attempts)),
                     Outcome {
                         status: None,
                         latency,
@@ -160,8 +148,14 @@ impl Deliverer {
                         body: Bytes::new(),
                         content_type: None,
                     },
+                    None,
                 ),
             };
+            let wait = outcome
+                .error
+                .as_ref()
+                .filter(|e| retryable(e))
+                .map(|_| retry_after.unwrap_or_else(|| backoff(self.config.backoff, attempts)));
             match wait {
                 Some(wait) if attempts <= self.config.retries && !*self.stop.borrow() => {
                     tokio::select! {
@@ -184,19 +178,6 @@ impl Deliverer {
     }
 }
 
-/// Connection errors, timeouts, 5xx, 408 and 429 are worth another attempt; other 4xx never.
-pub fn retryable(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
-}
-
-/// Full-jitter exponential backoff: a random wait between 0 and `base * 2^(attempt-1)`.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let ceiling = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-        .min(MAX_WAIT);
-    ceiling.mul_f64(fastrand::f64())
-}
-
 /// `404 Not Found`.
 pub fn describe_status(status: u16) -> String {
     match http::StatusCode::from_u16(status)
@@ -213,36 +194,6 @@ mod tests {
     use super::*;
     use crate::event::Headers;
     use std::time::SystemTime;
-
-    #[test]
-    fn backoff_stays_within_its_ceiling() {
-        for attempt in 1..6 {
-            for _ in 0..100 {
-                let wait = backoff(Duration::from_millis(100), attempt);
-                assert!(wait <= Duration::from_millis(100 << (attempt - 1)));
-            }
-        }
-        assert!(backoff(Duration::from_secs(100), 30) <= MAX_WAIT);
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        let later = SystemTime::now() + Duration::from_secs(120);
-        let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
-        assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn which_statuses_are_retried() {
-        for s in [500, 502, 503, 504, 408, 429] {
-            assert!(retryable(s), "{s}");
-        }
-        for s in [200, 301, 400, 401, 404, 410] {
-            assert!(!retryable(s), "{s}");
-        }
-    }
 
     #[test]
     fn target_keeps_or_replaces_the_path() {

@@ -187,7 +187,7 @@ struct ResultRecord<'a> {
     status: Option<u16>,
     attempts: u32,
     latency_ms: f64,
-    error: Option<&'a str>,
+    error: Option<String>,
 }
 
 impl Sink for Reporter {
@@ -216,7 +216,7 @@ impl Sink for Reporter {
                 status: outcome.status,
                 attempts: outcome.attempts,
                 latency_ms: outcome.latency.as_secs_f64() * 1000.0,
-                error: outcome.error.as_deref(),
+                error: outcome.error.as_ref().map(ToString::to_string),
             };
             serde_json::to_writer(&mut self.out, &record)?;
             self.out.push(b'\n');
@@ -226,7 +226,11 @@ impl Sink for Reporter {
             self.emit()?;
         }
         if !outcome.is_success() {
-            let why = outcome.error.clone().unwrap_or_default();
+            let why = outcome
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             if !self.config.json {
                 self.failures_shown += 1;
                 if self.failures_shown <= MAX_FAILURE_LINES {

@@ -1,67 +1,62 @@
 //! Where events go, and the exact request target each one is sent with.
 //!
-//! Over `http://` the request line carries the event's path and query byte for byte, so a
-//! replay reaches the app the way the capture saw it (`/p{q}`, `x='1'`). The only exception is
-//! a byte that [`http::Uri`] refuses, or would read as the start of a query or fragment: those
-//! few bytes (controls, space, `#`, `<`, `>`, DEL; in the path also `` ` `` and `?`; in the
-//! query also `"`) are percent-encoded, and nothing else is. `https://` goes through reqwest,
-//! which re-encodes the target by the WHATWG URL rules.
+//! The request line carries the event's path and query byte for byte, over `http://` and
+//! `https://` alike, so a replay reaches the app the way the capture saw it (`/p{q}`,
+//! `x='1'`). The only exception is a byte that [`http::Uri`] refuses, or would read as the
+//! start of a query or fragment: those few bytes (controls, space, `#`, `<`, `>`, DEL; in the
+//! path also `` ` `` and `?`; in the query also `"`) are percent-encoded, and nothing else is.
 
-use http::uri::PathAndQuery;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::Uri;
 
+use super::DeliveryError;
 use crate::event::Event;
 
 /// Where events go: an origin, and optionally a path that replaces each event's own.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// `http://host:port`, the port left out when it is the scheme's default.
-    origin: String,
+    /// `http` or `https`.
+    scheme: Scheme,
+    /// `host:port`, the port left out when it is the scheme's default; also the `Host` header.
+    authority: Authority,
     path: Option<String>,
-    tls: bool,
-    host: String,
-    port: u16,
 }
 
 impl Target {
     /// Parses an http(s) URL. A path other than `/` replaces the events' paths.
     pub fn parse(url: &str) -> anyhow::Result<Target> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| {
+        let parsed = url::Url::parse(url).map_err(|e| {
             anyhow::anyhow!("invalid URL {url:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
         })?;
-        let (tls, host, port) = match (
-            parsed.scheme(),
-            parsed.host_str(),
-            parsed.port_or_known_default(),
-        ) {
-            (scheme @ ("http" | "https"), Some(host), Some(port)) => {
-                // IPv6 addresses come bracketed; connecting wants them bare.
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                (scheme == "https", host.to_owned(), port)
-            }
+        let scheme = match (parsed.scheme(), parsed.host_str()) {
+            ("http", Some(_)) => Scheme::HTTP,
+            ("https", Some(_)) => Scheme::HTTPS,
             _ => anyhow::bail!(
                 "invalid URL {url:?}: only http:// and https:// URLs with a host are supported"
             ),
         };
         let origin = parsed.origin().ascii_serialization();
+        let authority = origin
+            .split_once("://")
+            .and_then(|(_, rest)| rest.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("invalid URL {url:?}: invalid host"))?;
         let path = match parsed.path() {
             "" | "/" => None,
             p => Some(p.to_owned()),
         };
         Ok(Target {
-            origin,
+            scheme,
+            authority,
             path,
-            tls,
-            host,
-            port,
         })
     }
 
-    /// The URL an event is sent to.
+    /// The URL an event is sent to, as shown in messages.
     pub fn url_for(&self, event: &Event) -> String {
         let path = self.path.as_deref().unwrap_or(&event.path);
         match &event.query {
-            Some(q) => format!("{}{}?{}", self.origin, path, q),
-            None => format!("{}{}", self.origin, path),
+            Some(q) => format!("{}://{}{}?{}", self.scheme, self.authority, path, q),
+            None => format!("{}://{}{}", self.scheme, self.authority, path),
         }
     }
 
@@ -70,33 +65,28 @@ impl Target {
         self.path.as_deref()
     }
 
-    /// True for `https://`.
-    pub fn is_tls(&self) -> bool {
-        self.tls
-    }
-
-    /// The host to connect to (an IPv6 address without brackets) and the port.
-    pub fn host_port(&self) -> (&str, u16) {
-        (&self.host, self.port)
-    }
-
-    /// The `Host` header: the origin without its scheme.
+    /// The `Host` header: `host:port`, the port left out when it is the scheme's default.
     pub fn authority(&self) -> &str {
-        self.origin
-            .split_once("://")
-            .map_or(self.origin.as_str(), |(_, rest)| rest)
+        self.authority.as_str()
     }
 
-    /// The request target for `event` in origin form (`/path?query`), exact but for the bytes
-    /// [`http::Uri`] cannot carry (see the module docs).
-    pub fn request_target(&self, event: &Event) -> Result<PathAndQuery, String> {
+    /// The absolute URI for `event`: the target's scheme and authority, and the event's exact
+    /// request target (see the module docs), which goes on the request line as it is.
+    pub fn uri_for(&self, event: &Event) -> Result<Uri, DeliveryError> {
         let path = self.path.as_deref().unwrap_or(&event.path);
-        request_target(path, event.query.as_deref())
+        let path_and_query =
+            request_target(path, event.query.as_deref()).map_err(DeliveryError::InvalidRequest)?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|e| DeliveryError::InvalidRequest(format!("cannot send to {path:?}: {e}")))
     }
 }
 
 /// `path?query` as a [`PathAndQuery`], percent-encoding only what it would refuse or misread.
-pub fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, String> {
+fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, String> {
     let clean = path.starts_with('/')
         && path.bytes().all(path_byte_ok)
         && query.is_none_or(|q| q.bytes().all(query_byte_ok));

@@ -59,7 +59,10 @@ impl Forwarder {
                 reply
             }
             None => {
-                let why = outcome.error.clone().unwrap_or_else(|| "no answer".into());
+                let why = outcome
+                    .error
+                    .as_ref()
+                    .map_or_else(|| "no answer".to_owned(), ToString::to_string);
                 self.diag.error(format_args!(
                     "forward of {} to {} failed: {why}; answered 502",
                     Untrusted(&event.id),
@@ -102,8 +105,8 @@ impl Forwarder {
         if failed && self.config.exit_on_failure {
             let why = outcome
                 .error
-                .clone()
-                .unwrap_or_else(|| "forward failed".into());
+                .as_ref()
+                .map_or_else(|| "forward failed".to_owned(), ToString::to_string);
             self.stopper.stop(Finish::ForwardFailed(why));
         }
     }
@@ -116,6 +119,6 @@ fn note(url: &str, outcome: &Outcome) -> ForwardNote {
         status: outcome.status,
         latency_ms: (outcome.latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
         attempts: outcome.attempts,
-        error: outcome.error.clone(),
+        error: outcome.error.as_ref().map(ToString::to_string),
     }
 }

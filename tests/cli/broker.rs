@@ -339,7 +339,7 @@ fn unreachable_or_refusing_brokers_fail_at_start_without_showing_the_password() 
     else {
         return;
     };
-    let mut wrong = reqwest::Url::parse(&b.url).unwrap();
+    let mut wrong = url::Url::parse(&b.url).unwrap();
     wrong.set_password(Some("wrong-password")).unwrap();
     let out = hookctl()
         .args(["send", "payment_success", "--publish", wrong.as_str()])

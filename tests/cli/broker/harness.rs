@@ -210,13 +210,13 @@ pub fn pipe(mut from: TcpStream, mut to: TcpStream) {
 
 /// The broker URL pointed at another port.
 pub fn via_port(url: &str, port: u16) -> String {
-    let mut parsed = reqwest::Url::parse(url).unwrap();
+    let mut parsed = url::Url::parse(url).unwrap();
     parsed.set_port(Some(port)).unwrap();
     parsed.to_string()
 }
 
 pub fn broker_addr(url: &str) -> SocketAddr {
-    let parsed = reqwest::Url::parse(url).unwrap();
+    let parsed = url::Url::parse(url).unwrap();
     format!(
         "{}:{}",
         parsed.host_str().unwrap(),
