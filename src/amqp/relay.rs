@@ -23,8 +23,8 @@ use tokio::task::JoinSet;
 
 use super::Topology;
 use super::{declare_exchange, declare_queue, describe, name, reconnect_delay, BrokerUrl};
-use crate::deliver::{Deliverer, Outcome};
 use crate::deliver::engine::{Pacer, Sink};
+use crate::deliver::{Deliverer, Outcome};
 use crate::event::Event;
 use crate::units::Rate;
 

@@ -8,20 +8,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::listen::capture::CaptureWriter;
 use crate::cli::{ListenArgs, RespondArgs, VerifyMode};
 use crate::cmd::{verifier_from, GlobalOptions};
-use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::deliver::engine::shutdown_signal;
+use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::exit::{CodedError, Exit};
+use crate::listen::capture::CaptureWriter;
 use crate::listen::expect::{Expectation, Tracker};
-use crate::output::printer::Printer;
-use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
 use crate::listen::handler::{
     Finish, ForwardConfig, ListenConfig, Printed, Receiver, Shared, VerifyConfig,
 };
 use crate::listen::respond::{parse_header, Responder, ResponseConfig};
 use crate::listen::server::{serve, ServerConfig};
+use crate::output::printer::Printer;
+use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
 
 /// Events queued for the terminal before further ones are dropped (and counted).
 const PRINT_QUEUE: usize = 2048;

@@ -8,11 +8,11 @@ pub mod send;
 pub mod verify;
 
 use crate::cli::{DeliveryArgs, EncodingArg, SecretArgs};
-use crate::send::compose::Signer;
-use crate::deliver::DeliveryConfig;
 use crate::deliver::engine::EngineConfig;
 use crate::deliver::report::Detail;
 use crate::deliver::report::ReportConfig;
+use crate::deliver::DeliveryConfig;
+use crate::send::compose::Signer;
 use crate::signature::{Encoding, HmacOptions, Scheme, Secret};
 
 /// The global flags, after colour has been decided.

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::cli::{PublishArgs, RelayArgs};
 use crate::cmd::GlobalOptions;
-use crate::send::compose::EventSpec;
 use crate::exit::Exit;
 use crate::listen::handler::Publish;
+use crate::send::compose::EventSpec;
 
 /// The error every broker command gives in a build without the `amqp` feature.
 #[cfg(not(feature = "amqp"))]
@@ -54,12 +54,12 @@ mod with_amqp {
     use crate::amqp::relay::{self, DeadLetter, RelayConfig};
     use crate::amqp::{BrokerUrl, Topology};
     use crate::cmd::{delivery_setup, runtime, signer_from};
-    use crate::send::compose::{unix_now, TAG_HEADER};
-    use crate::deliver::{Deliverer, Prepare, Target};
     use crate::deliver::engine::stop_on_signals;
+    use crate::deliver::report::Reporter;
+    use crate::deliver::{Deliverer, Prepare, Target};
     use crate::event::Event;
     use crate::output::human_duration;
-    use crate::deliver::report::Reporter;
+    use crate::send::compose::{unix_now, TAG_HEADER};
 
     /// How long listen and send wait for the broker's confirm of one publish.
     const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);

@@ -7,11 +7,11 @@ use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
 use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
-use crate::deliver::{Deliverer, Target};
 use crate::deliver::engine;
+use crate::deliver::report::Reporter;
+use crate::deliver::{Deliverer, Target};
 use crate::exit::Exit;
 use crate::replay::{self, ReplayPlan, Selector};
-use crate::deliver::report::Reporter;
 
 pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let target = Target::parse(&args.to)?;

@@ -9,14 +9,14 @@ use tokio::sync::mpsc;
 
 use crate::cli::SendArgs;
 use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
-use crate::send::compose::{BodySource, EventSpec};
-use crate::deliver::{Deliverer, Target};
 use crate::deliver::engine;
+use crate::deliver::report::Reporter;
+use crate::deliver::{Deliverer, Target};
+use crate::event::jsonpath;
 use crate::event::Headers;
 use crate::exit::Exit;
-use crate::event::jsonpath;
-use crate::deliver::report::Reporter;
 use crate::listen::respond::parse_header;
+use crate::send::compose::{BodySource, EventSpec};
 use crate::send::samples;
 
 pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::replay::reader::{open_input, CaptureReader};
 use crate::cli::VerifyArgs;
 use crate::cmd::{scheme_from, secrets_from, GlobalOptions};
-use crate::send::compose::unix_now;
 use crate::exit::{CodedError, Exit};
 use crate::output::{sanitize::sanitize_line, style};
+use crate::replay::reader::{open_input, CaptureReader};
+use crate::send::compose::unix_now;
 use crate::signature::{self, Verdict};
 
 pub fn run(args: VerifyArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {

@@ -8,13 +8,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::path::PathBuf;
 
-use crate::listen::capture::{CaptureCloser, CaptureWriter};
-use crate::deliver::{describe_status, Outcome};
 use crate::deliver::engine::Sink;
+use crate::deliver::summary::Summary;
+use crate::deliver::{describe_status, Outcome};
 use crate::event::Event;
 use crate::exit::Exit;
+use crate::listen::capture::{CaptureCloser, CaptureWriter};
 use crate::output::{human_duration, sanitize, style};
-use crate::deliver::summary::Summary;
 
 /// How much to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,8 +33,8 @@ use std::str::FromStr;
 use glob::Pattern;
 use serde_json::Value;
 
-use crate::event::Event;
 use crate::event::jsonpath;
+use crate::event::Event;
 
 /// Candidates kept per unmet expectation for the timeout report.
 const CANDIDATES: usize = 3;

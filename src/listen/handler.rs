@@ -10,14 +10,14 @@ use http::HeaderValue;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::listen::capture::CaptureWriter;
-use crate::send::compose::{unix_now, TAG_HEADER};
 use crate::deliver::{Deliverer, Outcome};
 use crate::event::{Event, ForwardNote, Verified};
+use crate::listen::capture::CaptureWriter;
 use crate::listen::expect::Tracker;
-use crate::output::printer::Printer;
 use crate::listen::respond::Responder;
 use crate::listen::server::{Handler, Reply};
+use crate::output::printer::Printer;
+use crate::send::compose::{unix_now, TAG_HEADER};
 use crate::signature::{self, Scheme, Secret, Verdict};
 
 /// `listen --verify`.

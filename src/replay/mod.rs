@@ -12,10 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use crate::replay::reader::{open_input, CaptureReader};
-use crate::send::compose::{unix_now, Signer, TAG_HEADER};
 use crate::event::{generate_id, Event, ID_HEADERS};
 use crate::replay::follow::FollowReader;
+use crate::replay::reader::{open_input, CaptureReader};
+use crate::send::compose::{unix_now, Signer, TAG_HEADER};
 
 /// Which events to replay: `--filter type=GLOB`, any of which may match.
 #[derive(Debug, Default)]
