@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::deliver::Prepare;
-use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::event::jsonpath;
+use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
 use crate::send::samples::{Sample, Template};
 use crate::signature::{self, Scheme, Secret, SignRequest};
 
@@ -251,7 +251,7 @@ impl EventSpec {
     /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
     /// the `-H` headers, then the tag.
     fn headers_for(&self, body: &[u8], json: bool) -> Headers {
-        let mut headers = Headers::with_capacity(self.headers.len() + 3, 0);
+        let mut headers = Headers::with_capacity(self.headers.len() + 3);
         if !self.headers.contains("content-type") {
             let content_type = if json {
                 "application/json"
