@@ -1,74 +1,52 @@
-//! An event's headers: every one in arrival order, duplicates kept, names spelled as given.
+//! An event's headers: a list of `(name, value)` pairs, duplicates kept; lookups ignore case.
 //!
-//! They live in one text buffer with a list of where each name and value ends, so an event
-//! costs two allocations for its headers however many it has, instead of two per header.
-//! Every delivery `listen` receives builds one of these, and every capture line `replay`
-//! reads does too. In JSON they are a list of `[name, value]` pairs.
+//! What is kept depends on where the event came from. `listen` gets its headers from hyper,
+//! which lower-cases every name and groups repeated names: the values of one name sit
+//! together, in the order they arrived, but how different names interleaved on the wire is
+//! lost. A value that is not UTF-8 has its bad bytes replaced with U+FFFD. `send` keeps its
+//! headers as the sample, flow or `-H` spelled them, and `replay` as the capture line lists
+//! them. In JSON they are a list of `[name, value]` pairs.
 
-use std::borrow::Cow;
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
-use serde::de::{SeqAccess, Visitor};
-use serde::ser::SerializeSeq;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Headers(Vec<(String, String)>);
 
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Headers {
-    text: String,
-    /// For each header, where its name ends and where its value ends in `text`; each name
-    /// starts where the previous value ended.
-    ends: Vec<(usize, usize)>,
-}
+/// The headers in order, as `(name, value)`.
+pub type Iter<'a> =
+    std::iter::Map<std::slice::Iter<'a, (String, String)>, fn(&(String, String)) -> (&str, &str)>;
 
 impl Headers {
     pub fn new() -> Headers {
         Headers::default()
     }
 
-    /// Room for `count` headers whose names and values add up to `bytes`.
-    pub fn with_capacity(count: usize, bytes: usize) -> Headers {
-        Headers {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(count),
-        }
+    /// Room for `count` headers.
+    pub fn with_capacity(count: usize) -> Headers {
+        Headers(Vec::with_capacity(count))
     }
 
     /// Adds `name: value` after the others.
     pub fn push(&mut self, name: &str, value: &str) {
-        self.text.push_str(name);
-        let name_end = self.text.len();
-        self.text.push_str(value);
-        self.ends.push((name_end, self.text.len()));
+        self.0.push((name.to_owned(), value.to_owned()));
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.0.is_empty()
     }
 
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            text: &self.text,
-            ends: self.ends.iter(),
-            start: 0,
-        }
+        self.0.iter().map(as_strs)
     }
 
     /// The value of the first header called `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        // Names are compared as bytes; only the value found is cut out as text.
-        let bytes = self.text.as_bytes();
-        let mut start = 0;
-        for &(name_end, value_end) in &self.ends {
-            if bytes[start..name_end].eq_ignore_ascii_case(name.as_bytes()) {
-                return Some(&self.text[name_end..value_end]);
-            }
-            start = value_end;
-        }
-        None
+        self.get_all(name).next()
     }
 
     /// The values of every header called `name` (case-insensitive), in order.
@@ -88,10 +66,7 @@ impl Headers {
 
     /// Removes every header called `name` (case-insensitive).
     pub fn remove(&mut self, name: &str) {
-        if self.contains(name) {
-            let old = std::mem::take(self);
-            self.extend(old.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(name)));
-        }
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
     }
 
     /// Replaces every header called `name` with one `name: value`, at the end.
@@ -101,35 +76,13 @@ impl Headers {
     }
 
     pub fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
+        self.0.clear();
     }
 }
 
-/// The headers in order, as `(name, value)`.
-#[derive(Clone)]
-pub struct Iter<'a> {
-    text: &'a str,
-    ends: std::slice::Iter<'a, (usize, usize)>,
-    /// Where the next name starts.
-    start: usize,
+fn as_strs((name, value): &(String, String)) -> (&str, &str) {
+    (name, value)
 }
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a str, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let &(name_end, value_end) = self.ends.next()?;
-        let start = std::mem::replace(&mut self.start, value_end);
-        Some((&self.text[start..name_end], &self.text[name_end..value_end]))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.ends.size_hint()
-    }
-}
-
-impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a Headers {
     type Item = (&'a str, &'a str);
@@ -155,54 +108,6 @@ impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
         headers
     }
 }
-
-impl fmt::Debug for Headers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl Serialize for Headers {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for pair in self {
-            seq.serialize_element(&pair)?;
-        }
-        seq.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Headers {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Headers, D::Error> {
-        struct Pairs;
-
-        impl<'de> Visitor<'de> for Pairs {
-            type Value = Headers;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of [name, value] pairs")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Headers, A::Error> {
-                // JSON does not say how many pairs follow; start with room for a typical
-                // webhook's headers rather than growing a pair at a time.
-                let count = seq.size_hint().unwrap_or(8);
-                let mut headers = Headers::with_capacity(count, count * 32);
-                while let Some((Text(name), Text(value))) = seq.next_element()? {
-                    headers.push(&name, &value);
-                }
-                Ok(headers)
-            }
-        }
-
-        deserializer.deserialize_seq(Pairs)
-    }
-}
-
-/// A name or value read from JSON, borrowed from the input when nothing in it is escaped:
-/// no allocation per header.
-#[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[cfg(test)]
 mod tests {
@@ -249,7 +154,7 @@ mod tests {
         let mut h = sample();
         h.set("x-dup", "3");
         assert_eq!(h.get_all("x-dup").collect::<Vec<_>>(), ["3"]);
-        assert_eq!(h.iter().last(), Some(("x-dup", "3")));
+        assert_eq!(h.iter().next_back(), Some(("x-dup", "3")));
         h.remove("CONTENT-TYPE");
         assert_eq!(h.len(), 2);
         h.remove("absent");
@@ -269,10 +174,13 @@ mod tests {
         assert_eq!(serde_json::from_str::<Headers>(&json).unwrap(), h);
         let escaped: Headers = serde_json::from_str(r#"[["a\"b","c\nd"]]"#).unwrap();
         assert_eq!(escaped.get("a\"b"), Some("c\nd"));
-        let wrong = serde_json::from_str::<Headers>(r#"{"a":"b"}"#).unwrap_err();
-        assert!(
-            wrong.to_string().contains("a list of [name, value] pairs"),
-            "{wrong}"
-        );
+        for wrong in [
+            r#"{"a":"b"}"#,
+            r#"[["a"]]"#,
+            r#"[["a","b","c"]]"#,
+            r#"[["a",1]]"#,
+        ] {
+            assert!(serde_json::from_str::<Headers>(wrong).is_err(), "{wrong}");
+        }
     }
 }

@@ -221,12 +221,7 @@ async fn respond<H: Handler>(
             return to_response(Reply::json(400, &serde_json::json!({ "error": why })));
         }
     };
-    let bytes_of_headers = parts
-        .headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    let mut headers = Headers::with_capacity(parts.headers.len(), bytes_of_headers);
+    let mut headers = Headers::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
         match value.to_str() {
             Ok(text) => headers.push(name.as_str(), text),

@@ -260,7 +260,7 @@ impl EventSpec {
     /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
     /// the `-H` headers, then the tag.
     fn headers_for(&self, body: &[u8], json: bool) -> Headers {
-        let mut headers = Headers::with_capacity(self.headers.len() + 3, 0);
+        let mut headers = Headers::with_capacity(self.headers.len() + 3);
         if !self.headers.contains("content-type") {
             let content_type = if json {
                 "application/json"

@@ -1,7 +1,8 @@
 //! Provider headers that accompany a signature but are not signed.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use super::{Scheme, SignRequest};
-use crate::event::civil_from_days;
 
 /// The provider's usual non-signature headers, for `send --sign <scheme>`:
 /// GitHub's `X-GitHub-Event` (event type, default `ping`) and `X-GitHub-Delivery`; Shopify's
@@ -30,15 +31,9 @@ pub fn provider_headers(scheme: &Scheme, req: &SignRequest) -> Vec<(String, Stri
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2023-11-14T22:13:20Z`), as in Shopify's
-/// `X-Shopify-Triggered-At`.
+/// `X-Shopify-Triggered-At`. Times before 1970 or after 9999 are clamped to those ends.
 pub(super) fn rfc3339_utc(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs_of_day = unix_secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60,
-        secs_of_day % 60
-    )
+    const LAST: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let secs = u64::try_from(unix_secs).unwrap_or(0).min(LAST);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
