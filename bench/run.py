@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-HOOKCTL = ROOT / "target" / "release" / "hookctl"
+HOOKCTL = ROOT / "target" / "dist" / "hookctl"
 BASELINE_DIR = ROOT / "target" / "bench-baseline"
 BASELINE = BASELINE_DIR / "release" / "baseline-server"
 PAYLOAD = BENCH / "payload.json"
@@ -327,8 +327,8 @@ def main():
         args.duration, args.runs, args.send_count, args.replay_lines = 2, 1, 20_000, 100_000
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk (and cargo install oha for the send comparison)")
-    log("building hookctl and the baseline server (release)...")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    log("building hookctl (dist profile: fat LTO) and the baseline server (release)...")
+    subprocess.run(["cargo", "build", "--profile", "dist", "--quiet"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
                     str(BENCH / "baseline-server" / "Cargo.toml"), "--target-dir", str(BASELINE_DIR)],
                    check=True)

@@ -5,6 +5,10 @@
 //! NUL) where those values go; serialising it and cutting at the placeholders gives literal
 //! runs and holes. [`crate::send::compose`] checks each compiled template against a body built from
 //! scratch before using it.
+//!
+//! Kept by measurement (issue 20's rule for hand-written parts): in `bench/run.py`'s `send
+//! --count 100000 --concurrency 64` row, `send` reached 0.95x oha with templates and 0.51-0.53x
+//! building every body from scratch (five alternated runs each, dist profile, 2026-12-06).
 
 use std::time::{Duration, UNIX_EPOCH};
 
