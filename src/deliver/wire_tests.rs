@@ -170,12 +170,10 @@ async fn target_and_headers_go_out_as_captured(mut server: Server, deliverer: De
     );
 
     // The server drops the kept-alive connection while it is idle in the pool: the next event
-    // goes out on a new one, without costing an attempt. The close is on the socket once the
-    // server says so; a bounded pause lets the connection's task see it, as it would between
-    // events.
+    // goes out on a new one, without costing an attempt, whether or not the client has seen
+    // the close yet.
     server.close.send(()).unwrap();
     server.closed.recv().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let outcome = deliverer.deliver(&event("/", None, &[])).await;
     assert_eq!(outcome.status, Some(201), "{:?}", outcome.error);
     assert_eq!(outcome.attempts, 1);
