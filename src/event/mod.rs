@@ -16,6 +16,7 @@ mod record;
 
 pub use headers::Headers;
 use record::Record;
+pub use record::RecordError;
 
 /// Version of the capture format written in the `v` field.
 pub const FORMAT_VERSION: u32 = 1;
@@ -182,7 +183,7 @@ impl Event {
 
     /// Reads one capture line. Unknown fields are ignored. Returns `Ok(None)` for records of
     /// another kind (`ready`, `result`, `summary`), so a `--json` stream can be replayed.
-    pub fn from_json_line(line: &[u8]) -> Result<Option<Event>, String> {
+    pub fn from_json_line(line: &[u8]) -> Result<Option<Event>, RecordError> {
         Record::read(line)?.into_event()
     }
 }

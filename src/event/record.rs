@@ -114,45 +114,47 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// Reads a record from one line, wording errors to follow `file:line: `.
-    pub(super) fn read(line: &'a [u8]) -> Result<Record<'a>, String> {
-        serde_json::from_slice(line).map_err(|e| describe_json_error(&e))
+    /// Reads a record from one line, wording errors to follow `file:line: `. The line must be
+    /// one JSON object: an array, which serde would read field by field, is refused.
+    pub(super) fn read(line: &'a [u8]) -> Result<Record<'a>, RecordError> {
+        if line.first() != Some(&b'{') {
+            return Err(RecordError::NotAnObject);
+        }
+        serde_json::from_slice(line).map_err(|e| RecordError::from_json(&e))
     }
 
     /// Checks the record and makes it an event; `Ok(None)` for records of another kind
     /// (`ready`, `result`, `summary`), so a `--json` stream can be replayed. An id or type that
     /// is missing is derived as for a request.
-    pub(super) fn into_event(self) -> Result<Option<Event>, String> {
+    pub(super) fn into_event(self) -> Result<Option<Event>, RecordError> {
         if self.v != FORMAT_VERSION {
-            return Err(format!(
-                "unsupported capture format version {} (this hookctl reads version {FORMAT_VERSION})",
-                self.v
-            ));
+            return Err(RecordError::Version(self.v));
         }
         if self.kind != "event" {
             return Ok(None);
         }
         let body = match (self.body, self.body_base64) {
-            (Some(_), Some(_)) => return Err("has both `body` and `body_base64`; keep one".into()),
+            (Some(_), Some(_)) => return Err(RecordError::TwoBodies),
             (Some(text), None) => Bytes::from(text.into_owned()),
             (None, Some(b64)) => base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
                 .map(Bytes::from)
-                .map_err(|e| format!("`body_base64` is not valid base64: {e}"))?,
+                .map_err(|e| RecordError::Base64(e.to_string()))?,
             (None, None) => Bytes::new(),
         };
         let received_at = match self.received_at {
-            Some(text) => humantime::parse_rfc3339_weak(&text)
-                .map_err(|e| format!("`received_at` is not an RFC 3339 time ({text:?}): {e}"))?,
+            Some(text) => {
+                parse_rfc3339(&text).ok_or_else(|| RecordError::Time(text.into_owned()))?
+            }
             None => SystemTime::now(),
         };
         let method = self.method.into_owned();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(format!("`method` {method:?} is not an HTTP method"));
+            return Err(RecordError::Method(method));
         }
         let path = self.path.into_owned();
         if !path.starts_with('/') {
-            return Err(format!("`path` {path:?} must start with '/'"));
+            return Err(RecordError::Path(path));
         }
         let type_missing = self.event_type.is_none();
         let mut event = Event {
@@ -186,17 +188,77 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Turns serde_json's message into one that reads well after `file:line: `.
-fn describe_json_error(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    // serde_json appends " at line L column C"; every capture record is one line.
-    let msg = match msg.rfind(" at line ") {
-        Some(at) => format!("{} at column {}", &msg[..at], e.column()),
-        None => msg,
+/// Why a line is not a capture record; each reads well after `file:line: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("not a capture record: {0}")]
+    NotARecord(String),
+    #[error("not a capture record: a line must be one JSON object")]
+    NotAnObject,
+    #[error(
+        "unsupported capture format version {0} (this hookctl reads version {FORMAT_VERSION})"
+    )]
+    Version(u32),
+    #[error("has both `body` and `body_base64`; keep one")]
+    TwoBodies,
+    #[error("`body_base64` is not valid base64: {0}")]
+    Base64(String),
+    #[error(
+        "`received_at` is not an RFC 3339 time ({0:?}); write it like 2026-12-06T05:41:00.123Z"
+    )]
+    Time(String),
+    #[error("`method` {0:?} is not an HTTP method")]
+    Method(String),
+    #[error("`path` {0:?} must start with '/'")]
+    Path(String),
+}
+
+impl RecordError {
+    /// serde_json's message, pointing at the column: every capture record is one line.
+    fn from_json(e: &serde_json::Error) -> RecordError {
+        let msg = e.to_string();
+        // serde_json appends " at line L column C".
+        let msg = match msg.rfind(" at line ") {
+            Some(at) => format!("{} at column {}", &msg[..at], e.column()),
+            None => msg,
+        };
+        match e.classify() {
+            serde_json::error::Category::Data => RecordError::NotARecord(msg),
+            _ => RecordError::Json(msg),
+        }
+    }
+}
+
+/// An RFC 3339 time with any offset (`Z`, `+02:00`, `-05:30`), as the instant it names.
+/// humantime reads UTC only, so the offset is taken off first and applied after.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let (local, offset_secs) = match text.strip_suffix(['Z', 'z']) {
+        Some(local) => (local, 0i64),
+        None => {
+            // `±HH:MM` after the seconds (and any fraction).
+            let (local, offset) = text.split_at(text.len().checked_sub(6)?);
+            let sign = match offset.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = offset[1..].split_once(':')?;
+            let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+            if hours > 23 || minutes > 59 || offset[1..3].contains('+') {
+                return None;
+            }
+            (local, sign * (hours * 3600 + minutes * 60))
+        }
     };
-    match e.classify() {
-        serde_json::error::Category::Data => format!("not a capture record: {msg}"),
-        _ => format!("invalid JSON: {msg}"),
+    let utc = humantime::parse_rfc3339_weak(&format!("{local}Z")).ok()?;
+    // Local time minus the offset is UTC.
+    let shift = Duration::from_secs(offset_secs.unsigned_abs());
+    if offset_secs >= 0 {
+        utc.checked_sub(shift)
+    } else {
+        utc.checked_add(shift)
     }
 }
 
@@ -300,15 +362,65 @@ mod tests {
         assert!(Event::from_json_line(br#"{"kind":"ready","url":"x"}"#)
             .unwrap()
             .is_none());
-        let err = Event::from_json_line(b"{oops").unwrap_err();
+        let err = Event::from_json_line(b"{oops").unwrap_err().to_string();
         assert!(
             err.starts_with("invalid JSON: key must be a string at column 2"),
             "{err}"
         );
         let err = Event::from_json_line(br#"{"v":2}"#).unwrap_err();
-        assert!(err.contains("version 2"), "{err}");
+        assert_eq!(err, RecordError::Version(2));
         let err = Event::from_json_line(br#"{"headers":5}"#).unwrap_err();
-        assert!(err.starts_with("not a capture record"), "{err}");
+        assert!(err.to_string().starts_with("not a capture record"), "{err}");
+    }
+
+    #[test]
+    fn a_line_must_be_one_json_object() {
+        // serde reads a struct from an array field by field: this was a DELETE to /admin.
+        let array = br#"[1,"event","x",null,"2026-01-01T00:00:00Z","DELETE","/admin"]"#;
+        assert_eq!(
+            Event::from_json_line(array).unwrap_err(),
+            RecordError::NotAnObject
+        );
+        assert_eq!(
+            Event::from_json_line(b"[]").unwrap_err(),
+            RecordError::NotAnObject
+        );
+        assert_eq!(
+            Event::from_json_line(b"42").unwrap_err(),
+            RecordError::NotAnObject
+        );
+        // Invalid UTF-8 anywhere is an error, not a replacement character.
+        for line in [&b"{\"body\":\"\xff\"}"[..], b"{\"id\":\"a\",\"x\xfe\":1}"] {
+            let err = Event::from_json_line(line).unwrap_err();
+            assert!(matches!(err, RecordError::Json(_)), "{err}");
+        }
+        // A form feed is not JSON whitespace.
+        assert!(matches!(
+            Event::from_json_line(b"{\"body\":\"x\"}\x0c").unwrap_err(),
+            RecordError::Json(_)
+        ));
+    }
+
+    #[test]
+    fn received_at_with_any_offset_is_the_same_instant() {
+        let at = |text: &str| {
+            let line = format!("{{\"received_at\":\"{text}\",\"body\":\"\"}}");
+            Event::from_json_line(line.as_bytes()).map(|e| e.unwrap().received_at)
+        };
+        let utc = at("2026-12-06T05:41:00.250Z").unwrap();
+        assert_eq!(at("2026-12-06T07:41:00.250+02:00").unwrap(), utc);
+        assert_eq!(at("2026-12-06T00:11:00.250-05:30").unwrap(), utc);
+        assert_eq!(at("2026-12-06T05:41:00.250+00:00").unwrap(), utc);
+        let whole = at("2026-12-06T05:41:00Z").unwrap();
+        assert_eq!(at("2026-12-06T06:41:00+01:00").unwrap(), whole);
+        for bad in [
+            "2026-12-06T05:41:00",
+            "2026-12-06T05:41:00+2:00",
+            "yesterday",
+            "2026-12-06T05:41:00+25:00",
+        ] {
+            assert!(matches!(at(bad), Err(RecordError::Time(_))), "{bad}");
+        }
     }
 
     #[test]

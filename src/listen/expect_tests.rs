@@ -14,9 +14,8 @@ fn event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Even
 }
 
 fn payment(id: &str, kind: &str, amount: &str) -> Event {
-    let body = format!(
-        r#"{{"id":"{id}","type":"{kind}","data":{{"amount":{amount},"currency":"usd"}}}}"#
-    );
+    let body =
+        format!(r#"{{"id":"{id}","type":"{kind}","data":{{"amount":{amount},"currency":"usd"}}}}"#);
     event(
         "POST",
         "/hooks/stripe",
@@ -100,9 +99,8 @@ fn commas_split_only_before_the_next_key() {
         &[("x-tag", "a,b")],
         r#"{"items":[1,2],"o":{"k":1,"j":2},"n":"x,y=z"}"#,
     );
-    let all = expect(
-        r#"body.items=[1,2], body.o={"k":1,"j":2},header.x-tag=a,b,body.n="x,y=z",path=/x"#,
-    );
+    let all =
+        expect(r#"body.items=[1,2], body.o={"k":1,"j":2},header.x-tag=a,b,body.n="x,y=z",path=/x"#);
     assert_eq!(all.predicates.len(), 5);
     assert!(all.matches(&e));
     assert_eq!(split("type=a,b"), ["type=a,b"]);
@@ -142,9 +140,8 @@ fn parse_errors_name_the_bad_part() {
 
 #[test]
 fn explain_says_what_the_event_had() {
-    let x = expect(
-        "type=payment_success,body.data.amount=4200,header.x-github-event=push,method=PUT",
-    );
+    let x =
+        expect("type=payment_success,body.data.amount=4200,header.x-github-event=push,method=PUT");
     let c = x.explain(&payment("evt_1", "payment_failed", "4100"));
     assert_eq!(c.satisfied, 0);
     assert_eq!(c.total, 4);

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead};
 use std::path::Path;
 
-use crate::event::Event;
+use crate::event::{Event, RecordError};
 
 /// Where capture lines come from: a file or stdin.
 pub fn open_input(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
@@ -23,7 +23,7 @@ pub fn open_input(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
 /// One line read from a capture: its number and what it held.
 pub struct Line {
     pub number: u64,
-    pub record: Result<Option<Event>, String>,
+    pub record: Result<Option<Event>, RecordError>,
 }
 
 /// Reads capture records one line at a time; memory does not grow with the file.
@@ -75,14 +75,25 @@ impl<R: BufRead> CaptureReader<R> {
 }
 
 /// What one line holds; `None` for a blank line.
-fn record_of(line: &[u8]) -> Option<Result<Option<Event>, String>> {
+fn record_of(line: &[u8]) -> Option<Result<Option<Event>, RecordError>> {
     let text = trim_line(line);
     (!text.is_empty()).then(|| Event::from_json_line(text))
 }
 
-/// A line without its trailing `\n` / `\r\n` and surrounding blanks.
+/// A line without its trailing `\n` / `\r\n` and surrounding JSON whitespace (space, tab,
+/// CR, LF). Anything else around a record, such as a form feed, is left for the parser to
+/// report.
 pub fn trim_line(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
+    let json_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = line
+        .iter()
+        .position(|b| !json_space(b))
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !json_space(b))
+        .map_or(start, |i| i + 1);
+    &line[start..end]
 }
 
 #[cfg(test)]
