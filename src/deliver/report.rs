@@ -14,6 +14,7 @@ use crate::deliver::{describe_status, Outcome};
 use crate::event::Event;
 use crate::exit::Exit;
 use crate::listen::capture::{CaptureCloser, CaptureWriter};
+use crate::output::diag::{Diag, Untrusted};
 use crate::output::{human_duration, sanitize, style};
 
 /// How much to show.
@@ -49,6 +50,7 @@ pub struct Reporter {
     /// Lines for stdout not written yet (see [`Sink::hold_output`]).
     out: Vec<u8>,
     hold: bool,
+    diag: Diag,
 }
 
 /// Held stdout output is written once it reaches this size, whatever the engine says.
@@ -64,7 +66,7 @@ impl Reporter {
         let dead_letter = config
             .dead_letter
             .as_deref()
-            .map(|path| CaptureWriter::open(path, false, crate::output::diag::Diag::stderr()))
+            .map(|path| CaptureWriter::open(path, false, Diag::stderr()))
             .transpose()?;
         Ok(Reporter {
             config,
@@ -75,6 +77,7 @@ impl Reporter {
             failures_shown: 0,
             out: Vec::new(),
             hold: false,
+            diag: Diag::stderr(),
         })
     }
 
@@ -141,7 +144,11 @@ impl Reporter {
             drop(writer);
             let written = closer.close().await;
             if written > 0 {
-                eprintln!("{written} failed event(s) written to {}", path.display());
+                self.diag.note(format_args!(
+                    "{written} failed event{} written to {}",
+                    if written == 1 { "" } else { "s" },
+                    path.display()
+                ));
             }
         }
         if let Some(bar) = &self.progress {
@@ -161,10 +168,9 @@ impl Reporter {
         }
         let show_summary = self.config.detail != Detail::Quiet || !self.summary.all_succeeded();
         if show_summary && self.config.total != Some(1) {
-            eprintln!(
-                "{}",
+            self.diag.line(
                 self.summary
-                    .render(elapsed, self.config.concurrency, interrupted)
+                    .render(elapsed, self.config.concurrency, interrupted),
             );
         }
         Ok(if interrupted {
@@ -234,11 +240,14 @@ impl Sink for Reporter {
             if !self.config.json {
                 self.failures_shown += 1;
                 if self.failures_shown <= MAX_FAILURE_LINES {
-                    let id = sanitize::sanitize_line(&event.id).into_owned();
-                    self.suspend(|| eprintln!("hookctl: {}: {why}", style::id(&id)));
+                    self.suspend(|| {
+                        self.diag
+                            .error(format_args!("{}: {why}", Untrusted(&event.id)))
+                    });
                 } else if self.failures_shown == MAX_FAILURE_LINES + 1 {
                     self.suspend(|| {
-                        eprintln!("hookctl: (further failures are only counted in the summary)")
+                        self.diag
+                            .note("further failures are only counted in the summary")
                     });
                 }
             }

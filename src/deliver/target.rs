@@ -74,8 +74,7 @@ impl Target {
     /// request target (see the module docs), which goes on the request line as it is.
     pub fn uri_for(&self, event: &Event) -> Result<Uri, DeliveryError> {
         let path = self.path.as_deref().unwrap_or(&event.path);
-        let path_and_query =
-            request_target(path, event.query.as_deref()).map_err(DeliveryError::InvalidRequest)?;
+        let path_and_query = request_target(path, event.query.as_deref())?;
         Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
@@ -86,7 +85,7 @@ impl Target {
 }
 
 /// `path?query` as a [`PathAndQuery`], percent-encoding only what it would refuse or misread.
-fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, String> {
+fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, DeliveryError> {
     let clean = path.starts_with('/')
         && path.bytes().all(path_byte_ok)
         && query.is_none_or(|q| q.bytes().all(query_byte_ok));
@@ -110,7 +109,7 @@ fn request_target(path: &str, query: Option<&str>) -> Result<PathAndQuery, Strin
         }
     }
     PathAndQuery::from_maybe_shared(target)
-        .map_err(|e| format!("cannot send to path {path:?}: {e}"))
+        .map_err(|e| DeliveryError::InvalidRequest(format!("cannot send to path {path:?}: {e}")))
 }
 
 fn escape_into(out: &mut String, text: &str, ok: fn(u8) -> bool) {

@@ -23,8 +23,19 @@ pub enum PathError {
     CannotSet {
         path: String,
         at: String,
-        why: String,
+        why: Blocked,
     },
+}
+
+/// What stops a path at one of its segments; worded to follow the part of the path before it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Blocked {
+    #[error("has no element {index} (it has {len})")]
+    NoElement { index: usize, len: usize },
+    #[error("is an array, not an object; use an index from 0 to {}", .0.saturating_sub(1))]
+    ArrayNeedsIndex(usize),
+    #[error("is {0}, not an object")]
+    NotAnObject(&'static str),
 }
 
 /// Splits `data.items.0` into its segments. Empty text and empty segments (`a..b`, `.a`, `a.`)
@@ -75,7 +86,7 @@ pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), PathEr
         *root = value;
         return Ok(());
     };
-    let fail = |depth: usize, why: String| {
+    let fail = |depth: usize, why: Blocked| {
         let at = match depth {
             0 => "the document".to_owned(),
             _ => format!("`{}`", display(&path[..depth])),
@@ -104,7 +115,7 @@ pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), PathEr
 
 /// The child of `node` named by `segment`, created as `null` when `node` is an object (or a
 /// `null`, which becomes an object) without that key.
-fn step<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, String> {
+fn step<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Blocked> {
     if node.is_null() {
         *node = Value::Object(Map::new());
     }
@@ -115,14 +126,11 @@ fn step<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, String>
             match segment.parse::<usize>() {
                 Ok(index) => items
                     .get_mut(index)
-                    .ok_or_else(|| format!("has no element {index} (it has {len})")),
-                Err(_) => Err(format!(
-                    "is an array, not an object; use an index from 0 to {}",
-                    len.saturating_sub(1)
-                )),
+                    .ok_or(Blocked::NoElement { index, len }),
+                Err(_) => Err(Blocked::ArrayNeedsIndex(len)),
             }
         }
-        other => Err(format!("is {}, not an object", kind(other))),
+        other => Err(Blocked::NotAnObject(kind(other))),
     }
 }
 
