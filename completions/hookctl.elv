@@ -45,7 +45,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --max-body 'Largest body accepted; larger ones get 413'
             cand --header-timeout 'How long a client may take to send a request''s headers (and how long an idle keep-alive connection stays open)'
             cand --body-timeout 'How long a client may take to send a whole body; slower ones get 408'
-            cand --max-connections 'Connections served at once; further ones wait in the kernel''s queue until one closes'
+            cand --max-connections 'Connections served at once. Further ones wait for a slot (up to 10s, 8 per slot); past that they are answered 503 with Retry-After: 1'
             cand --ready-file 'Write the bound URL to PATH once the port accepts connections'
             cand --expect 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events'
             cand --count 'Exit after N deliveries (when no --expect is given)'

@@ -46,7 +46,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-print-byt
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-body -d 'Largest body accepted; larger ones get 413' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l header-timeout -d 'How long a client may take to send a request\'s headers (and how long an idle keep-alive connection stays open)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l body-timeout -d 'How long a client may take to send a whole body; slower ones get 408' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-connections -d 'Connections served at once; further ones wait in the kernel\'s queue until one closes' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l max-connections -d 'Connections served at once. Further ones wait for a slot (up to 10s, 8 per slot); past that they are answered 503 with Retry-After: 1' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-file -d 'Write the bound URL to PATH once the port accepts connections' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l expect -d 'Wait for an event matching EXPR (type=GLOB, path=GLOB, method=M, header.NAME=GLOB, body.PATH=JSON; comma-separated predicates are ANDed). Repeat for several events' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l count -d 'Exit after N deliveries (when no --expect is given)' -r

@@ -114,7 +114,8 @@ pub struct ListenArgs {
     /// How long a client may take to send a whole body; slower ones get 408.
     #[arg(long, default_value = "60s", value_parser = parse_timeout, value_name = "DURATION", help_heading = "Limits")]
     pub body_timeout: Duration,
-    /// Connections served at once; further ones wait in the kernel's queue until one closes.
+    /// Connections served at once. Further ones wait for a slot (up to 10s, 8 per slot); past
+    /// that they are answered 503 with Retry-After: 1.
     #[arg(long, default_value = "1024", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
     /// Write the bound URL to PATH once the port accepts connections.

@@ -10,6 +10,10 @@ use clap::Parser;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // Without its background thread, jemalloc returns freed pages only while the program
+    // keeps allocating: a listen that goes idle after a burst would hold them for good.
+    #[cfg(not(target_env = "msvc"))]
+    let _ = tikv_jemalloc_ctl::background_thread::write(true);
     let cli = hookctl::cli::Cli::parse();
     match hookctl::run(cli) {
         Ok(code) => code,

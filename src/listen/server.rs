@@ -17,10 +17,10 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
+use super::admission::{Admission, Entry};
 use crate::event::{Event, Headers};
-use crate::output::diag::Diag;
+use crate::output::diag::{Diag, Throttle};
 
 /// Paths under this prefix belong to hookctl and are never treated as events.
 pub const RESERVED_PREFIX: &str = "/_hookctl/";
@@ -96,8 +96,8 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// How long a client may take to send the whole body; then 408.
     pub body_timeout: Duration,
-    /// Connections served at once. Past it, accepting waits until one closes, so further
-    /// clients wait in the kernel's listen queue (and are refused by it when that is full).
+    /// Connections served at once; further ones wait for a slot or are answered 503 (see
+    /// [`Admission`]).
     pub max_connections: usize,
     /// Where a failed accept is reported.
     pub diag: Diag,
@@ -112,27 +112,29 @@ pub async fn serve<H: Handler>(
 ) {
     let graceful = GracefulShutdown::new();
     let config = Arc::new(config);
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let mut accept_errors = AcceptErrors::default();
+    let admission = Arc::new(Admission::new(config.max_connections, config.diag.clone()));
+    let mut accept_errors = Throttle::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            (accepted, slot) = async {
-                // A slot first: at the cap, new connections stay in the kernel's queue.
-                let slot = slots.clone().acquire_owned().await;
-                (listener.accept().await, slot)
-            } => {
-                let Ok(slot) = slot else { break };
+            accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
                         // Out of file descriptors, say: back off, and say so once a second at
                         // most instead of once per attempt.
-                        accept_errors.report(&config.diag, &e);
+                        accept_errors.report(&config.diag, |n| format!(
+                            "cannot accept connections: {e} ({n} time(s)); raise the file limit (ulimit -n) or lower --max-connections"
+                        ));
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                         continue;
                     }
                 };
+                let entry = admission.enter();
+                if let Entry::Full = entry {
+                    admission.refuse(stream);
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 let header_timeout = config.header_timeout;
@@ -142,17 +144,26 @@ pub async fn serve<H: Handler>(
                     let config = config.clone();
                     async move { Ok::<_, Infallible>(respond(req, &config, &*handler).await) }
                 });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    // A client that shuts down its sending side after the request still
-                    // reads the answer: without this, hyper dropped the connection, and an
-                    // event already captured as answered got no answer at all.
-                    .half_close(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let admission = admission.clone();
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    let slot = match entry {
+                        Entry::Admitted(slot) => slot,
+                        Entry::Queued(place) => match admission.wait(place).await {
+                            Some(slot) => slot,
+                            None => return admission.refuse(stream),
+                        },
+                        Entry::Full => return,
+                    };
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
+                        // A client that shuts down its sending side after the request still
+                        // reads the answer: without this, hyper dropped the connection, and an
+                        // event already captured as answered got no answer at all.
+                        .half_close(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
                     drop(slot);
                 });
             }
@@ -244,33 +255,6 @@ async fn respond<H: Handler>(
 
 /// How long accepting waits after a failure (such as running out of file descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// Accept failures, reported at most once a second with how many there were.
-#[derive(Default)]
-struct AcceptErrors {
-    last_report: Option<std::time::Instant>,
-    unreported: u64,
-}
-
-impl AcceptErrors {
-    fn report(&mut self, diag: &Diag, e: &std::io::Error) {
-        self.unreported += 1;
-        let due = self
-            .last_report
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-        if due {
-            let more = match self.unreported {
-                1 => String::new(),
-                n => format!(" ({n} failures in the last second)"),
-            };
-            diag.error(format_args!(
-                "cannot accept connections: {e}{more}; raise the file limit (ulimit -n) or lower --max-connections"
-            ));
-            self.last_report = Some(std::time::Instant::now());
-            self.unreported = 0;
-        }
-    }
-}
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers

@@ -79,6 +79,30 @@ impl Diag {
     }
 }
 
+/// A diagnostic that may fire many times a second (accept failures, refused connections),
+/// said at most once a second with how often it happened since.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: Option<std::time::Instant>,
+    unsaid: u64,
+}
+
+impl Throttle {
+    /// Counts one occurrence and, when a second has passed since the last warning, warns with
+    /// `message(count)`.
+    pub fn report(&mut self, diag: &Diag, message: impl FnOnce(u64) -> String) {
+        self.unsaid += 1;
+        let due = self
+            .last
+            .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+        if due {
+            diag.warn(message(self.unsaid));
+            self.last = Some(std::time::Instant::now());
+            self.unsaid = 0;
+        }
+    }
+}
+
 /// Request text in a diagnostic: displayed with control, bidi and zero-width characters
 /// escaped.
 pub struct Untrusted<'a>(pub &'a str);
