@@ -57,9 +57,10 @@ mod with_amqp {
     use crate::amqp::publisher::{PublishConfig, Publisher};
     use crate::amqp::relay::{self, DeadLetter, RelayConfig};
     use crate::amqp::{BrokerUrl, Topology};
-    use crate::cmd::{delivery_setup, runtime, signer_from};
+    use crate::cmd::{delivery_setup, signer_from};
     use crate::deliver::engine::stop_on_signals;
     use crate::deliver::report::Reporter;
+    use crate::deliver::runtime;
     use crate::deliver::{Deliverer, Prepare, Target};
     use crate::event::Event;
     use crate::listen::handler::PublishResult;

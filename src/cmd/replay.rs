@@ -5,9 +5,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::cli::ReplayArgs;
-use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
+use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
 use crate::deliver::engine;
 use crate::deliver::report::Reporter;
+use crate::deliver::runtime;
 use crate::deliver::{Deliverer, Target};
 use crate::exit::Exit;
 use crate::replay::{self, ReplayPlan, Selector};
