@@ -33,15 +33,15 @@ pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
         prepare,
         report,
         delivery,
-        engine: engine_config,
+        engine,
     } = config;
-    let exit = runtime()?.block_on(async move {
+    runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
         let deliverer = Arc::new(Deliverer::new(delivery, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(1024);
         let reader = std::thread::spawn(move || feed(input, &plan, tx));
         let mut reporter = Reporter::new(report)?;
-        let interrupted = engine::run(deliverer, engine_config, rx, stop, &mut reporter).await?;
+        let interrupted = engine::run(deliverer, engine, rx, stop, &mut reporter).await?;
         let fed = if interrupted {
             None
         } else {
@@ -59,8 +59,7 @@ pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
             Some(_) => Exit::Error,
             None => exit,
         })
-    })?;
-    Ok(exit)
+    })
 }
 
 /// The number of lines in the capture, for the progress bar's ETA: only counted when a bar will

@@ -35,9 +35,9 @@ pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
         prepare,
         report,
         delivery,
-        engine: engine_config,
+        engine,
     } = config;
-    let exit = runtime()?.block_on(async move {
+    runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
         let deliverer = Arc::new(Deliverer::new(delivery, target, prepare, stop.clone())?);
         let (tx, rx) = mpsc::channel(256);
@@ -50,11 +50,10 @@ pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
             }
         });
         let mut reporter = Reporter::new(report)?;
-        let interrupted = engine::run(deliverer, engine_config, rx, stop, &mut reporter).await?;
+        let interrupted = engine::run(deliverer, engine, rx, stop, &mut reporter).await?;
         producer.abort();
         reporter.finish(interrupted).await
-    })?;
-    Ok(exit)
+    })
 }
 
 /// `send --list`: the samples, one a line.
