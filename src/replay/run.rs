@@ -26,22 +26,16 @@ pub struct ReplayConfig {
 /// Delivers the selected events and reports on them; a malformed line that stopped the reader
 /// makes the exit code an error.
 pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
-    let ReplayConfig {
-        input,
-        plan,
-        target,
-        prepare,
-        report,
-        delivery,
-        engine,
-    } = config;
     runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
-        let deliverer = Arc::new(Deliverer::new(delivery, target, prepare, stop.clone())?);
+        let deliverer =
+            Deliverer::new(config.delivery, config.target, config.prepare, stop.clone())?;
         let (tx, rx) = mpsc::channel(1024);
+        let (input, plan) = (config.input, config.plan);
         let reader = std::thread::spawn(move || feed(input, &plan, tx));
-        let mut reporter = Reporter::new(report)?;
-        let interrupted = engine::run(deliverer, engine, rx, stop, &mut reporter).await?;
+        let mut reporter = Reporter::new(config.report)?;
+        let deliverer = Arc::new(deliverer);
+        let interrupted = engine::run(deliverer, config.engine, rx, stop, &mut reporter).await?;
         let fed = if interrupted {
             None
         } else {

@@ -28,19 +28,12 @@ pub struct SendConfig {
 
 /// Builds and delivers the events through the delivery engine, and reports on them.
 pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
-    let SendConfig {
-        spec,
-        count,
-        target,
-        prepare,
-        report,
-        delivery,
-        engine,
-    } = config;
     runtime()?.block_on(async move {
         let stop = engine::stop_on_signals();
-        let deliverer = Arc::new(Deliverer::new(delivery, target, prepare, stop.clone())?);
+        let deliverer =
+            Deliverer::new(config.delivery, config.target, config.prepare, stop.clone())?;
         let (tx, rx) = mpsc::channel(256);
+        let (spec, count) = (config.spec, config.count);
         let producer = tokio::spawn(async move {
             for _ in 0..count {
                 let Ok(event) = spec.build() else { break };
@@ -49,8 +42,9 @@ pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
                 }
             }
         });
-        let mut reporter = Reporter::new(report)?;
-        let interrupted = engine::run(deliverer, engine, rx, stop, &mut reporter).await?;
+        let mut reporter = Reporter::new(config.report)?;
+        let deliverer = Arc::new(deliverer);
+        let interrupted = engine::run(deliverer, config.engine, rx, stop, &mut reporter).await?;
         producer.abort();
         reporter.finish(interrupted).await
     })
