@@ -7,6 +7,7 @@
 //! the event type (or `unknown`), persistent, `application/json`, message id the event id.
 //! Built on `lapin`; nothing here knows about the command line.
 
+pub mod command;
 pub mod error;
 pub mod publisher;
 pub mod relay;

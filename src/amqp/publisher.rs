@@ -17,6 +17,7 @@ use tokio::sync::{watch, Notify};
 use super::{message_body, reconnect_delay, routing_key, short_lossy};
 use super::{BrokerError, BrokerUrl, Lost, Topology};
 use crate::event::Event;
+use crate::listen::handler::{Publish, PublishResult};
 use crate::output::diag::Diag;
 
 /// How events are published.
@@ -32,6 +33,15 @@ pub struct PublishConfig {
     pub reconnect: bool,
     /// Where the reconnection notices go.
     pub diag: Diag,
+}
+
+impl Publish for Publisher {
+    fn publish<'a>(
+        &'a self,
+        event: &'a Event,
+    ) -> Pin<Box<dyn std::future::Future<Output = PublishResult> + Send + 'a>> {
+        Box::pin(async move { Ok(Publisher::publish(self, event).await?) })
+    }
 }
 
 /// The state of the link to the broker.

@@ -59,18 +59,6 @@ pub fn delivery_setup(
     (report, delivery, engine)
 }
 
-/// A tokio runtime on the calling thread, for single sends and bulk runs alike.
-///
-/// The delivery engine runs every delivery of a run on one task, so extra worker threads only
-/// add wake-ups across threads. Measured with `send --count 100000 --concurrency 64` against
-/// a local server (issue 6): a current-thread runtime delivered 1.4x the rate of a two-worker
-/// runtime with both pinned to one core, and 1.3x unpinned on two cores.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 /// The scheme named on the command line, with the generic-hmac options.
 pub fn scheme_from(name: &str, secrets: &SecretArgs) -> anyhow::Result<Scheme> {
     let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {

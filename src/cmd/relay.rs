@@ -1,5 +1,6 @@
-//! `hookctl relay`, and the broker side of `listen --publish` and `send --publish`: glue from
-//! the command line to [`crate::amqp`]. Built without the `amqp` feature, each says so.
+//! `hookctl relay`, and the broker side of `listen --publish` and `send --publish`: turns the
+//! arguments into a `RelayConfig` or `PublishConfig` and calls `crate::amqp::command`.
+//! Built without the `amqp` feature, each says so.
 
 use std::sync::Arc;
 
@@ -50,35 +51,20 @@ pub use with_amqp::{listen_publisher, run, send_publish};
 
 #[cfg(feature = "amqp")]
 mod with_amqp {
-    use std::io::Write;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::*;
+    use crate::amqp::command;
     use crate::amqp::publisher::{PublishConfig, Publisher};
-    use crate::amqp::relay::{self, DeadLetter, RelayConfig};
+    use crate::amqp::relay::{DeadLetter, RelayConfig};
     use crate::amqp::{BrokerUrl, Topology};
-    use crate::cmd::{delivery_setup, runtime, signer_from};
-    use crate::deliver::engine::stop_on_signals;
-    use crate::deliver::report::Reporter;
-    use crate::deliver::{Deliverer, Prepare, Target};
+    use crate::cmd::{delivery_setup, signer_from};
+    use crate::deliver::{Prepare, Target};
     use crate::event::Event;
-    use crate::listen::handler::PublishResult;
-    use crate::output::diag::Untrusted;
-    use crate::output::human_duration;
     use crate::send::compose::{unix_now, TAG_HEADER};
 
     /// How long listen and send wait for the broker's confirm of one publish.
     const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
-
-    impl Publish for Publisher {
-        fn publish<'a>(
-            &'a self,
-            event: &'a Event,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = PublishResult> + Send + 'a>>
-        {
-            Box::pin(async move { Ok(Publisher::publish(self, event).await?) })
-        }
-    }
 
     fn publish_config(
         args: &PublishArgs,
@@ -132,52 +118,9 @@ mod with_amqp {
         global: &GlobalOptions,
     ) -> anyhow::Result<Exit> {
         let url = args.publish.as_deref().unwrap_or_default();
-        let diag = Diag::stderr();
-        let config = publish_config(args, url, false, diag.clone())?;
-        let started = Instant::now();
-        let (published, failed) = runtime()?.block_on(async {
-            let publisher = Publisher::connect(config).await?;
-            let mut published = 0u64;
-            let mut failed = 0u64;
-            let mut out = std::io::stdout().lock();
-            for _ in 0..count {
-                let event = spec.build().map_err(anyhow::Error::msg)?;
-                let result = publisher.publish(&event).await;
-                if json {
-                    let record = serde_json::json!({
-                        "kind": "result", "id": event.id, "type": event.event_type,
-                        "ok": result.is_ok(), "published": result.is_ok(),
-                        "error": result.as_ref().err().map(ToString::to_string),
-                    });
-                    writeln!(out, "{record}")?;
-                }
-                match result {
-                    Ok(()) => published += 1,
-                    Err(why) => {
-                        failed += 1;
-                        diag.note(format_args!(
-                            "{}: cannot publish: {why}",
-                            Untrusted(&event.id)
-                        ));
-                    }
-                }
-            }
-            publisher.close().await;
-            anyhow::Ok((published, failed))
-        })?;
-        if !global.quiet || failed > 0 {
-            diag.line(format_args!(
-                "published {published} event{} to exchange {:?} in {}; {failed} failed",
-                if published == 1 { "" } else { "s" },
-                args.exchange,
-                human_duration(started.elapsed())
-            ));
-        }
-        Ok(if failed > 0 {
-            Exit::DeliveryFailed
-        } else {
-            Exit::Ok
-        })
+        let config = publish_config(args, url, false, Diag::stderr())?;
+        let out = &mut std::io::stdout().lock();
+        command::publish_events(config, &spec, count, json, global.quiet, out)
     }
 
     /// `hookctl relay`.
@@ -227,28 +170,6 @@ mod with_amqp {
         };
         config.topology.validate()?;
         let (report, delivery_config, _) = delivery_setup(delivery, global, None);
-        let exit = runtime()?.block_on(async move {
-            let stop = stop_on_signals();
-            let deliverer = Arc::new(Deliverer::new(delivery_config, target, prepare, stop.clone())?);
-            let mut reporter = Reporter::new(report)?;
-            let stats = relay::run(&config, deliverer, stop.clone(), &mut reporter).await?;
-            let by_signal = *stop.borrow();
-            let exit = reporter.finish(false).await?;
-            config.diag.line(format_args!(
-                "relay: {} acknowledged, {} dead-lettered, {} invalid, {} requeued; dead letters go to exchange {:?}{}",
-                stats.acked,
-                stats.dead_lettered,
-                stats.invalid,
-                stats.requeued,
-                config.dead_letter.exchange,
-                if by_signal { "; stopped by signal" } else { "" }
-            ));
-            anyhow::Ok(if exit == Exit::Ok && stats.invalid > 0 {
-                Exit::DeliveryFailed
-            } else {
-                exit
-            })
-        })?;
-        Ok(exit)
+        command::run_relay(config, target, prepare, report, delivery_config)
     }
 }

@@ -1,27 +1,25 @@
-//! `hookctl send`: glue from the command line to the event builder and the delivery engine.
+//! `hookctl send`: turns the arguments into an [`EventSpec`] and a [`SendConfig`] and calls
+//! [`send::run`] (or [`send::list`], [`send::dry_run`], or publishes to a broker).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use crate::cli::SendArgs;
-use crate::cmd::{delivery_setup, runtime, signer_from, GlobalOptions};
-use crate::deliver::engine;
-use crate::deliver::report::Reporter;
-use crate::deliver::{Deliverer, Target};
+use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
+use crate::deliver::Target;
 use crate::event::jsonpath;
 use crate::event::Headers;
 use crate::exit::Exit;
 use crate::listen::respond::parse_header;
 use crate::send::compose::{BodySource, EventSpec};
-use crate::send::samples;
+use crate::send::{self, samples, SendConfig};
 
 pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     if args.list {
-        return list();
+        return send::list(&mut std::io::stdout().lock());
     }
     let target = Target::parse(&args.to)?;
     let url = url::Url::parse(&args.to)?;
@@ -71,46 +69,22 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     };
     spec.validate().map_err(anyhow::Error::msg)?;
     if args.dry_run {
-        let mut out = std::io::stdout().lock();
-        for _ in 0..args.count {
-            let event = spec.build().map_err(anyhow::Error::msg)?;
-            writeln!(out, "{}", event.to_json_line())?;
-        }
-        return Ok(Exit::Ok);
+        return send::dry_run(&spec, args.count, &mut std::io::stdout().lock());
     }
     if args.publish.publish.is_some() {
         let json = args.delivery.json;
         return crate::cmd::relay::send_publish(spec, args.count, &args.publish, json, global);
     }
-    let delivery = &args.delivery;
-    let count = args.count;
-    let (report, config, engine_config) = delivery_setup(delivery, global, Some(count));
-    let exit = runtime()?.block_on(async move {
-        let stop = engine::stop_on_signals();
-        let deliverer = Arc::new(Deliverer::new(config, target, prepare, stop.clone())?);
-        let (tx, rx) = mpsc::channel(256);
-        let producer = tokio::spawn(async move {
-            for _ in 0..count {
-                let Ok(event) = spec.build() else { break };
-                if tx.send(event).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let mut reporter = Reporter::new(report)?;
-        let interrupted = engine::run(deliverer, engine_config, rx, stop, &mut reporter).await?;
-        producer.abort();
-        reporter.finish(interrupted).await
-    })?;
-    Ok(exit)
-}
-
-fn list() -> anyhow::Result<Exit> {
-    let mut out = std::io::stdout().lock();
-    for sample in samples::all() {
-        writeln!(out, "{:<20} {}", sample.name, sample.description)?;
-    }
-    Ok(Exit::Ok)
+    let (report, delivery, engine) = delivery_setup(&args.delivery, global, Some(args.count));
+    send::run(SendConfig {
+        spec,
+        count: args.count,
+        target,
+        prepare,
+        report,
+        delivery,
+        engine,
+    })
 }
 
 /// `--data`: inline text, `@FILE`, or `-` for stdin, as raw bytes.

@@ -53,6 +53,18 @@ impl Default for DeliveryConfig {
 /// Changes an event before each attempt, e.g. to re-sign it with a fresh timestamp.
 pub type Prepare = Arc<dyn Fn(&mut Event, u32) + Send + Sync>;
 
+/// A tokio runtime on the calling thread, for single sends and bulk runs alike.
+///
+/// The delivery engine runs every delivery of a run on one task, so extra worker threads only
+/// add wake-ups across threads. Measured with `send --count 100000 --concurrency 64` against
+/// a local server (issue 6): a current-thread runtime delivered 1.4x the rate of a two-worker
+/// runtime with both pinned to one core, and 1.3x unpinned on two cores.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// What happened to one event.
 #[derive(Debug, Clone)]
 pub struct Outcome {

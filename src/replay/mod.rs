@@ -5,6 +5,7 @@
 pub mod dry_run;
 pub mod follow;
 pub mod reader;
+mod run;
 
 use crate::error::ConfigError;
 use crate::output::diag::{Diag, Untrusted};
@@ -19,6 +20,7 @@ use crate::event::{generate_id, Event, ID_HEADERS};
 use crate::replay::follow::FollowReader;
 use crate::replay::reader::{open_input, CaptureReader};
 use crate::send::compose::{unix_now, Signer, TAG_HEADER};
+pub use run::{progress_total, run, ReplayConfig};
 
 /// Which events to replay: `--filter type=GLOB`, any of which may match.
 #[derive(Debug, Default)]
