@@ -2,7 +2,7 @@
 //! 511-byte payment event in `payload.json`, with the headers a load generator sends), and
 //! building the event from a request, which reads the body's `id` and `type`.
 //!
-//! `cargo bench --bench capture_record`
+//! `cargo bench --features bench --bench capture_record`
 
 use std::time::{Duration, SystemTime};
 
