@@ -428,7 +428,7 @@ fn request_text_on_stderr_is_escaped() {
     let escaped = "evt_\\x1b]0;PWNED\\x07";
     let dir = tempfile::tempdir().unwrap();
     // --expect's timeout report quotes the closest event's id.
-    let mut listen = Listen::start(&["--quiet", "--expect", "type=never", "--timeout", "2s"]);
+    let mut listen = Listen::start(&["--quiet", "--expect", "type=never", "--timeout", "500ms"]);
     let body = format!(
         "{{\"id\":\"{evt}\",\"type\":\"x\"}}",
         evt = evil
