@@ -75,7 +75,7 @@ pub fn config(
     };
     let forward = match args.forward.forward_to.as_deref() {
         Some(url) => Some(ForwardConfig {
-            url: url.to_owned(),
+            url: crate::deliver::redact_url(url),
             deliverer: Arc::new(Deliverer::new(
                 DeliveryConfig {
                     timeout: args.forward.forward_timeout,

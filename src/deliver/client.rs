@@ -118,6 +118,12 @@ impl Client {
         let headers = request.headers_mut();
         headers.reserve(event.headers.len() + 1);
         headers.insert(HOST, self.host.clone());
+        // Credentials in the target URL, unless the event carries its own.
+        if let Some(credentials) = target.credentials() {
+            if !event.headers.contains("authorization") {
+                headers.insert(http::header::AUTHORIZATION, credentials.clone());
+            }
+        }
         for (name, value) in &event.headers {
             if is_hop_by_hop(name) {
                 continue;

@@ -24,7 +24,7 @@ use crate::event::Event;
 use client::Client;
 pub use error::DeliveryError;
 use retry::{backoff, retryable, MAX_WAIT};
-pub use target::Target;
+pub use target::{redact_url, Target};
 
 /// How each event is delivered.
 #[derive(Debug, Clone)]

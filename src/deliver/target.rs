@@ -20,35 +20,81 @@ pub struct Target {
     /// `host:port`, the port left out when it is the scheme's default; also the `Host` header.
     authority: Authority,
     path: Option<String>,
+    /// `Authorization: Basic …` from a `user:password@` in the URL.
+    credentials: Option<http::HeaderValue>,
+}
+
+/// `url` with any `user:password@` shown as `***@`: what capture lines, `--json` and messages
+/// say instead of the URL as given.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            match url.split_once("://") {
+                Some((scheme, rest)) => {
+                    let after = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+                    format!("{scheme}://***@{after}")
+                }
+                None => "***".to_owned(),
+            }
+        }
+        Ok(_) => url.to_owned(),
+        // Unparsable: hide anything that could be userinfo.
+        Err(_) => match url.rfind('@') {
+            Some(at) => format!("***@{}", &url[at + 1..]),
+            None => url.to_owned(),
+        },
+    }
 }
 
 impl Target {
     /// Parses an http(s) URL. A path other than `/` replaces the events' paths.
     pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let shown = redact_url(url);
         let parsed = url::Url::parse(url).map_err(|e| {
-            anyhow::anyhow!("invalid URL {url:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
+            anyhow::anyhow!("invalid URL {shown:?}: {e}; use e.g. http://127.0.0.1:3000/webhook")
         })?;
         let scheme = match (parsed.scheme(), parsed.host_str()) {
             ("http", Some(_)) => Scheme::HTTP,
             ("https", Some(_)) => Scheme::HTTPS,
             _ => anyhow::bail!(
-                "invalid URL {url:?}: only http:// and https:// URLs with a host are supported"
+                "invalid URL {shown:?}: only http:// and https:// URLs with a host are supported"
             ),
         };
         let origin = parsed.origin().ascii_serialization();
         let authority = origin
             .split_once("://")
             .and_then(|(_, rest)| rest.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("invalid URL {url:?}: invalid host"))?;
+            .ok_or_else(|| anyhow::anyhow!("invalid URL {shown:?}: invalid host"))?;
         let path = match parsed.path() {
             "" | "/" => None,
             p => Some(p.to_owned()),
         };
+        let credentials = (!parsed.username().is_empty() || parsed.password().is_some())
+            .then(|| {
+                use base64::Engine as _;
+                let user = percent_decode(parsed.username());
+                let password = percent_decode(parsed.password().unwrap_or_default());
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                http::HeaderValue::from_str(&format!("Basic {token}"))
+            })
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("invalid URL {shown:?}: invalid credentials"))?
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
         Ok(Target {
             scheme,
             authority,
             path,
+            credentials,
         })
+    }
+
+    /// `Authorization: Basic …` for a URL that carried `user:password@`.
+    pub fn credentials(&self) -> Option<&http::HeaderValue> {
+        self.credentials.as_ref()
     }
 
     /// The URL an event is sent to, as shown in messages.
@@ -119,6 +165,30 @@ fn escape_into(out: &mut String, text: &str, ok: fn(u8) -> bool) {
             _ => out.push(c),
         }
     }
+}
+
+/// `%XX` escapes in a URL's user or password, as text.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Bytes [`http::Uri`] takes as they are in a path (besides non-ASCII UTF-8, which it takes too).

@@ -460,3 +460,56 @@ fn request_text_on_stderr_is_escaped() {
     assert!(line.contains(escaped) && !line.contains('\u{1b}'), "{line}");
     assert!(listen.interrupt().success());
 }
+
+/// A `user:password@` in a URL is sent as Basic credentials and never shown: not in the
+/// capture, not in `--json`, not on stderr.
+#[test]
+fn credentials_in_urls_are_used_but_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    let app = crate::support::Recorder::ok();
+    let with_secret = app.url.replace("http://", "http://user:s3cr%40t@");
+    let mut listen = Listen::start(&[
+        "--json",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--forward-to",
+        &format!("{with_secret}/app"),
+    ]);
+    assert_eq!(post(&listen, "{}"), 200);
+    let seen = app.next().event;
+    // base64 of "user:s3cr@t"
+    assert_eq!(seen.header("authorization"), Some("Basic dXNlcjpzM2NyQHQ="));
+    let line = listen
+        .stdout
+        .wait_for("the event", |l| l.contains("\"kind\":\"event\""));
+    let shown = app.url.replace("http://", "http://***@");
+    assert!(line.contains(&format!("\"url\":\"{shown}/app\"")), "{line}");
+    assert!(listen.interrupt().success());
+    // A forward that fails names the target without its password.
+    let dead = crate::support::dead_url().replace("http://", "http://user:s3cr%40t@");
+    let mut failing = Listen::start(&["--quiet", "--forward-to", &dead]);
+    assert_eq!(post(&failing, "{}"), 502);
+    failing
+        .stderr
+        .wait_for("the failure", |l| l.contains("forward of"));
+    assert!(failing.interrupt().success());
+    let everything = [
+        std::fs::read_to_string(&capture).unwrap(),
+        listen.stdout.rest().join("\n"),
+        listen.stderr.rest().join("\n"),
+        failing.stderr.rest().join("\n"),
+    ]
+    .join("\n");
+    assert!(!everything.contains("s3cr"), "{everything}");
+    // An invalid URL with credentials is refused without echoing them.
+    let out = crate::support::hookctl()
+        .args(["send", "payment_success", "--to", "ftp://user:s3cret@x/"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ftp://***@x/") && !err.contains("s3cret"),
+        "{err}"
+    );
+}
