@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::output::diag::{Diag, Throttle};
 
@@ -69,9 +69,17 @@ impl Admission {
         }
     }
 
-    /// Waits in the queue for a slot, in arrival order; `None` after [`QUEUE_WAIT`].
-    pub async fn wait(&self, place: OwnedSemaphorePermit) -> Option<OwnedSemaphorePermit> {
-        let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await;
+    /// Waits in the queue for a slot, in arrival order; `None` after [`QUEUE_WAIT`], or as
+    /// soon as `stopping` turns true (the server is shutting down).
+    pub async fn wait(
+        &self,
+        place: OwnedSemaphorePermit,
+        mut stopping: watch::Receiver<bool>,
+    ) -> Option<OwnedSemaphorePermit> {
+        let slot = tokio::select! {
+            slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()) => slot,
+            _ = stopping.wait_for(|s| *s) => return None,
+        };
         drop(place);
         slot.ok()?.ok()
     }

@@ -114,6 +114,8 @@ pub async fn serve<H: Handler>(
     let config = Arc::new(config);
     let admission = Arc::new(Admission::new(config.max_connections, config.diag.clone()));
     let mut accept_errors = Throttle::default();
+    // Tells connections still waiting for a slot that the server is stopping.
+    let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -146,11 +148,13 @@ pub async fn serve<H: Handler>(
                 });
                 let watcher = graceful.watcher();
                 let admission = admission.clone();
+                let stopping = stopping_rx.clone();
                 tokio::spawn(async move {
                     let slot = match entry {
                         Entry::Admitted(slot) => slot,
-                        Entry::Queued(place) => match admission.wait(place).await {
+                        Entry::Queued(place) => match admission.wait(place, stopping.clone()).await {
                             Some(slot) => slot,
+                            None if *stopping.borrow() => return,
                             None => return admission.refuse(stream),
                         },
                         Entry::Full => return,
@@ -171,6 +175,7 @@ pub async fn serve<H: Handler>(
         }
     }
     drop(listener);
+    let _ = stopping.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
 }
 

@@ -513,3 +513,22 @@ fn credentials_in_urls_are_used_but_never_shown() {
         "{err}"
     );
 }
+
+#[test]
+fn ctrl_c_does_not_wait_for_connections_queued_for_a_slot() {
+    let mut listen = Listen::start(&["--quiet", "--max-connections", "1"]);
+    let _holder = connect(&listen, WAIT);
+    let mut queued = connect(&listen, WAIT);
+    queued
+        .write_all(b"POST /q HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    // Bounded by design rather than measured: the queue would otherwise hold shutdown for its
+    // 10 s drain timeout.
+    let started = std::time::Instant::now();
+    assert!(listen.interrupt().success());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
