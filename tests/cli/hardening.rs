@@ -517,11 +517,18 @@ fn credentials_in_urls_are_used_but_never_shown() {
 #[test]
 fn ctrl_c_does_not_wait_for_connections_queued_for_a_slot() {
     let mut listen = Listen::start(&["--quiet", "--max-connections", "1"]);
-    let _holder = connect(&listen, WAIT);
-    let mut queued = connect(&listen, WAIT);
-    queued
-        .write_all(b"POST /q HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    // One keep-alive connection holds the only slot once it has been answered.
+    let mut holder = connect(&listen, WAIT);
+    holder
+        .write_all(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
         .unwrap();
+    assert!(read_head(&mut holder).starts_with("HTTP/1.1 200"));
+    // Eight wait for it; a ninth is refused, which shows all eight are queued.
+    let _queued: Vec<TcpStream> = (0..8).map(|_| connect(&listen, WAIT)).collect();
+    let mut refused = connect(&listen, WAIT);
+    let mut answer = String::new();
+    refused.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     // Bounded by design rather than measured: the queue would otherwise hold shutdown for its
     // 10 s drain timeout.
     let started = std::time::Instant::now();
