@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::deliver::Deliverer;
 use crate::deliver::Outcome;
 use crate::event::Event;
+use crate::shutdown::shutdown_signal;
 use crate::units::Rate;
 
 /// How many deliveries run at once, and how fast they may start.
@@ -163,37 +164,16 @@ async fn stop_requested(mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// A stop signal that turns true on Ctrl-C or SIGTERM.
+/// A stop signal that turns true on Ctrl-C or SIGTERM. Call it from within a tokio runtime.
 pub fn stop_on_signals() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
+    // The handlers are in place from here on, before the task first runs.
+    let signal = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = tx.send(true);
     });
     rx
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]
