@@ -124,13 +124,13 @@ impl Client {
                 headers.insert(http::header::AUTHORIZATION, credentials.clone());
             }
         }
-        for (name, value) in &event.headers {
+        for (name, value) in event.headers.iter_bytes() {
             if is_hop_by_hop(name) {
                 continue;
             }
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| invalid(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_bytes(value.as_bytes())
+            let value = HeaderValue::from_bytes(value)
                 .map_err(|_| invalid(format!("invalid value for header {name}")))?;
             headers.append(name, value);
         }

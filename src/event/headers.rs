@@ -3,19 +3,33 @@
 //! What is kept depends on where the event came from. `listen` gets its headers from hyper,
 //! which lower-cases every name and groups repeated names: the values of one name sit
 //! together, in the order they arrived, but how different names interleaved on the wire is
-//! lost. A value that is not UTF-8 has its bad bytes replaced with U+FFFD. `send` keeps its
-//! headers as the sample, flow or `-H` spelled them, and `replay` as the capture line lists
-//! them. In JSON they are a list of `[name, value]` pairs.
+//! lost. A value that is not UTF-8 keeps its exact bytes, which replay sends back; its text
+//! has U+FFFD for the bytes that are not text. `send` keeps its headers as the sample, flow or
+//! `-H` spelled them, and `replay` as the capture line lists them. In JSON they are a list of
+//! `[name, value]` pairs, `[name, value, base64 of the bytes]` for a value that is not UTF-8.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use base64::Engine as _;
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Headers(Vec<(String, String)>);
+pub struct Headers(Vec<Header>);
+
+/// One header. A value that is not UTF-8 keeps its exact bytes in `raw`; `value` then holds
+/// them with U+FFFD for what is not text, for display, lookups and signature checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    name: String,
+    value: String,
+    raw: Option<Vec<u8>>,
+}
 
 /// The headers in order, as `(name, value)`.
-pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, (String, String)>, fn(&(String, String)) -> (&str, &str)>;
+pub type Iter<'a> = std::iter::Map<std::slice::Iter<'a, Header>, fn(&Header) -> (&str, &str)>;
 
 impl Headers {
     pub fn new() -> Headers {
@@ -29,7 +43,23 @@ impl Headers {
 
     /// Adds `name: value` after the others.
     pub fn push(&mut self, name: &str, value: &str) {
-        self.0.push((name.to_owned(), value.to_owned()));
+        self.0.push(Header {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            raw: None,
+        });
+    }
+
+    /// Adds `name: value` for a value that arrived as bytes: kept exactly when it is not UTF-8.
+    pub fn push_bytes(&mut self, name: &str, value: &[u8]) {
+        match std::str::from_utf8(value) {
+            Ok(text) => self.push(name, text),
+            Err(_) => self.0.push(Header {
+                name: name.to_owned(),
+                value: String::from_utf8_lossy(value).into_owned(),
+                raw: Some(value.to_vec()),
+            }),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -42,6 +72,14 @@ impl Headers {
 
     pub fn iter(&self) -> Iter<'_> {
         self.0.iter().map(as_strs)
+    }
+
+    /// The headers in order with each value's exact bytes: what goes on the wire.
+    pub fn iter_bytes(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|h| {
+            let bytes = h.raw.as_deref().unwrap_or(h.value.as_bytes());
+            (h.name.as_str(), bytes)
+        })
     }
 
     /// The value of the first header called `name` (case-insensitive).
@@ -66,7 +104,7 @@ impl Headers {
 
     /// Removes every header called `name` (case-insensitive).
     pub fn remove(&mut self, name: &str) {
-        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.0.retain(|h| !h.name.eq_ignore_ascii_case(name));
     }
 
     /// Replaces every header called `name` with one `name: value`, at the end.
@@ -80,8 +118,8 @@ impl Headers {
     }
 }
 
-fn as_strs((name, value): &(String, String)) -> (&str, &str) {
-    (name, value)
+fn as_strs(h: &Header) -> (&str, &str) {
+    (&h.name, &h.value)
 }
 
 impl<'a> IntoIterator for &'a Headers {
@@ -90,6 +128,58 @@ impl<'a> IntoIterator for &'a Headers {
 
     fn into_iter(self) -> Iter<'a> {
         self.iter()
+    }
+}
+
+/// `[name, value]`, or `[name, value, base64 of the exact bytes]` for a value that is not
+/// UTF-8.
+impl Serialize for Header {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let len = if self.raw.is_some() { 3 } else { 2 };
+        let mut tuple = serializer.serialize_tuple(len)?;
+        tuple.serialize_element(&self.name)?;
+        tuple.serialize_element(&self.value)?;
+        if let Some(raw) = &self.raw {
+            tuple.serialize_element(&base64::engine::general_purpose::STANDARD.encode(raw))?;
+        }
+        tuple.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Header, D::Error> {
+        struct Pair;
+
+        impl<'de> Visitor<'de> for Pair {
+            type Value = Header;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a [name, value] pair")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
+                let name: String = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let value: String = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let raw = match seq.next_element::<String>()? {
+                    Some(b64) => Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .map_err(|e| A::Error::custom(format!("header {name:?}: {e}")))?,
+                    ),
+                    None => None,
+                };
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(4, &self));
+                }
+                Ok(Header { name, value, raw })
+            }
+        }
+
+        deserializer.deserialize_seq(Pair)
     }
 }
 
@@ -181,6 +271,35 @@ mod tests {
             r#"[["a",1]]"#,
         ] {
             assert!(serde_json::from_str::<Headers>(wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_exactly() {
+        let mut h = Headers::new();
+        h.push_bytes("x-bin", b"a\xffb");
+        h.push_bytes("x-text", "caf\u{e9}".as_bytes());
+        assert_eq!(h.get("x-bin"), Some("a\u{fffd}b"));
+        let bytes: Vec<_> = h.iter_bytes().collect();
+        assert_eq!(
+            bytes,
+            [
+                ("x-bin", &b"a\xffb"[..]),
+                ("x-text", "caf\u{e9}".as_bytes())
+            ]
+        );
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            json,
+            "[[\"x-bin\",\"a\u{fffd}b\",\"Yf9i\"],[\"x-text\",\"caf\u{e9}\"]]"
+        );
+        assert_eq!(serde_json::from_str::<Headers>(&json).unwrap(), h);
+        for bad in [
+            r#"[["a"]]"#,
+            r#"[["a","b","!!"]]"#,
+            r#"[["a","b","Yg==","x"]]"#,
+        ] {
+            assert!(serde_json::from_str::<Headers>(bad).is_err(), "{bad}");
         }
     }
 }

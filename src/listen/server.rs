@@ -241,7 +241,8 @@ async fn respond<H: Handler>(
     for (name, value) in &parts.headers {
         match value.to_str() {
             Ok(text) => headers.push(name.as_str(), text),
-            Err(_) => headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes())),
+            // Not visible ASCII: UTF-8 text, or bytes that are kept exactly.
+            Err(_) => headers.push_bytes(name.as_str(), value.as_bytes()),
         }
     }
     let event = Event::from_parts(

@@ -539,3 +539,44 @@ fn ctrl_c_does_not_wait_for_connections_queued_for_a_slot() {
         started.elapsed()
     );
 }
+
+/// Header bytes that are not UTF-8 are captured exactly and replay sends the same bytes.
+#[test]
+fn header_bytes_that_are_not_utf8_are_kept_and_replayed_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    let mut listen = Listen::start(&["--quiet", "--capture", capture.to_str().unwrap()]);
+    let head = raw_request(
+        &listen.url,
+        b"POST /bin HTTP/1.1\r\nHost: x\r\nX-Bin: a\xff\xfeb\r\nX-Text: caf\xc3\xa9\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(listen.interrupt().success());
+    let line = std::fs::read_to_string(&capture).unwrap();
+    // The text, with U+FFFD, then the exact bytes in base64; UTF-8 text stays a plain pair.
+    assert!(
+        line.contains("[\"x-bin\",\"a\u{fffd}\u{fffd}b\",\"Yf/+Yg==\"]"),
+        "{line}"
+    );
+    assert!(line.contains("[\"x-text\",\"caf\u{e9}\"]"), "{line}");
+    let app = crate::support::Recorder::ok();
+    crate::support::hookctl()
+        .arg("replay")
+        .arg(&capture)
+        .args(["--to", &app.url])
+        .assert()
+        .success();
+    let seen = app.next().event;
+    let sent: Vec<(&str, &[u8])> = seen
+        .headers
+        .iter_bytes()
+        .filter(|(name, _)| name.starts_with("x-"))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("x-bin", &b"a\xff\xfeb"[..]),
+            ("x-text", "caf\u{e9}".as_bytes())
+        ]
+    );
+}
