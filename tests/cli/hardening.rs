@@ -580,3 +580,41 @@ fn header_bytes_that_are_not_utf8_are_kept_and_replayed_exactly() {
         ]
     );
 }
+
+/// Out of file descriptors, listen says so once a second at most, and serves again as soon
+/// as descriptors free up.
+#[cfg(target_os = "linux")]
+#[test]
+fn running_out_of_file_descriptors_is_reported_once_a_second_and_recovered_from() {
+    let mut listen = Listen::spawn_command(
+        hookctl_via("prlimit", &["--nofile=24:24", "--"]),
+        &["--quiet"],
+        |_| {},
+    );
+    // More idle connections than descriptors: accepting fails for the rest.
+    let started = std::time::Instant::now();
+    let held: Vec<TcpStream> = (0..40).map(|_| connect(&listen, WAIT)).collect();
+    listen.stderr.wait_for("the accept failure", |l| {
+        l.starts_with("hookctl: warning: cannot accept connections:")
+            && l.contains("raise the file limit (ulimit -n)")
+    });
+    // Descriptors free up: the connections waiting in the kernel's queue are served.
+    drop(held);
+    let head = raw_request(
+        &listen.url,
+        b"GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(listen.interrupt().success());
+    let elapsed = started.elapsed().as_secs() + 1;
+    let said = listen.stderr.rest();
+    let warnings = said
+        .iter()
+        .filter(|l| l.contains("cannot accept connections"))
+        .count() as u64;
+    // The first warning, then at most one a second.
+    assert!(
+        warnings <= elapsed + 1,
+        "{warnings} warnings in {elapsed}s: {said:#?}"
+    );
+}
