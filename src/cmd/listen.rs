@@ -26,9 +26,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         crate::output::pipe::widen_stdout_pipe();
     }
     let listener = bind(&args.host, args.port)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cli::ReplayArgs;
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
+use crate::deliver::engine::Run;
 use crate::deliver::Target;
 use crate::exit::Exit;
 use crate::replay::{self, ReplayConfig, ReplayPlan, Selector};
@@ -45,10 +46,12 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     replay::run(ReplayConfig {
         input,
         plan,
-        target,
-        prepare: signer.map(|signer| signer.resign_hook(1)),
-        report,
-        delivery,
-        engine,
+        run: Run {
+            target,
+            prepare: signer.map(|signer| signer.resign_hook(1)),
+            report,
+            delivery,
+            engine,
+        },
     })
 }

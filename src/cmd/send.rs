@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use crate::cli::SendArgs;
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
+use crate::deliver::engine::Run;
 use crate::deliver::Target;
 use crate::event::jsonpath;
 use crate::event::Headers;
@@ -79,11 +80,13 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     send::run(SendConfig {
         spec,
         count: args.count,
-        target,
-        prepare,
-        report,
-        delivery,
-        engine,
+        run: Run {
+            target,
+            prepare,
+            report,
+            delivery,
+            engine,
+        },
     })
 }
 

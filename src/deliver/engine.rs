@@ -14,8 +14,8 @@ use futures_util::stream::{self, StreamExt as _};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::deliver::Deliverer;
-use crate::deliver::Outcome;
+use crate::deliver::report::{ReportConfig, Reporter};
+use crate::deliver::{Deliverer, DeliveryConfig, Outcome, Prepare, Target};
 use crate::event::Event;
 use crate::shutdown::shutdown_signal;
 use crate::units::Rate;
@@ -25,6 +25,31 @@ use crate::units::Rate;
 pub struct EngineConfig {
     pub concurrency: usize,
     pub rate: Option<Rate>,
+}
+
+/// Where and how a run delivers, and how it reports: what `send` and `replay` share.
+pub struct Run {
+    pub target: Target,
+    /// Changes each event before each attempt (re-signing, a tag).
+    pub prepare: Option<Prepare>,
+    pub report: ReportConfig,
+    pub delivery: DeliveryConfig,
+    pub engine: EngineConfig,
+}
+
+/// Delivers everything `source` yields to `run.target` and reports each outcome, stopping
+/// early on Ctrl-C. Returns the reporter, to finish once the caller has added what it knows,
+/// and whether the run was interrupted. Call it within a tokio runtime.
+pub async fn deliver_reported(
+    run: Run,
+    source: mpsc::Receiver<Event>,
+) -> anyhow::Result<(Reporter, bool)> {
+    let stop = stop_on_signals();
+    let deliverer = Deliverer::new(run.delivery, run.target, run.prepare, stop.clone())?;
+    let mut reporter = Reporter::new(run.report)?;
+    let interrupted =
+        self::run(Arc::new(deliverer), run.engine, source, stop, &mut reporter).await?;
+    Ok((reporter, interrupted))
 }
 
 /// Receives each finished delivery, in completion order.

@@ -233,15 +233,19 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
 struct CaptureFile {
     file: File,
     path: PathBuf,
+    /// The file's device and inode, taken when it was opened.
+    identity: (u64, u64),
     diag: Diag,
 }
 
 impl CaptureFile {
     fn open(path: &Path, diag: Diag) -> io::Result<CaptureFile> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let identity = identity(&file.metadata()?);
         Ok(CaptureFile {
             file,
             path: path.to_path_buf(),
+            identity,
             diag,
         })
     }
@@ -249,12 +253,13 @@ impl CaptureFile {
     /// Appends one batch under an exclusive lock, so several processes appending to the same
     /// file never interleave lines.
     ///
-    /// A file deleted or replaced since the last batch is noticed (its device and inode
-    /// differ from the path's) and the path is opened again. A write that fails partway
+    /// A file deleted or replaced since the last batch is noticed (the path's device and inode
+    /// differ from the open file's) and the path is opened again. A write that fails partway
     /// (a full disk, the file-size limit) is undone: the file is cut back to where the batch
     /// began, so it never holds half a line, and every line of the batch gets the error.
     fn write_batch(&mut self, batch: &[u8], fsync: bool) -> io::Result<()> {
-        if !self.still_at_path() {
+        let at_path = std::fs::metadata(&self.path).ok();
+        if at_path.as_ref().map(identity) != Some(self.identity) {
             let reopened = CaptureFile::open(&self.path, self.diag.clone())?;
             self.diag.warn(format_args!(
                 "capture file {} was deleted or replaced; writing to the file now at that path",
@@ -288,22 +293,19 @@ impl CaptureFile {
         }
         written
     }
+}
 
-    /// Whether the path still names the file this writer has open.
-    #[cfg(unix)]
-    fn still_at_path(&self) -> bool {
-        use std::os::unix::fs::MetadataExt as _;
-        match (std::fs::metadata(&self.path), self.file.metadata()) {
-            (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
-            _ => false,
-        }
-    }
+/// A file's device and inode.
+#[cfg(unix)]
+fn identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (metadata.dev(), metadata.ino())
+}
 
-    /// Elsewhere a file cannot be deleted while it is open.
-    #[cfg(not(unix))]
-    fn still_at_path(&self) -> bool {
-        true
-    }
+/// Elsewhere a file cannot be deleted while it is open: one identity for every file.
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
 }
 
 #[cfg(test)]

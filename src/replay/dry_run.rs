@@ -22,9 +22,7 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(1024);
     let reader = std::thread::spawn(move || feed(input, &plan, tx));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::deliver::runtime()?;
     let interrupted = runtime.block_on(async {
         let stop = shutdown_signal();
         tokio::pin!(stop);

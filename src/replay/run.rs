@@ -2,40 +2,29 @@
 //! delivered through the delivery engine.
 
 use std::io::BufRead;
-use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::{feed, ReplayPlan};
-use crate::deliver::engine::{self, EngineConfig};
-use crate::deliver::report::{ReportConfig, Reporter};
-use crate::deliver::{runtime, Deliverer, DeliveryConfig, Prepare, Target};
+use crate::deliver::engine::{deliver_reported, Run};
+use crate::deliver::runtime;
 use crate::exit::Exit;
 
-/// Everything a replay needs: the events `plan` selects from `input`, delivered to `target`.
+/// Everything a replay needs: the events `plan` selects from `input`, delivered as `run` says.
 pub struct ReplayConfig {
     pub input: Box<dyn BufRead + Send>,
     pub plan: ReplayPlan,
-    pub target: Target,
-    pub prepare: Option<Prepare>,
-    pub report: ReportConfig,
-    pub delivery: DeliveryConfig,
-    pub engine: EngineConfig,
+    pub run: Run,
 }
 
 /// Delivers the selected events and reports on them; a malformed line that stopped the reader
 /// makes the exit code an error.
 pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
-        let stop = engine::stop_on_signals();
-        let deliverer =
-            Deliverer::new(config.delivery, config.target, config.prepare, stop.clone())?;
         let (tx, rx) = mpsc::channel(1024);
         let (input, plan) = (config.input, config.plan);
         let reader = std::thread::spawn(move || feed(input, &plan, tx));
-        let mut reporter = Reporter::new(config.report)?;
-        let deliverer = Arc::new(deliverer);
-        let interrupted = engine::run(deliverer, config.engine, rx, stop, &mut reporter).await?;
+        let (mut reporter, interrupted) = deliver_reported(config.run, rx).await?;
         let fed = if interrupted {
             None
         } else {

@@ -5,33 +5,24 @@ pub mod compose;
 pub mod samples;
 
 use std::io::Write;
-use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::deliver::engine::{self, EngineConfig};
-use crate::deliver::report::{ReportConfig, Reporter};
-use crate::deliver::{runtime, Deliverer, DeliveryConfig, Prepare, Target};
+use crate::deliver::engine::{deliver_reported, Run};
+use crate::deliver::runtime;
 use crate::exit::Exit;
 use compose::EventSpec;
 
-/// Everything a `send` needs: `count` events built from `spec`, delivered to `target`.
+/// Everything a `send` needs: `count` events built from `spec`, delivered as `run` says.
 pub struct SendConfig {
     pub spec: EventSpec,
     pub count: u64,
-    pub target: Target,
-    pub prepare: Option<Prepare>,
-    pub report: ReportConfig,
-    pub delivery: DeliveryConfig,
-    pub engine: EngineConfig,
+    pub run: Run,
 }
 
 /// Builds and delivers the events through the delivery engine, and reports on them.
 pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
-        let stop = engine::stop_on_signals();
-        let deliverer =
-            Deliverer::new(config.delivery, config.target, config.prepare, stop.clone())?;
         let (tx, rx) = mpsc::channel(256);
         let (spec, count) = (config.spec, config.count);
         let producer = tokio::spawn(async move {
@@ -42,9 +33,7 @@ pub fn run(config: SendConfig) -> anyhow::Result<Exit> {
                 }
             }
         });
-        let mut reporter = Reporter::new(config.report)?;
-        let deliverer = Arc::new(deliverer);
-        let interrupted = engine::run(deliverer, config.engine, rx, stop, &mut reporter).await?;
+        let (reporter, interrupted) = deliver_reported(config.run, rx).await?;
         producer.abort();
         reporter.finish(interrupted).await
     })
