@@ -61,7 +61,7 @@ impl Entry {
             message,
         };
         if self.from_env {
-            return self.from_variables(shape, env).map_err(err);
+            return self.read_variables(shape, env).map_err(err);
         }
         let value = match (shape, &self.value) {
             (Shape::Switch, Raw::Bool(b)) => Value::Switch(*b),
@@ -99,7 +99,7 @@ impl Entry {
     }
 
     /// `KEY-env = "VAR"` (or an array of them for a repeatable flag): one value per variable.
-    fn from_variables(
+    fn read_variables(
         &self,
         shape: Shape,
         env: &dyn Fn(&str) -> Option<String>,

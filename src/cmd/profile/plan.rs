@@ -2,11 +2,12 @@
 //! the flag's own parser, for the flags the user left to it.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use clap::parser::ValueSource;
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 
-use crate::config::{Chosen, ProfileError, Value};
+use crate::config::{Chosen, FileOrigin, ProfileError, Value};
 
 use super::clap_message;
 use super::keys::{keys_of, settable};
@@ -101,9 +102,11 @@ pub fn plan(
                 .map(|_| OsString::from(format!("--{long}")))
                 .collect(),
             Value::Occurrences(occurrences) => {
+                let base = path_base(arg, chosen, resolved.env.is_empty());
                 let tokens = occurrences
                     .iter()
-                    .flat_map(|values| occurrence_tokens(long, values))
+                    .map(|values| rebase(values, base))
+                    .flat_map(|values| occurrence_tokens(long, &values))
                     .collect::<Vec<_>>();
                 check_values(arg, &tokens).map_err(|e| ProfileError::Value {
                     shown: shown.to_owned(),
@@ -130,6 +133,37 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// The directory that relative paths written in the file are relative to: the file's own,
+/// for a literal value of a flag that takes a path, when the file is not in the working
+/// directory. `None` when values are taken as they are.
+fn path_base<'a>(arg: &Arg, chosen: &'a Chosen, literal: bool) -> Option<&'a Path> {
+    let takes_path = matches!(
+        arg.get_value_hint(),
+        ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath
+    );
+    if !literal || !takes_path || chosen.file_origin == FileOrigin::WorkingDir {
+        return None;
+    }
+    chosen
+        .file
+        .path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+}
+
+/// `values` with each relative path (other than `-`, standard input) put under `base`.
+fn rebase(values: &[String], base: Option<&Path>) -> Vec<String> {
+    values
+        .iter()
+        .map(|value| match base {
+            Some(base) if value != "-" && Path::new(value).is_relative() => {
+                base.join(value).display().to_string()
+            }
+            _ => value.clone(),
+        })
+        .collect()
 }
 
 /// `--long=value` for one value (safe for values that start with `-`, and for empty ones);

@@ -223,3 +223,24 @@ fn commands_a_profile_does_not_set_ignore_the_file() {
     };
     assert!(profile_error(dir.path(), &["listen"]).starts_with("hookctl.toml:1: "));
 }
+
+#[test]
+fn relative_paths_in_a_file_elsewhere_are_relative_to_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("ci");
+    std::fs::create_dir(&project).unwrap();
+    let file = project.join("hookctl.toml");
+    std::fs::write(
+        &file,
+        "[profile.default.listen]\ncapture = \"events.jsonl\"\nready-file = \"/abs/url\"\nresponse-body = \"@body.json\"\n",
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    let Command::Listen(args) = cli(dir.path(), &["--config", config, "listen"]).command else {
+        panic!("listen")
+    };
+    assert_eq!(args.capture, Some(project.join("events.jsonl")));
+    assert_eq!(args.ready_file.as_deref(), Some(Path::new("/abs/url")));
+    // Not a path flag: taken as written.
+    assert_eq!(args.respond.response_body.as_deref(), Some("@body.json"));
+}
