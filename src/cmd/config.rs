@@ -51,9 +51,8 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<Exit> {
 fn show_settings(args: ConfigShowArgs) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
     let env = |name: &str| std::env::var(name).ok();
-    let request = args.request.clone().unwrap_or_default();
+    let mut request = args.request.clone().unwrap_or_default();
     let top = profile::built();
-    let chosen = config::choose(&request, &cwd, &profile::schema(&top)).map_err(usage)?;
     let (names, flags): (Vec<String>, Vec<OsString>) = match args.command.split_first() {
         Some((name, flags)) => (vec![name.to_string_lossy().into_owned()], flags.to_vec()),
         None => (
@@ -61,7 +60,7 @@ fn show_settings(args: ConfigShowArgs) -> anyhow::Result<Exit> {
             Vec::new(),
         ),
     };
-    let mut sections = Vec::new();
+    let mut subs = Vec::new();
     for name in &names {
         let Some(sub) = profile::configurable(&top).find(|c| c.get_name() == name) else {
             let known: Vec<&str> = profile::configurable(&top).map(Command::get_name).collect();
@@ -73,6 +72,26 @@ fn show_settings(args: ConfigShowArgs) -> anyhow::Result<Exit> {
                 known.join(", ")
             )));
         };
+        subs.push(sub);
+    }
+    if let [sub] = subs.as_slice() {
+        // `config show listen --profile dev`: the global flags can come after the command too.
+        let argv: Vec<OsString> = std::iter::once(OsString::from(sub.get_name()))
+            .chain(flags.iter().cloned())
+            .collect();
+        let (matches, _) = profile::parse_lenient((*sub).clone(), &argv).map_err(failure)?;
+        let given = profile::request(&matches);
+        let on_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        if on_line("config") {
+            request.file = given.file;
+        }
+        if on_line("profile") {
+            request.profile = given.profile;
+        }
+    }
+    let chosen = config::choose(&request, &cwd, &profile::schema(&top)).map_err(usage)?;
+    let mut sections = Vec::new();
+    for (name, sub) in names.iter().zip(subs) {
         let (settings, warnings) = settings(sub, &flags, chosen.as_ref(), &env)?;
         for warning in warnings {
             Diag::stderr().warn(warning);

@@ -435,6 +435,12 @@ fn config_show_says_where_each_setting_came_from() {
         serde_json::json!({"kind": "env", "var": "HOOKCTL_SECRET"})
     );
 
+    // The global flags may follow the command, as they may in a real run.
+    let record =
+        show_json(&mut project.run(&["config", "show", "--json", "listen", "--profile", "dev"]));
+    assert_eq!(record["profile"]["name"], "dev");
+    assert_eq!(row(&record, "listen", "port")["value"], "4000");
+
     // The text form: the file, the profile, then one aligned line per setting.
     let out = project
         .run(&["config", "show", "listen", "--port", "5000"])
