@@ -514,3 +514,25 @@ fn a_bad_value_reports_its_file_and_line() {
     let err = usage_error(&mut project.run(&["listen"]));
     assert!(err.starts_with("hookctl: error: hookctl.toml:2: "), "{err}");
 }
+
+#[test]
+fn values_of_the_wrong_type_and_unknown_commands_are_usage_errors() {
+    let project =
+        Project::new("[profile.default.listen]\nfsync = \"yes\"\ncapture = \"c.jsonl\"\n");
+    assert_eq!(
+        usage_error(&mut project.run(&["listen"])),
+        "hookctl: error: hookctl.toml:2: `fsync` is a switch: write fsync = true or false, not \"yes\""
+    );
+    // Other commands may join the list; these are there today.
+    let err = usage_error(&mut project.run(&["config", "show", "lisen"]));
+    assert!(
+        err.starts_with("hookctl: error: config show: `lisen` is not a command a profile can set (did you mean `listen`?); use one of listen, send, replay, verify, relay"),
+        "{err}"
+    );
+    let project = Project::new("[profile.default.listen]\nstatus = 503\nrespond = [500]\n");
+    let err = usage_error(&mut project.run(&["listen"]));
+    assert!(
+        err.starts_with("hookctl: error: hookctl.toml [profile.default]: the argument '--status <STATUS>' cannot be used with"),
+        "{err}"
+    );
+}

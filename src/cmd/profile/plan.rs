@@ -92,34 +92,14 @@ pub fn plan(
         let Some(value) = resolved.value else {
             continue;
         };
-        let long = &entry.key;
-        let tokens: Vec<OsString> = match &value {
-            Value::Switch(on) => on
-                .then(|| OsString::from(format!("--{long}")))
-                .into_iter()
-                .collect(),
-            Value::Count(n) => (0..*n)
-                .map(|_| OsString::from(format!("--{long}")))
-                .collect(),
-            Value::Occurrences(occurrences) => {
-                let base = path_base(arg, chosen, resolved.env.is_empty());
-                let tokens = occurrences
-                    .iter()
-                    .map(|values| rebase(values, base))
-                    .flat_map(|values| occurrence_tokens(long, &values))
-                    .collect::<Vec<_>>();
-                check_values(arg, &tokens).map_err(|e| ProfileError::Value {
-                    shown: shown.to_owned(),
-                    line: entry.line,
-                    message: if key.secret {
-                        format!("invalid value for --{long}")
-                    } else {
-                        clap_message(&e)
-                    },
-                })?;
-                tokens
-            }
-        };
+        let literal = resolved.env.is_empty();
+        let tokens = tokens(arg, key.secret, &value, path_base(arg, chosen, literal)).map_err(
+            |message| ProfileError::Value {
+                shown: shown.to_owned(),
+                line: entry.line,
+                message,
+            },
+        )?;
         plan.applied.push(Applied {
             id: arg.get_id().to_string(),
             key: entry.key.clone(),
@@ -133,6 +113,37 @@ pub fn plan(
         });
     }
     Ok(plan)
+}
+
+/// The command-line words for `value`, checked by `arg`'s own parser. `Err` is the flag's
+/// message for a bad value (without the value itself, for a secret).
+fn tokens(
+    arg: &Arg,
+    secret: bool,
+    value: &Value,
+    path_base: Option<&Path>,
+) -> Result<Vec<OsString>, String> {
+    let long = arg.get_long().expect("settable flags are long");
+    let flag = || OsString::from(format!("--{long}"));
+    Ok(match value {
+        Value::Switch(on) => on.then(flag).into_iter().collect(),
+        Value::Count(n) => (0..*n).map(|_| flag()).collect(),
+        Value::Occurrences(occurrences) => {
+            let tokens = occurrences
+                .iter()
+                .map(|values| rebase(values, path_base))
+                .flat_map(|values| occurrence_tokens(long, &values))
+                .collect::<Vec<_>>();
+            check_values(arg, &tokens).map_err(|e| {
+                if secret {
+                    format!("invalid value for --{long}")
+                } else {
+                    clap_message(&e)
+                }
+            })?;
+            tokens
+        }
+    })
 }
 
 /// The directory that relative paths written in the file are relative to: the file's own,
