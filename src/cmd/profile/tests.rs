@@ -244,3 +244,95 @@ fn relative_paths_in_a_file_elsewhere_are_relative_to_that_file() {
     // Not a path flag: taken as written.
     assert_eq!(args.respond.response_body.as_deref(), Some("@body.json"));
 }
+
+/// A command with flags hookctl does not have yet, as other work adds them: the mapping is by
+/// flag name and shape, with no list to update.
+fn future_listen() -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let mut top = clap::Command::new("hookctl").subcommand(
+        clap::Command::new("listen")
+            .arg(
+                Arg::new("route")
+                    .long("route")
+                    .num_args(2)
+                    .value_names(["EXPR", "TARGET"])
+                    .action(ArgAction::Append),
+            )
+            .arg(
+                Arg::new("compact")
+                    .long("compact")
+                    .action(ArgAction::SetTrue),
+            ),
+    );
+    top.build();
+    top
+}
+
+fn future_plan(text: &str) -> Result<super::Plan, crate::config::ProfileError> {
+    use crate::config::{Chosen, FileOrigin, ProfileOrigin, ProjectFile};
+    let top = future_listen();
+    let file = ProjectFile::parse(
+        text,
+        "hookctl.toml".into(),
+        "hookctl.toml".to_owned(),
+        &super::schema(&top),
+    )?;
+    let profile = file.profile("p").unwrap().clone();
+    let chosen = Chosen {
+        file,
+        file_origin: FileOrigin::WorkingDir,
+        profile: Some((profile, ProfileOrigin::Flag)),
+    };
+    let sub = top.find_subcommand("listen").unwrap();
+    let matches = sub.clone().try_get_matches_from(["listen"]).unwrap();
+    super::plan(sub, &matches, &chosen, &|_| None)
+}
+
+#[test]
+fn a_flag_taking_several_values_at_a_time_takes_an_array_per_use() {
+    let plan = future_plan(
+        "[profile.p.listen]\nroute = [[\"type=a\", \"http://127.0.0.1:1\"], [\"type=b\", \"drop\"]]\ncompact = true\n",
+    )
+    .unwrap();
+    let tokens: Vec<String> = plan
+        .tokens()
+        .iter()
+        .map(|t| t.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "--route",
+            "type=a",
+            "http://127.0.0.1:1",
+            "--route",
+            "type=b",
+            "drop",
+            "--compact"
+        ]
+    );
+    let top = future_listen();
+    let matches = top
+        .find_subcommand("listen")
+        .unwrap()
+        .clone()
+        .try_get_matches_from(std::iter::once(OsString::from("listen")).chain(plan.tokens()))
+        .unwrap();
+    let routes: Vec<Vec<&String>> = matches
+        .get_occurrences::<String>("route")
+        .unwrap()
+        .map(Iterator::collect)
+        .collect();
+    assert_eq!(
+        routes,
+        [vec!["type=a", "http://127.0.0.1:1"], vec!["type=b", "drop"]]
+    );
+    assert!(matches.get_flag("compact"));
+
+    let err = future_plan("[profile.p.listen]\n\nroute = [[\"type=a\"]]\n").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("hookctl.toml:3: 2 values required for '--route <EXPR> <TARGET>'"),
+        "{err}"
+    );
+}
