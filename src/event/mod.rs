@@ -93,8 +93,18 @@ pub fn is_hop_by_hop(name: &str) -> bool {
 pub const TYPE_HEADERS: &[&str] = &["ce-type", "x-github-event", "x-shopify-topic"];
 /// Body fields that name the event type, after the headers.
 pub const TYPE_FIELDS: &[&str] = &["type", "event", "event_type"];
+/// The header `send` and `replay --new-ids` add when nothing else shows a receiver the id they
+/// report (a `--data` body without an `id`, say).
+pub const ID_HEADER: &str = "x-hookctl-id";
 /// Headers that carry the event id, in the order they are consulted; then the body's `id`.
-pub const ID_HEADERS: &[&str] = &["webhook-id", "svix-id", "x-github-delivery", "ce-id"];
+/// hookctl's own comes first: it is only ever added to say which id hookctl reported.
+pub const ID_HEADERS: &[&str] = &[
+    ID_HEADER,
+    "webhook-id",
+    "svix-id",
+    "x-github-delivery",
+    "ce-id",
+];
 
 impl Event {
     /// Builds an event from what a request carries, deriving `id` and `type`.
@@ -143,6 +153,16 @@ impl Event {
             }
         }
         (id, event_type)
+    }
+
+    /// The id a receiver derives for this event, from its headers and then its body (as
+    /// [`Event::from_parts`] does), or `None` when neither carries one.
+    pub fn visible_id(&self) -> Option<String> {
+        ID_HEADERS
+            .iter()
+            .find_map(|h| self.header(h))
+            .map(str::to_owned)
+            .or_else(|| BodyNames::read(&self.body).id)
     }
 
     /// The first header called `name` (case-insensitive).
