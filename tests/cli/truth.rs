@@ -610,3 +610,49 @@ fn replay_help_shows_how_to_replay_one_event() {
     );
     assert!(help.contains("--id <ID>"), "{help}");
 }
+
+#[test]
+fn the_readme_set_examples_do_what_it_says() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut checked = 0;
+    for (n, line) in lines.iter().enumerate() {
+        let Some(start) = line.find("hookctl send ") else {
+            continue;
+        };
+        let command = line[start..].split(['#', '`']).next().unwrap_or_default();
+        if !command.contains("--set") {
+            continue;
+        }
+        let mut words = command.split_whitespace().skip(2);
+        let mut args = vec!["send".to_owned(), "--dry-run".to_owned()];
+        while let Some(word) = words.next() {
+            match word {
+                "--to" => {
+                    words.next();
+                }
+                other => args.push(other.to_owned()),
+            }
+        }
+        let out = hookctl().args(&args).output().unwrap();
+        // A console example shows the error it prints on the next line.
+        match lines
+            .get(n + 1)
+            .filter(|next| next.starts_with("hookctl: error: "))
+        {
+            Some(error) => {
+                assert_eq!(out.status.code(), Some(1), "README line {}", n + 1);
+                assert_eq!(stderr(&out), format!("{error}\n"), "README line {}", n + 1);
+            }
+            None => assert!(
+                out.status.success(),
+                "README line {}: {command}: {}",
+                n + 1,
+                stderr(&out)
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} README examples use --set");
+}
