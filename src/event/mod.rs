@@ -135,14 +135,8 @@ impl Event {
 
     /// Works out id and type from headers first, then from the body's top-level fields.
     fn derive_identity(&self) -> (Option<String>, Option<String>) {
-        let mut id = ID_HEADERS
-            .iter()
-            .find_map(|h| self.header(h))
-            .map(str::to_owned);
-        let mut event_type = TYPE_HEADERS
-            .iter()
-            .find_map(|h| self.header(h))
-            .map(str::to_owned);
+        let (id, event_type) = self.identity_headers();
+        let (mut id, mut event_type) = (id.map(str::to_owned), event_type.map(str::to_owned));
         if id.is_none() || event_type.is_none() {
             let names = BodyNames::read(&self.body);
             if id.is_none() {
@@ -155,14 +149,31 @@ impl Event {
         (id, event_type)
     }
 
+    /// The first value of the first-listed [`ID_HEADERS`] and [`TYPE_HEADERS`] name present,
+    /// found in one pass over the headers (listen does this for every request).
+    fn identity_headers(&self) -> (Option<&str>, Option<&str>) {
+        let (mut id, mut id_rank) = (None, ID_HEADERS.len());
+        let (mut event_type, mut type_rank) = (None, TYPE_HEADERS.len());
+        for (name, value) in self.headers.iter() {
+            // Only a name listed before the one found so far can take its place.
+            let earlier = |list: &[&str]| list.iter().position(|h| h.eq_ignore_ascii_case(name));
+            if let Some(rank) = earlier(&ID_HEADERS[..id_rank]) {
+                (id, id_rank) = (Some(value), rank);
+            }
+            if let Some(rank) = earlier(&TYPE_HEADERS[..type_rank]) {
+                (event_type, type_rank) = (Some(value), rank);
+            }
+        }
+        (id, event_type)
+    }
+
     /// The id a receiver derives for this event, from its headers and then its body (as
     /// [`Event::from_parts`] does), or `None` when neither carries one.
     pub fn visible_id(&self) -> Option<String> {
-        ID_HEADERS
-            .iter()
-            .find_map(|h| self.header(h))
-            .map(str::to_owned)
-            .or_else(|| BodyNames::read(&self.body).id)
+        match self.identity_headers().0 {
+            Some(id) => Some(id.to_owned()),
+            None => BodyNames::read(&self.body).id,
+        }
     }
 
     /// The first header called `name` (case-insensitive).
@@ -325,6 +336,32 @@ mod tests {
         assert_eq!(e.event_type.as_deref(), Some("b"));
         let e = event(&[], r#"[1,2]"#);
         assert_eq!(e.event_type, None);
+    }
+
+    #[test]
+    fn the_first_listed_header_wins_whatever_the_order_they_came_in() {
+        let e = event(
+            &[
+                ("ce-id", "ce_1"),
+                ("X-GitHub-Delivery", "gh_1"),
+                ("x-github-event", "push"),
+                ("ce-type", "ce.type"),
+                ("Webhook-Id", "msg_1"),
+                ("webhook-id", "msg_2"),
+            ],
+            r#"{"id":"evt_body","type":"t"}"#,
+        );
+        assert_eq!(e.id, "msg_1");
+        assert_eq!(e.event_type.as_deref(), Some("ce.type"));
+        let e = event(
+            &[("webhook-id", "msg_1"), ("X-Hookctl-Id", "evt_sent")],
+            "{}",
+        );
+        assert_eq!(e.id, "evt_sent");
+        assert_eq!(e.visible_id().as_deref(), Some("evt_sent"));
+        let e = event(&[], r#"{"id":"evt_body"}"#);
+        assert_eq!(e.visible_id().as_deref(), Some("evt_body"));
+        assert_eq!(event(&[], r#"{"a":1}"#).visible_id(), None);
     }
 
     #[test]

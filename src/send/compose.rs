@@ -305,7 +305,9 @@ impl EventSpec {
         // The id send reports is the one the receiver sees. A sample that shows its id, with
         // no id header and no signature, needs no check: the common case of a load test.
         let checked = !body_shows_id || self.signer.is_some() || self.has_id_header();
-        if checked && self.id.is_none() {
+        // A raw body's event already has the id its headers and body show (from_parts).
+        let sample = matches!(self.body, BodySource::Sample { .. });
+        if checked && sample && self.id.is_none() {
             if let Some(seen) = event.visible_id().filter(|seen| *seen != event.id) {
                 event.id = seen;
             }
