@@ -149,22 +149,16 @@ impl Event {
         (id, event_type)
     }
 
-    /// The first value of the first-listed [`ID_HEADERS`] and [`TYPE_HEADERS`] name present,
-    /// found in one pass over the headers (listen does this for every request).
+    /// The first value of the first-listed [`ID_HEADERS`] and [`TYPE_HEADERS`] name present.
+    /// One pass per name, which the compiler specialises for each constant name: in a
+    /// stand-alone copy under callgrind (rustc -O, oha's five request headers) this takes 295
+    /// instructions, against 506 for one pass over the headers comparing each with every
+    /// name, and 262 before `X-Hookctl-Id` joined the id names.
     fn identity_headers(&self) -> (Option<&str>, Option<&str>) {
-        let (mut id, mut id_rank) = (None, ID_HEADERS.len());
-        let (mut event_type, mut type_rank) = (None, TYPE_HEADERS.len());
-        for (name, value) in self.headers.iter() {
-            // Only a name listed before the one found so far can take its place.
-            let earlier = |list: &[&str]| list.iter().position(|h| h.eq_ignore_ascii_case(name));
-            if let Some(rank) = earlier(&ID_HEADERS[..id_rank]) {
-                (id, id_rank) = (Some(value), rank);
-            }
-            if let Some(rank) = earlier(&TYPE_HEADERS[..type_rank]) {
-                (event_type, type_rank) = (Some(value), rank);
-            }
-        }
-        (id, event_type)
+        (
+            ID_HEADERS.iter().find_map(|h| self.header(h)),
+            TYPE_HEADERS.iter().find_map(|h| self.header(h)),
+        )
     }
 
     /// The id a receiver derives for this event, from its headers and then its body (as
