@@ -512,6 +512,33 @@ mod tests {
     }
 
     #[test]
+    fn the_event_id_is_the_one_the_body_or_an_id_header_shows() {
+        let with = |assignments: &[(&str, bool)], headers: &[(&str, &str)], id: Option<&str>| {
+            let spec = EventSpec {
+                body: BodySource::Sample {
+                    sample: crate::send::samples::find("payment_success").unwrap(),
+                    overrides: overrides(assignments),
+                },
+                id: id.map(str::to_owned),
+                ..spec(&[], headers)
+            };
+            spec.build().unwrap()
+        };
+        let event = with(&[], &[], None);
+        assert_eq!(event.visible_id(), Some(event.id.clone()));
+        assert_eq!(event.header(ID_HEADER), None, "the body shows it");
+        let event = with(&[("id=custom_1", false)], &[], None);
+        assert_eq!(event.id, "custom_1");
+        let event = with(&[], &[("Webhook-Id", "msg_1")], None);
+        assert_eq!(event.id, "msg_1");
+        // A pinned id the body does not show is sent in X-Hookctl-Id.
+        let event = with(&[("id=custom_1", false)], &[], Some("evt_pinned"));
+        assert_eq!(event.id, "evt_pinned");
+        assert_eq!(event.header(ID_HEADER), Some("evt_pinned"));
+        assert_eq!(event.visible_id().as_deref(), Some("evt_pinned"));
+    }
+
+    #[test]
     fn set_new_adds_fields_and_set_may_change_them() {
         let body = built(
             "payment_success",
