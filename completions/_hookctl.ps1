@@ -94,8 +94,8 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
         }
         'hookctl;send' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where to send')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
-            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string')
             [CompletionResult]::new('--set-new', '--set-new', [CompletionResultType]::ParameterName, 'Add a field at a dot path, creating objects on the way (applied before --set)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header ''Name: value'' (repeatable)')

@@ -89,8 +89,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;send'= {
             cand --to 'Where to send'
-            cand -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --data 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
+            cand -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --data 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
             cand --set 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string'
             cand --set-new 'Add a field at a dot path, creating objects on the way (applied before --set)'
             cand -H 'Extra request header ''Name: value'' (repeatable)'

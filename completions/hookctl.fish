@@ -88,7 +88,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l to -d 'Where to send' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set-new -d 'Add a field at a dot path, creating objects on the way (applied before --set)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s H -l header -d 'Extra request header \'Name: value\' (repeatable)' -r

@@ -330,7 +330,8 @@ pub struct SendArgs {
         value_name = "URL"
     )]
     pub to: String,
-    /// Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin.
+    /// Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or -
+    /// for stdin.
     #[arg(short, long, value_name = "JSON|@FILE|-", conflicts_with = "event")]
     pub data: Option<String>,
     /// Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3;
