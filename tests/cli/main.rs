@@ -13,3 +13,4 @@ mod delivery;
 mod design;
 mod hardening;
 mod signatures;
+mod truth;
