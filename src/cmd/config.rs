@@ -22,6 +22,8 @@ const SHOWN_BY_DEFAULT: &[&str] = &["listen", "send", "replay"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Flag,
+    /// A positional argument on the command line (replay's FILE).
+    Argument,
     Env(String),
     File {
         path: PathBuf,
@@ -149,6 +151,7 @@ pub fn settings(
                     env: applied.env.clone(),
                 },
                 None => match matches.value_source(id)? {
+                    ValueSource::CommandLine if arg.is_positional() => Source::Argument,
                     ValueSource::CommandLine => Source::Flag,
                     ValueSource::EnvVariable => Source::Env(
                         arg.get_env()
@@ -243,6 +246,7 @@ fn json_record(chosen: Option<&Chosen>, sections: &[(String, Vec<Setting>)]) -> 
 fn source_json(source: &Source) -> Json {
     match source {
         Source::Flag => json!({"kind": "flag"}),
+        Source::Argument => json!({"kind": "argument"}),
         Source::Env(var) => json!({"kind": "env", "var": var}),
         Source::File {
             path,
@@ -337,6 +341,7 @@ fn text_value(value: &Json) -> String {
 fn text_source(source: &Source) -> String {
     match source {
         Source::Flag => "flag".to_owned(),
+        Source::Argument => "argument".to_owned(),
         Source::Env(var) => format!("env {var}"),
         Source::File {
             shown,

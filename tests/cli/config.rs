@@ -483,6 +483,8 @@ fn config_show_says_where_each_setting_came_from() {
         ]
     );
     assert_eq!(setting("host"), ["host", "127.0.0.1", "default"]);
+    let record = show_json(&mut project.run(&["config", "show", "--json", "replay", "x.jsonl"]));
+    assert_eq!(row(&record, "replay", "file")["source"]["kind"], "argument");
     // Columns line up: every value starts at the same place.
     let port_line = lines
         .iter()
