@@ -170,17 +170,21 @@ pub fn request(matches: &ArgMatches) -> Request {
     }
 }
 
-/// clap's message for `e` on one line, without its `error:` prefix and help footer.
+/// clap's message for `e` on one line, without its `error:` prefix and help footer: lines
+/// joined with "; ", or with a space after a line that ends in a colon.
 pub fn clap_message(e: &clap::Error) -> String {
-    e.to_string()
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
-        })
-        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("; ")
+    let mut message = String::new();
+    for line in e.to_string().lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("For more information") || line.starts_with("Usage:")
+        {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(if message.ends_with(':') { " " } else { "; " });
+        }
+        message.push_str(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    message
 }
 
 /// `argv` with `tokens` placed right after the subcommand's name, so they read as that

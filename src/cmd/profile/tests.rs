@@ -336,3 +336,12 @@ fn a_flag_taking_several_values_at_a_time_takes_an_array_per_use() {
         "{err}"
     );
 }
+
+#[test]
+fn a_flag_the_file_sets_that_needs_another_says_which() {
+    let dir = with_file("[profile.default.listen]\nfsync = true\n");
+    assert_eq!(
+        profile_error(dir.path(), &["listen"]),
+        "hookctl.toml [profile.default]: the following required arguments were not provided: --capture <FILE>"
+    );
+}
