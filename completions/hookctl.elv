@@ -19,6 +19,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
     var completions = [
         &'hookctl'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -32,6 +34,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -74,6 +77,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
             cand --ack-first 'Answer 200 at once and forward in the background'
@@ -119,6 +124,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --list 'List the built-in sample events'
             cand --dry-run 'Print the event that would be sent (capture format) and send nothing'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
@@ -150,6 +157,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --dry-run 'Print the events that would be sent (capture format) and send nothing'
             cand --skip-invalid 'Report malformed lines and go on, instead of stopping'
             cand --follow 'Keep FILE open and replay lines appended to it, like tail -f'
@@ -174,6 +183,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --encoding 'Encoding for the generic `hmac` scheme'
             cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --now 'Measure timestamps against the current time instead of each event''s received_at'
             cand --json 'Print one NDJSON result per event'
             cand -v 'Show more: headers, response bodies, every result'
@@ -208,6 +219,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -218,8 +231,47 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;config'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;show'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --json 'Print one NDJSON record (`kind: config`) instead of text'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;config;help'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;help;show'= {
+        }
+        &'hookctl;config;help;help'= {
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -235,6 +287,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -247,6 +300,11 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;verify'= {
         }
         &'hookctl;help;relay'= {
+        }
+        &'hookctl;help;config'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+        }
+        &'hookctl;help;config;show'= {
         }
         &'hookctl;help;completions'= {
         }

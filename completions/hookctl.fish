@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_hookctl_global_optspecs
-    string join \n color= v/verbose q/quiet h/help V/version
+    string join \n color= v/verbose q/quiet config= profile= h/help V/version
 end
 
 function __fish_hookctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c hookctl -n "__fish_hookctl_needs_command" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_needs_command" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_needs_command" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_needs_command" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_needs_command" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_needs_command" -s h -l help -d 'Print help'
@@ -36,6 +38,7 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "send" -d 'Send a sa
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend captured events byte for byte'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
@@ -79,6 +82,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'B
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsync the capture file before answering, for power-loss durability'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
@@ -116,6 +121,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l binding -d 'Bin
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l list -d 'List the built-in sample events'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dry-run -d 'Print the event that would be sent (capture format) and send nothing'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
@@ -143,6 +150,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l tag -d 'Add a
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l dry-run -d 'Print the events that would be sent (capture format) and send nothing'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l skip-invalid -d 'Report malformed lines and go on, instead of stopping'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l follow -d 'Keep FILE open and replay lines appended to it, like tail -f'
@@ -164,6 +173,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l now -d 'Measure timestamps against the current time instead of each event\'s received_at'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l json -d 'Print one NDJSON result per event'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose -d 'Show more: headers, response bodies, every result'
@@ -193,22 +204,51 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l tag -d 'Add an
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one NDJSON record (`kind: config`) instead of text'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'

@@ -46,6 +46,14 @@ pub struct GlobalArgs {
     /// Show less: no per-event output on the terminal, only errors and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Project file with named profiles [default: hookctl.toml in the working directory, if
+    /// there is one].
+    #[arg(long, global = true, env = "HOOKCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Take the flags you do not give from this profile of the project file (without one, its
+    /// `default` profile applies, if it has one).
+    #[arg(long, global = true, env = "HOOKCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,6 +75,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once.
     Relay(RelayArgs),
+    /// Show the settings in effect from hookctl.toml, the environment and the defaults.
+    Config(ConfigArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.
@@ -502,6 +512,43 @@ pub struct RelayArgs {
     pub secrets: SecretArgs,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+}
+
+/// `hookctl config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print each setting of a command, its value and where it came from: a flag, an
+    /// environment variable, hookctl.toml (file, line and profile) or the built-in default.
+    #[command(after_help = "Examples:
+  hookctl config show
+  hookctl --profile stripe-dev config show listen
+  hookctl config show --json send --to http://127.0.0.1:8080")]
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Print one NDJSON record (`kind: config`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The command to show (listen, send, replay, ...), then its flags as you would give them
+    /// [default: listen, send and replay, without flags].
+    #[arg(
+        value_name = "COMMAND [FLAGS]",
+        num_args = 0..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<std::ffi::OsString>,
+    /// The file and profile asked for, and how (filled in by the parser).
+    #[arg(skip)]
+    pub request: Option<crate::config::Request>,
 }
 
 #[cfg(test)]

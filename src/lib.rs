@@ -6,6 +6,7 @@
 pub mod amqp;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod deliver;
 pub mod error;
 pub mod event;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Config(args) => cmd::config::run(args)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok
