@@ -16,6 +16,7 @@ use crate::listen::forward::ForwardConfig;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, VerifyConfig};
 use crate::output::diag::Diag;
+use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
 
@@ -32,7 +33,16 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let stop = shutdown_signal();
+        // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
+        // next delivery's write.
+        let watch_stdout = !matches!(config.output, Output::Quiet);
+        let signal = shutdown_signal();
+        let stop = async move {
+            tokio::select! {
+                () = signal => {}
+                () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
+            }
+        };
         listen::run(listener, config, stop).await
     })?;
     drop(runtime);
@@ -90,15 +100,26 @@ pub fn config(
         None => None,
     };
     let output = if args.json {
-        Output::Json
+        Output::Json {
+            ready: args.ready_json,
+        }
     } else if global.quiet {
         Output::Quiet
     } else {
-        Output::Pretty(PrettyOptions {
-            verbose: global.verbose > 0,
-            sanitize: std::io::stdout().is_terminal(),
-            max_lines: args.max_print_lines as usize,
-            max_bytes: args.max_print_bytes,
+        let terminal = std::io::stdout().is_terminal();
+        Output::Pretty(ViewConfig {
+            options: PrettyOptions {
+                verbose: global.verbose > 0,
+                sanitize: terminal,
+                max_lines: args.max_print_lines as usize,
+                max_bytes: args.max_print_bytes,
+            },
+            choice: view_choice(args, global, terminal),
+            width: if terminal {
+                Width::Stdout
+            } else {
+                Width::Unlimited
+            },
         })
     };
     Ok(ListenConfig {
@@ -121,6 +142,18 @@ pub fn config(
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
     })
+}
+
+/// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the
+/// full view until it stops being readable, and anything else the full view.
+fn view_choice(args: &ListenArgs, global: &GlobalOptions, terminal: bool) -> ViewChoice {
+    if args.compact {
+        ViewChoice::Compact
+    } else if args.full || global.verbose > 0 || !terminal {
+        ViewChoice::Full
+    } else {
+        ViewChoice::Auto
+    }
 }
 
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.

@@ -2,6 +2,7 @@
 //! human rendering of an event, and a printer thread that never blocks the receiver.
 
 pub mod color;
+pub mod compact;
 pub mod diag;
 mod json_color;
 pub mod pipe;
@@ -9,6 +10,7 @@ pub mod pretty;
 pub mod printer;
 pub mod sanitize;
 pub mod style;
+pub mod view;
 
 use std::time::Duration;
 

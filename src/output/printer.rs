@@ -90,13 +90,13 @@ impl<T: Send + 'static> Printer<T> {
     /// Starts the printer thread writing to `writer`.
     ///
     /// The queue holds up to `limit`, items weighed by `weigh`. `format` appends the bytes for
-    /// one item; it runs on the printer thread. Drop notices and write errors go to `notices`.
+    /// one item; it runs on the printer thread and may keep state between items. Drop notices and write errors go to `notices`.
     pub fn spawn(
         writer: Box<dyn Write + Send>,
         limit: QueueLimit,
         notices: Diag,
         weigh: fn(&T) -> usize,
-        format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
+        format: impl FnMut(&T, &mut Vec<u8>) + Send + 'static,
     ) -> Printer<T> {
         let limit = QueueLimit {
             items: limit.items.max(1),
@@ -241,7 +241,7 @@ struct Worker<T, F> {
     failed: bool,
 }
 
-impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
+impl<T, F: FnMut(&T, &mut Vec<u8>)> Worker<T, F> {
     fn run(mut self) {
         let mut buf = Vec::new();
         let mut batch = Vec::new();

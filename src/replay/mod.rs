@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
+use crate::deliver::progress::Progress;
 use crate::event::{generate_id, Event, ID_HEADERS};
 use crate::replay::follow::FollowReader;
 use crate::replay::reader::{open_input, CaptureReader};
@@ -78,6 +79,8 @@ pub struct ReplayPlan {
 #[derive(Debug, Default)]
 pub struct Fed {
     pub skipped: u64,
+    /// Of the skipped, those no filter selected.
+    pub filtered: u64,
     /// Skipped because they failed verification when captured and would be re-signed.
     pub unverified: u64,
     /// The line that stopped the replay, if a malformed line did.
@@ -107,6 +110,7 @@ pub fn feed(
     input: Box<dyn BufRead + Send>,
     plan: &ReplayPlan,
     tx: mpsc::Sender<Event>,
+    progress: &Progress,
 ) -> anyhow::Result<Fed> {
     let name = plan.file.display().to_string();
     let diag = Diag::stderr();
@@ -121,10 +125,15 @@ pub fn feed(
     {
         let mut event = match line.record {
             Ok(Some(event)) => event,
-            Ok(None) => continue,
+            Ok(None) => {
+                progress.advance(1);
+                continue;
+            }
             Err(why) if plan.skip_invalid => {
-                diag.note(format_args!("{name}:{}: {why} (skipped)", line.number));
+                progress
+                    .suspend(|| diag.note(format_args!("{name}:{}: {why} (skipped)", line.number)));
                 fed.skipped += 1;
+                progress.advance(1);
                 continue;
             }
             Err(why) => {
@@ -138,6 +147,8 @@ pub fn feed(
         };
         if !plan.selector.selects(&event) {
             fed.skipped += 1;
+            fed.filtered += 1;
+            progress.advance(1);
             continue;
         }
         // Re-signing a forgery would make it valid: only events that verified (or that
@@ -146,6 +157,7 @@ pub fn feed(
         if plan.resigning && forged && !plan.resign_unverified {
             fed.skipped += 1;
             fed.unverified += 1;
+            progress.advance(1);
             continue;
         }
         if !warned {

@@ -1,0 +1,267 @@
+//! The compact view of a delivery: one aligned line per event.
+//!
+//! ```text
+//! 14:03:07.412 POST    /webhooks/stripe         payment_intent.succeeded evt_3NxQ2rLk…     511 B 200 ✓ stripe ⇢ 200 12ms
+//! 14:03:07.530 POST    /webhooks/stripe         charge.refunded          evt_3NxQ2sAb…    1.2 KiB 401 ✗ stripe: signature does…
+//! ```
+//!
+//! Columns: time, method, path, type, id, size, the status answered, then the outcome of
+//! verification and forwarding. Text from the request is escaped first (always: a compact line
+//! must stay one line) and measured after escaping, in display columns, so wide characters and
+//! escapes line up too. On a terminal the columns shrink to fit its width and long values are
+//! cut with `…`; without a width they keep their natural size and nothing is cut.
+
+use std::borrow::Cow;
+use std::io::Write as _;
+use std::time::Duration;
+
+use console::{measure_text_width, pad_str, Alignment};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::pretty::clock;
+use super::sanitize::sanitize_line;
+use super::{human_bytes, human_duration, style};
+use crate::event::{Event, ForwardNote, Verified};
+
+/// What marks a value cut short.
+const CUT: &str = "\u{2026}";
+/// `HH:MM:SS.mmm`.
+const TIME: usize = 12;
+/// `OPTIONS` is the longest common method.
+const METHOD: usize = 7;
+/// `1023.9 KiB`.
+const SIZE: usize = 10;
+/// A status code.
+const STATUS: usize = 3;
+/// Columns taken by the fixed-width columns and the six spaces between the seven columns.
+const FIXED: usize = TIME + METHOD + SIZE + STATUS + 6;
+
+/// Natural and smallest widths of the columns whose values vary: path, type, id.
+const NATURAL: [usize; 3] = [24, 24, 28];
+const SMALLEST: [usize; 3] = [8, 10, 12];
+
+/// The widths of the variable columns for one terminal width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub path: usize,
+    pub event_type: usize,
+    pub id: usize,
+    /// The most columns the whole line may take; `None` when nothing needs to be cut (no
+    /// terminal).
+    pub width: Option<usize>,
+}
+
+impl Layout {
+    /// Columns for a terminal `width` columns wide (`None`: not a terminal), keeping `tail`
+    /// columns free after the status for verification and forwarding outcomes.
+    pub fn new(width: Option<usize>, tail: usize) -> Layout {
+        let Some(width) = width else {
+            return Layout::from_widths(NATURAL, None);
+        };
+        let room = width.saturating_sub(FIXED + tail);
+        let natural: usize = NATURAL.iter().sum();
+        let smallest: usize = SMALLEST.iter().sum();
+        if room >= natural {
+            return Layout::from_widths(NATURAL, Some(width));
+        }
+        // Share what is left above the smallest widths in proportion to what each column
+        // would like beyond its smallest.
+        let spare = room.saturating_sub(smallest);
+        let wanted = natural - smallest;
+        let mut widths = SMALLEST;
+        let mut given = 0;
+        for (i, w) in widths.iter_mut().enumerate() {
+            let extra = spare * (NATURAL[i] - SMALLEST[i]) / wanted;
+            *w += extra;
+            given += extra;
+        }
+        // Rounding leftovers go to the id, the column people copy from.
+        widths[2] += spare - given;
+        Layout::from_widths(widths, Some(width))
+    }
+
+    fn from_widths([path, event_type, id]: [usize; 3], width: Option<usize>) -> Layout {
+        Layout {
+            path,
+            event_type,
+            id,
+            width,
+        }
+    }
+
+    /// The columns the line takes up to and including the status.
+    fn fixed_part(&self) -> usize {
+        FIXED + self.path + self.event_type + self.id
+    }
+}
+
+/// Appends the compact line for `e`.
+pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
+    let fit = layout.width.is_some();
+    let time = clock(e.received_at);
+    let method = cell(&e.method, METHOD, Alignment::Left, fit);
+    let path = cell(&e.path_and_query(), layout.path, Alignment::Left, fit);
+    let event_type = match &e.event_type {
+        Some(t) => style::event_type(&cell(t, layout.event_type, Alignment::Left, fit)),
+        None => style::dim(&pad_str("-", layout.event_type, Alignment::Left, None)),
+    };
+    let id = cell(&e.id, layout.id, Alignment::Left, fit);
+    let size = human_bytes(e.body.len());
+    let size = pad_str(&size, SIZE, Alignment::Right, None);
+    let status = match e.notes.status {
+        Some(code) => style::status_text(
+            code,
+            &pad_str(&code.to_string(), STATUS, Alignment::Left, None),
+        ),
+        None => style::dim(&pad_str("-", STATUS, Alignment::Left, None)),
+    };
+    let _ = write!(
+        out,
+        "{} {} {} {} {} {} {}",
+        style::dim(&time),
+        style::method(&method),
+        style::path(&path),
+        event_type,
+        style::id(&id),
+        style::dim(&size),
+        status,
+    );
+    let left = layout.width.map(|w| w.saturating_sub(layout.fixed_part()));
+    tail(e, left, out);
+    // Trailing padding is not worth keeping.
+    while out.last() == Some(&b' ') {
+        out.pop();
+    }
+    out.push(b'\n');
+}
+
+/// The outcomes after the status: ` ✓ stripe`, ` ✗ stripe: reason`, ` ⇢ 200 12ms`,
+/// ` error: …`, cut to `left` columns when there is a limit.
+fn tail(e: &Event, left: Option<usize>, out: &mut Vec<u8>) {
+    let mut parts: Vec<(String, Tone)> = Vec::new();
+    if let Some(v) = &e.notes.verified {
+        parts.push(verification(v));
+    }
+    if let Some(f) = &e.notes.forward {
+        parts.push(forwarding(f));
+    }
+    if let Some(error) = &e.notes.error {
+        parts.push((format!("error: {}", sanitize_line(error)), Tone::Bad));
+    }
+    let mut room = left;
+    for (text, tone) in parts {
+        let shown = match room {
+            Some(0) | Some(1) => break,
+            // One column goes to the space before the part.
+            Some(n) => {
+                let cut = truncate(&text, n - 1);
+                room = Some(n - 1 - measure_text_width(&cut).min(n - 1));
+                cut
+            }
+            None => Cow::Borrowed(text.as_str()),
+        };
+        let styled = match tone {
+            Tone::Good => style::ok(&shown),
+            Tone::Bad => style::error(&shown),
+            Tone::Plain => style::dim(&shown),
+        };
+        let _ = write!(out, " {styled}");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Tone {
+    Good,
+    Bad,
+    Plain,
+}
+
+/// `✓ stripe` or `✗ stripe: reason`.
+fn verification(v: &Verified) -> (String, Tone) {
+    let scheme = sanitize_line(&v.scheme);
+    if v.ok {
+        (format!("\u{2713} {scheme}"), Tone::Good)
+    } else if v.reason.is_empty() {
+        (format!("\u{2717} {scheme}"), Tone::Bad)
+    } else {
+        let reason = sanitize_line(&v.reason);
+        (format!("\u{2717} {scheme}: {reason}"), Tone::Bad)
+    }
+}
+
+/// `⇢ 200 12ms`, `⇢ 502 3ms (2 attempts)` or `⇢ error: cannot connect … 1ms`.
+fn forwarding(f: &ForwardNote) -> (String, Tone) {
+    let latency = Duration::try_from_secs_f64(f.latency_ms / 1000.0).unwrap_or_default();
+    let mut text = String::from("\u{21e2} ");
+    let tone = match (f.status, &f.error) {
+        (Some(status), _) => {
+            text.push_str(&status.to_string());
+            if status >= 500 {
+                Tone::Bad
+            } else {
+                Tone::Plain
+            }
+        }
+        (None, Some(error)) => {
+            text.push_str("error: ");
+            text.push_str(&sanitize_line(error));
+            Tone::Bad
+        }
+        (None, None) => {
+            text.push_str("no answer");
+            Tone::Bad
+        }
+    };
+    text.push(' ');
+    text.push_str(&human_duration(latency));
+    if f.attempts > 1 {
+        text.push_str(&format!(" ({} attempts)", f.attempts));
+    }
+    (text, tone)
+}
+
+/// Request text escaped, then padded (and, when `fit`, cut) to `width` display columns.
+fn cell(text: &str, width: usize, align: Alignment, fit: bool) -> String {
+    let clean = sanitize_line(text);
+    let shown = if fit {
+        truncate(&clean, width)
+    } else {
+        Cow::Borrowed(clean.as_ref())
+    };
+    pad_str(&shown, width, align, None).into_owned()
+}
+
+/// `text` cut to `width` display columns, ending with `…` when something was left out.
+fn truncate(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let budget = width.saturating_sub(CUT.width());
+    let mut kept = String::with_capacity(width + CUT.len());
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    if width > 0 {
+        kept.push_str(CUT);
+    }
+    Cow::Owned(kept)
+}
+
+/// The display width of a rendering: the widest of its lines, colour codes left out.
+pub fn widest_line(rendered: &[u8]) -> usize {
+    String::from_utf8_lossy(rendered)
+        .lines()
+        .map(measure_text_width)
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+#[path = "compact_tests.rs"]
+mod tests;
