@@ -89,6 +89,13 @@ impl Reporter {
         })
     }
 
+    /// Whether an event with this outcome gets a result line on stdout (when events get
+    /// lines at all): a 2xx always; another answer with `-v`, with its body, in place of the
+    /// error line.
+    fn result_line_for(&self, outcome: &Outcome) -> bool {
+        outcome.is_success() || (outcome.status.is_some() && self.config.detail == Detail::Verbose)
+    }
+
     fn each_event(&self) -> bool {
         match self.config.detail {
             Detail::Quiet => false,
@@ -97,14 +104,19 @@ impl Reporter {
         }
     }
 
-    /// The result line of an event answered 2xx: status, latency, type and id in aligned
+    /// The result line of an answered event: status, latency, type and id in aligned
     /// columns (and the response body with `-v`).
     fn print_line(&mut self, event: &Event, outcome: &Outcome) -> std::io::Result<()> {
         let Some(status) = outcome.status else {
             return Ok(());
         };
+        let columns = if self.config.detail == Detail::Verbose {
+            LONG_STATUS_COLUMNS
+        } else {
+            STATUS_COLUMNS
+        };
         self.out
-            .extend_from_slice(result_line(event, status, outcome).as_bytes());
+            .extend_from_slice(result_line(event, status, outcome, columns).as_bytes());
         self.out.push(b'\n');
         if self.config.detail == Detail::Verbose && !outcome.body.is_empty() {
             let body = String::from_utf8_lossy(&outcome.body);
@@ -235,7 +247,7 @@ impl Sink for Reporter {
             serde_json::to_writer(&mut self.out, &record)?;
             self.out.push(b'\n');
             self.emit()?;
-        } else if !self.config.json && self.each_event() && outcome.is_success() {
+        } else if !self.config.json && self.each_event() && self.result_line_for(&outcome) {
             self.print_line(&event, &outcome)?;
             self.emit()?;
         }
@@ -245,16 +257,12 @@ impl Sink for Reporter {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            if !self.config.json {
-                // A failed event is one line: this one, on stderr, never a result line too.
+            // A failed event is one line: its result line (an answer, with -v), or this one
+            // on stderr.
+            let has_result_line = self.each_event() && self.result_line_for(&outcome);
+            if !self.config.json && !has_result_line {
                 self.failures_shown += 1;
                 if self.failures_shown <= MAX_FAILURE_LINES {
-                    let verbose_body = (self.config.detail == Detail::Verbose
-                        && !outcome.body.is_empty())
-                    .then(|| {
-                        sanitize::sanitize_text(&String::from_utf8_lossy(&outcome.body))
-                            .into_owned()
-                    });
                     self.progress.suspend(|| {
                         self.diag.error(format_args!(
                             "{}: {}{}",
@@ -262,9 +270,6 @@ impl Sink for Reporter {
                             failure(&outcome),
                             attempts(outcome.attempts),
                         ));
-                        if let Some(body) = verbose_body {
-                            self.diag.line(body.trim_end());
-                        }
                     });
                 } else if self.failures_shown == MAX_FAILURE_LINES + 1 {
                     self.progress.suspend(|| {
@@ -287,14 +292,16 @@ impl Sink for Reporter {
 /// Columns of a result line: `204 No Content` is the longest common 2xx status; latencies
 /// read like `350µs`, `12ms`, `1.5s`, `2m03s`; types are mostly shorter than 24 columns.
 const STATUS_COLUMNS: usize = 14;
+/// With `-v` non-2xx answers get result lines too: `500 Internal Server Error`.
+const LONG_STATUS_COLUMNS: usize = 25;
 const LATENCY_COLUMNS: usize = 5;
 const TYPE_COLUMNS: usize = 24;
 
 /// `200 OK          12ms  payment_success           evt_…  (2 attempts)`: each column padded
 /// to its width, measured in display columns after escaping.
-pub fn result_line(event: &Event, status: u16, outcome: &Outcome) -> String {
+pub fn result_line(event: &Event, status: u16, outcome: &Outcome, status_columns: usize) -> String {
     let described = describe_status(status);
-    let status_text = pad_str(&described, STATUS_COLUMNS, Alignment::Left, None);
+    let status_text = pad_str(&described, status_columns, Alignment::Left, None);
     let latency = human_duration(outcome.latency);
     let latency = pad_str(&latency, LATENCY_COLUMNS, Alignment::Right, None);
     let event_type = sanitize::sanitize_line(event.event_type.as_deref().unwrap_or("-"));

@@ -25,24 +25,27 @@ use crate::event::{Event, ForwardNote, Verified};
 
 /// What marks a value cut short.
 const CUT: &str = "\u{2026}";
-/// `HH:MM:SS.mmm`.
+/// `HH:MM:SS.mmm`, or `HH:MM:SS` on a very narrow terminal.
 const TIME: usize = 12;
+const SHORT_TIME: usize = 8;
 /// `OPTIONS` is the longest common method.
 const METHOD: usize = 7;
 /// `1023.9 KiB`.
 const SIZE: usize = 10;
 /// A status code.
 const STATUS: usize = 3;
-/// Columns taken by the fixed-width columns and the six spaces between the seven columns.
-const FIXED: usize = TIME + METHOD + SIZE + STATUS + 6;
 
 /// Natural and smallest widths of the columns whose values vary: path, type, id.
 const NATURAL: [usize; 3] = [24, 24, 28];
 const SMALLEST: [usize; 3] = [8, 10, 12];
 
-/// The widths of the variable columns for one terminal width.
+/// The widths of the columns for one terminal width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
+    /// 12 (`HH:MM:SS.mmm`) or 8 (`HH:MM:SS`).
+    pub time: usize,
+    /// 0 when the method is left out (a very narrow terminal).
+    pub method: usize,
     pub path: usize,
     pub event_type: usize,
     pub id: usize,
@@ -53,16 +56,31 @@ pub struct Layout {
 
 impl Layout {
     /// Columns for a terminal `width` columns wide (`None`: not a terminal), keeping `tail`
-    /// columns free after the status for verification and forwarding outcomes.
+    /// columns free after the status for verification and forwarding outcomes. Below the
+    /// smallest widths the milliseconds go first, then the method.
     pub fn new(width: Option<usize>, tail: usize) -> Layout {
-        let Some(width) = width else {
-            return Layout::from_widths(NATURAL, None);
+        let mut layout = Layout {
+            time: TIME,
+            method: METHOD,
+            path: NATURAL[0],
+            event_type: NATURAL[1],
+            id: NATURAL[2],
+            width,
         };
-        let room = width.saturating_sub(FIXED + tail);
-        let natural: usize = NATURAL.iter().sum();
+        let Some(width) = width else {
+            return layout;
+        };
         let smallest: usize = SMALLEST.iter().sum();
+        let natural: usize = NATURAL.iter().sum();
+        if width < layout.fixed() + smallest + tail {
+            layout.time = SHORT_TIME;
+        }
+        if width < layout.fixed() + smallest + tail {
+            layout.method = 0;
+        }
+        let room = width.saturating_sub(layout.fixed() + tail);
         if room >= natural {
-            return Layout::from_widths(NATURAL, Some(width));
+            return layout;
         }
         // Share what is left above the smallest widths in proportion to what each column
         // would like beyond its smallest.
@@ -77,29 +95,33 @@ impl Layout {
         }
         // Rounding leftovers go to the id, the column people copy from.
         widths[2] += spare - given;
-        Layout::from_widths(widths, Some(width))
+        [layout.path, layout.event_type, layout.id] = widths;
+        layout
     }
 
-    fn from_widths([path, event_type, id]: [usize; 3], width: Option<usize>) -> Layout {
-        Layout {
-            path,
-            event_type,
-            id,
-            width,
-        }
+    /// Columns of the fixed-width columns and of the spaces between all columns.
+    fn fixed(&self) -> usize {
+        let method = if self.method > 0 { self.method + 1 } else { 0 };
+        self.time + method + SIZE + STATUS + 5
     }
 
     /// The columns the line takes up to and including the status.
     fn fixed_part(&self) -> usize {
-        FIXED + self.path + self.event_type + self.id
+        self.fixed() + self.path + self.event_type + self.id
     }
 }
 
 /// Appends the compact line for `e`.
 pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
     let fit = layout.width.is_some();
-    let time = clock(e.received_at);
-    let method = cell(&e.method, METHOD, Alignment::Left, fit);
+    let mut time = clock(e.received_at);
+    time.truncate(layout.time);
+    let method = if layout.method > 0 {
+        let method = cell(&e.method, layout.method, Alignment::Left, fit);
+        format!("{} ", style::method(&method))
+    } else {
+        String::new()
+    };
     let path = cell(&e.path_and_query(), layout.path, Alignment::Left, fit);
     let event_type = match &e.event_type {
         Some(t) => style::event_type(&cell(t, layout.event_type, Alignment::Left, fit)),
@@ -117,9 +139,8 @@ pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
     };
     let _ = write!(
         out,
-        "{} {} {} {} {} {} {}",
+        "{} {method}{} {} {} {} {}",
         style::dim(&time),
-        style::method(&method),
         style::path(&path),
         event_type,
         style::id(&id),

@@ -100,11 +100,28 @@ fn narrow_terminals_shrink_the_columns_down_to_their_smallest() {
     let wide = Layout::new(Some(200), 0);
     assert_eq!((wide.path, wide.event_type, wide.id), (24, 24, 28));
     let eighty = Layout::new(Some(80), 0);
-    assert_eq!(FIXED + eighty.path + eighty.event_type + eighty.id, 80);
+    assert_eq!(eighty.fixed_part(), 80);
+    assert_eq!((eighty.time, eighty.method), (12, 7));
     assert!(eighty.path >= 8 && eighty.event_type >= 10 && eighty.id >= 12);
     // Room kept for verification and forwarding comes out of the variable columns.
     let with_tail = Layout::new(Some(80), 20);
     assert!(with_tail.id < eighty.id, "{with_tail:?} {eighty:?}");
+    // Narrower still: the milliseconds go, then the method.
+    let sixty_six = Layout::new(Some(66), 0);
+    assert_eq!((sixty_six.time, sixty_six.method), (8, 7));
+    assert!(sixty_six.fixed_part() <= 66, "{sixty_six:?}");
+    let sixty = Layout::new(Some(60), 0);
+    assert_eq!((sixty.time, sixty.method), (8, 0));
+    assert_eq!(sixty.fixed_part(), 60, "{sixty:?}");
+    let e = event(
+        "/webhook",
+        "{}",
+        "evt_0123456789abcdef",
+        Some("payment_success"),
+    );
+    let text = line(&e, &sixty);
+    assert_eq!(measure_text_width(&text), 60, "{text}");
+    assert!(text.starts_with("14:03:07 /webhook"), "{text}");
     let tiny = Layout::new(Some(20), 0);
     assert_eq!((tiny.path, tiny.event_type, tiny.id), (8, 10, 12));
 }

@@ -409,6 +409,7 @@ fn json_starts_with_the_ready_record_then_events() {
     let capture = dir.path().join("events.jsonl");
     let mut listen = Listen::start(&[
         "--json",
+        "--ready-json",
         "--count",
         "2",
         "--capture",
