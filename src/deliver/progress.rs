@@ -119,6 +119,23 @@ mod tests {
         assert_eq!(rate(f64::NAN), "-/s");
     }
 
+    #[tokio::test]
+    async fn ctrl_c_takes_the_bar_away_at_once() {
+        let progress = Progress::drawn_to(Some(10), ProgressDrawTarget::hidden());
+        let (stop, stopped) = watch::channel(false);
+        progress.clear_on(stopped);
+        tokio::task::yield_now().await;
+        assert!(!progress.bar.as_ref().unwrap().is_finished());
+        stop.send(true).unwrap();
+        for _ in 0..100 {
+            if progress.bar.as_ref().unwrap().is_finished() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the bar is still there after the stop signal");
+    }
+
     #[test]
     fn passed_over_events_move_the_bar_and_clearing_hides_it() {
         let progress = Progress::drawn_to(Some(10), ProgressDrawTarget::hidden());

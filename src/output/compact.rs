@@ -1,8 +1,8 @@
 //! The compact view of a delivery: one aligned line per event.
 //!
 //! ```text
-//! 14:03:07.412 POST    /webhooks/stripe         payment_intent.succeeded evt_3NxQ2rLk…     511 B 200 ✓ stripe ⇢ 200 12ms
-//! 14:03:07.530 POST    /webhooks/stripe         charge.refunded          evt_3NxQ2sAb…    1.2 KiB 401 ✗ stripe: signature does…
+//! 14:03:07.412 POST   /webhooks/stripe payment_intent.succeede… evt_3NxQ2rLkdH2fRzWj1ZQ8pB4m      511 B 200 ✓ stripe ⇢ 200 12ms
+//! 14:03:07.530 POST   /webhooks/stripe charge.refunded        evt_3NxQ2sAbV7cKq0TnL5yXo9De    1.2 KiB 401 ✗ stripe: no sig…
 //! ```
 //!
 //! Columns: time, method, path, type, id, size, the status answered, then the outcome of
@@ -28,15 +28,16 @@ const CUT: &str = "\u{2026}";
 /// `HH:MM:SS.mmm`, or `HH:MM:SS` on a very narrow terminal.
 const TIME: usize = 12;
 const SHORT_TIME: usize = 8;
-/// `OPTIONS` is the longest common method.
-const METHOD: usize = 7;
+/// `DELETE`; the rare `OPTIONS` is cut.
+const METHOD: usize = 6;
 /// `1023.9 KiB`.
 const SIZE: usize = 10;
 /// A status code.
 const STATUS: usize = 3;
 
-/// Natural and smallest widths of the columns whose values vary: path, type, id.
-const NATURAL: [usize; 3] = [24, 24, 28];
+/// Natural and smallest widths of the columns whose values vary: path, type, id. An id is 28
+/// wide for Stripe and hookctl; a narrow terminal cuts paths first, then types, then ids.
+const NATURAL: [usize; 3] = [16, 22, 28];
 const SMALLEST: [usize; 3] = [8, 10, 12];
 
 /// The widths of the columns for one terminal width.
@@ -82,19 +83,14 @@ impl Layout {
         if room >= natural {
             return layout;
         }
-        // Share what is left above the smallest widths in proportion to what each column
-        // would like beyond its smallest.
-        let spare = room.saturating_sub(smallest);
-        let wanted = natural - smallest;
-        let mut widths = SMALLEST;
-        let mut given = 0;
-        for (i, w) in widths.iter_mut().enumerate() {
-            let extra = spare * (NATURAL[i] - SMALLEST[i]) / wanted;
-            *w += extra;
-            given += extra;
+        // Cut the path first, then the type, then the id, each down to its smallest.
+        let mut widths = NATURAL;
+        let mut over = natural - room;
+        for (w, smallest) in widths.iter_mut().zip(SMALLEST) {
+            let cut = over.min(*w - smallest);
+            *w -= cut;
+            over -= cut;
         }
-        // Rounding leftovers go to the id, the column people copy from.
-        widths[2] += spare - given;
         [layout.path, layout.event_type, layout.id] = widths;
         layout
     }

@@ -53,7 +53,7 @@ fn one_line_with_every_column() {
     let text = line(&e, &Layout::new(None, 0));
     assert_eq!(
         text,
-        "14:03:07.412 POST    /webhook                 payment_success          evt_1                               2 B 200 \u{2713} stripe \u{21e2} 201 12ms"
+        "14:03:07.412 POST   /webhook         payment_success        evt_1                               2 B 200 \u{2713} stripe \u{21e2} 201 12ms"
     );
 }
 
@@ -98,17 +98,21 @@ fn columns_line_up_across_events_whatever_their_text() {
 #[test]
 fn narrow_terminals_shrink_the_columns_down_to_their_smallest() {
     let wide = Layout::new(Some(200), 0);
-    assert_eq!((wide.path, wide.event_type, wide.id), (24, 24, 28));
+    assert_eq!((wide.path, wide.event_type, wide.id), (16, 22, 28));
     let eighty = Layout::new(Some(80), 0);
     assert_eq!(eighty.fixed_part(), 80);
-    assert_eq!((eighty.time, eighty.method), (12, 7));
+    assert_eq!((eighty.time, eighty.method), (12, 6));
     assert!(eighty.path >= 8 && eighty.event_type >= 10 && eighty.id >= 12);
+    // Paths are cut first, then types, then ids.
+    assert_eq!((eighty.path, eighty.event_type), (8, 10), "{eighty:?}");
+    let hundred = Layout::new(Some(100), 0);
+    assert_eq!((hundred.path, hundred.id), (13, 28), "{hundred:?}");
     // Room kept for verification and forwarding comes out of the variable columns.
     let with_tail = Layout::new(Some(80), 20);
     assert!(with_tail.id < eighty.id, "{with_tail:?} {eighty:?}");
     // Narrower still: the milliseconds go, then the method.
     let sixty_six = Layout::new(Some(66), 0);
-    assert_eq!((sixty_six.time, sixty_six.method), (8, 7));
+    assert_eq!((sixty_six.time, sixty_six.method), (8, 6));
     assert!(sixty_six.fixed_part() <= 66, "{sixty_six:?}");
     let sixty = Layout::new(Some(60), 0);
     assert_eq!((sixty.time, sixty.method), (8, 0));
