@@ -140,7 +140,7 @@ pub async fn run(
         config.stdout.flush()?;
     }
     // Columns the compact view keeps free for the outcomes of --verify and --forward-to.
-    let tail = if config.verify.is_some() { 12 } else { 0 }
+    let tail = if config.verify.is_some() { 20 } else { 0 }
         + if config.forward.is_some() { 14 } else { 0 };
     let printer = make_printer(config.output, config.stdout, diag.clone(), tail);
     let started = Instant::now();

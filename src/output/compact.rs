@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! 14:03:07.412 POST   /webhooks/stripe payment_intent.succeede… evt_3NxQ2rLkdH2fRzWj1ZQ8pB4m      511 B 200 ✓ stripe ⇢ 200 12ms
-//! 14:03:07.530 POST   /webhooks/stripe charge.refunded        evt_3NxQ2sAbV7cKq0TnL5yXo9De    1.2 KiB 401 ✗ stripe: no sig…
+//! 14:03:07.530 POST   /webhooks/stripe charge.refunded        evt_3NxQ2sAbV7cKq0TnL5yXo9De    1.2 KiB 401 ✗ signature does not…
 //! ```
 //!
 //! Columns: time, method, path, type, id, size, the status answered, then the outcome of
@@ -193,7 +193,8 @@ enum Tone {
     Plain,
 }
 
-/// `✓ stripe` or `✗ stripe: reason`.
+/// `✓ stripe`, or `✗ reason`: the scheme is the same on every line, the reason is what
+/// tells a failure apart.
 fn verification(v: &Verified) -> (String, Tone) {
     let scheme = sanitize_line(&v.scheme);
     if v.ok {
@@ -202,7 +203,7 @@ fn verification(v: &Verified) -> (String, Tone) {
         (format!("\u{2717} {scheme}"), Tone::Bad)
     } else {
         let reason = sanitize_line(&v.reason);
-        (format!("\u{2717} {scheme}: {reason}"), Tone::Bad)
+        (format!("\u{2717} {reason}"), Tone::Bad)
     }
 }
 

@@ -143,7 +143,7 @@ fn a_failed_verification_is_cut_to_the_terminal() {
     let text = line(&e, &Layout::new(Some(100), 30));
     assert_eq!(measure_text_width(&text), 100, "{text}");
     assert!(
-        text.contains(" 401 \u{2717} stripe: no signature"),
+        text.contains(" 401 \u{2717} no signature matches"),
         "{text}"
     );
     assert!(text.ends_with('\u{2026}'), "{text}");

@@ -77,7 +77,11 @@ fn compact_listen_prints_one_aligned_line_per_event() {
     let lines = listen.stdout.rest();
     assert_eq!(lines.len(), 3, "one line per event: {lines:#?}");
     assert!(lines[0].contains(" 200 \u{2713} stripe"), "{}", lines[0]);
-    assert!(lines[1].contains(" 401 \u{2717} stripe: "), "{}", lines[1]);
+    assert!(
+        lines[1].contains(" 401 \u{2717} signature does not match"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[2].contains("x\\x1b[31m\\nred"), "{}", lines[2]);
     assert!(!lines.iter().any(|l| l.contains('\u{1b}')));
     // Status and size line up, whatever the path, type and id.
