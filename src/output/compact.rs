@@ -20,7 +20,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::pretty::clock;
 use super::sanitize::sanitize_line;
-use super::{human_bytes, human_duration, style};
+use super::{human_duration, style};
 use crate::event::{Event, ForwardNote, Verified};
 
 /// What marks a value cut short.
@@ -30,15 +30,35 @@ const TIME: usize = 12;
 const SHORT_TIME: usize = 8;
 /// `DELETE`; the rare `OPTIONS` is cut.
 const METHOD: usize = 6;
-/// `1023.9 KiB`.
-const SIZE: usize = 10;
+/// `1023 KiB` (see [`short_bytes`]).
+const SIZE: usize = 8;
 /// A status code.
 const STATUS: usize = 3;
 
-/// Natural and smallest widths of the columns whose values vary: path, type, id. An id is 28
-/// wide for Stripe and hookctl; a narrow terminal cuts paths first, then types, then ids.
+/// Natural widths of the columns whose values vary: path, type, id. An id is 28 wide for
+/// Stripe and hookctl.
 const NATURAL: [usize; 3] = [16, 22, 28];
-const SMALLEST: [usize; 3] = [8, 10, 12];
+
+/// What a narrow terminal gives up, in this order, until the line fits: the path down to 8
+/// columns, the milliseconds, the type down to 16, the id down to 20, then the type and the id
+/// down to 10 and 12, and last the method.
+enum Narrow {
+    Path(usize),
+    Millis,
+    Type(usize),
+    Id(usize),
+    Method,
+}
+
+const NARROWING: [Narrow; 7] = [
+    Narrow::Path(8),
+    Narrow::Millis,
+    Narrow::Type(16),
+    Narrow::Id(20),
+    Narrow::Type(10),
+    Narrow::Id(12),
+    Narrow::Method,
+];
 
 /// The widths of the columns for one terminal width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +77,7 @@ pub struct Layout {
 
 impl Layout {
     /// Columns for a terminal `width` columns wide (`None`: not a terminal), keeping `tail`
-    /// columns free after the status for verification and forwarding outcomes. Below the
-    /// smallest widths the milliseconds go first, then the method.
+    /// columns free after the status for verification and forwarding outcomes.
     pub fn new(width: Option<usize>, tail: usize) -> Layout {
         let mut layout = Layout {
             time: TIME,
@@ -71,27 +90,23 @@ impl Layout {
         let Some(width) = width else {
             return layout;
         };
-        let smallest: usize = SMALLEST.iter().sum();
-        let natural: usize = NATURAL.iter().sum();
-        if width < layout.fixed() + smallest + tail {
-            layout.time = SHORT_TIME;
+        for step in NARROWING {
+            let used = layout.fixed_part() + tail;
+            if used <= width {
+                break;
+            }
+            let over = used - width;
+            let shrink = |column: &mut usize, floor: usize| {
+                *column -= over.min(column.saturating_sub(floor));
+            };
+            match step {
+                Narrow::Path(floor) => shrink(&mut layout.path, floor),
+                Narrow::Type(floor) => shrink(&mut layout.event_type, floor),
+                Narrow::Id(floor) => shrink(&mut layout.id, floor),
+                Narrow::Millis => layout.time = SHORT_TIME,
+                Narrow::Method => layout.method = 0,
+            }
         }
-        if width < layout.fixed() + smallest + tail {
-            layout.method = 0;
-        }
-        let room = width.saturating_sub(layout.fixed() + tail);
-        if room >= natural {
-            return layout;
-        }
-        // Cut the path first, then the type, then the id, each down to its smallest.
-        let mut widths = NATURAL;
-        let mut over = natural - room;
-        for (w, smallest) in widths.iter_mut().zip(SMALLEST) {
-            let cut = over.min(*w - smallest);
-            *w -= cut;
-            over -= cut;
-        }
-        [layout.path, layout.event_type, layout.id] = widths;
         layout
     }
 
@@ -124,7 +139,7 @@ pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
         None => style::dim(&pad_str("-", layout.event_type, Alignment::Left, None)),
     };
     let id = cell(&e.id, layout.id, Alignment::Left, fit);
-    let size = human_bytes(e.body.len());
+    let size = short_bytes(e.body.len());
     let size = pad_str(&size, SIZE, Alignment::Right, None);
     let status = match e.notes.status {
         Some(code) => style::status_text(
@@ -150,6 +165,27 @@ pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
         out.pop();
     }
     out.push(b'\n');
+}
+
+/// A size in at most 8 columns: `624 B`, `1.2 KiB`, `12 KiB`, `1023 KiB`, `3.0 MiB`.
+pub fn short_bytes(n: usize) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let n = n as u128;
+    let mut unit = 1024u128;
+    let mut index = 0;
+    while index + 1 < UNITS.len() && n >= unit * 1024 {
+        unit *= 1024;
+        index += 1;
+    }
+    let tenths = n * 10 / unit;
+    if tenths < 100 {
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[index])
+    } else {
+        format!("{} {}", tenths / 10, UNITS[index])
+    }
 }
 
 /// The outcomes after the status: ` ✓ stripe`, ` ✗ stripe: reason`, ` ⇢ 200 12ms`,

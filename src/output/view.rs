@@ -177,16 +177,13 @@ impl View {
 
     fn switch(&mut self, why: Switch) {
         self.compact = true;
+        // Short enough for the narrow terminal it may be about.
         let reason = match why {
-            Switch::Fast => {
-                format!("events are arriving faster than {FAST_EVENTS} a second")
-            }
-            Switch::Wide { needs, has } => {
-                format!("an event needs {needs} columns and the terminal has {has}")
-            }
+            Switch::Fast => format!("over {FAST_EVENTS} a second"),
+            Switch::Wide { needs, has } => format!("{needs} columns > {has}"),
         };
         self.notices.note(format_args!(
-            "{reason}: showing one line per event from now on (--full or -v shows every body; --compact always one line)"
+            "switched to one line per event ({reason}); --full shows bodies"
         ));
     }
 }

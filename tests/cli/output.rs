@@ -435,10 +435,10 @@ fn a_narrow_terminal_switches_to_the_compact_view_once() {
         .collect();
     let notes: Vec<&String> = screen
         .iter()
-        .filter(|l| l.contains("showing one line per event"))
+        .filter(|l| l.contains("switched to one line per event"))
         .collect();
     assert_eq!(notes.len(), 1, "{screen:#?}");
-    assert!(notes[0].contains("the terminal has 60"), "{}", notes[0]);
+    assert!(notes[0].contains(" columns > 60)"), "{}", notes[0]);
     let events: Vec<&String> = screen
         .iter()
         .filter(|l| l.contains(" evt_") && l.ends_with(" 200"))
@@ -466,10 +466,10 @@ fn fast_deliveries_switch_to_the_compact_view_once() {
     let screen = term.stdout.rest();
     let notes: Vec<&String> = screen
         .iter()
-        .filter(|l| l.contains("showing one line per event"))
+        .filter(|l| l.contains("switched to one line per event"))
         .collect();
     assert_eq!(notes.len(), 1, "{screen:#?}");
-    assert!(notes[0].contains("faster than 5 a second"), "{}", notes[0]);
+    assert!(notes[0].contains("(over 5 a second)"), "{}", notes[0]);
     assert!(notes[0].contains("--full"), "{}", notes[0]);
 
     // --full keeps every body.
