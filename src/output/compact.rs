@@ -20,7 +20,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::pretty::clock;
 use super::sanitize::sanitize_line;
-use super::{human_duration, style};
+use super::{human_duration, short_bytes, style};
 use crate::event::{Event, ForwardNote, Verified};
 
 /// What marks a value cut short.
@@ -30,7 +30,7 @@ const TIME: usize = 12;
 const SHORT_TIME: usize = 8;
 /// `DELETE`; the rare `OPTIONS` is cut.
 const METHOD: usize = 6;
-/// `1023 KiB` (see [`short_bytes`]).
+/// `1023 KiB` (see [`super::short_bytes`]).
 const SIZE: usize = 8;
 /// A status code.
 const STATUS: usize = 3;
@@ -165,27 +165,6 @@ pub fn render_compact(e: &Event, layout: &Layout, out: &mut Vec<u8>) {
         out.pop();
     }
     out.push(b'\n');
-}
-
-/// A size in at most 8 columns: `624 B`, `1.2 KiB`, `12 KiB`, `1023 KiB`, `3.0 MiB`.
-pub fn short_bytes(n: usize) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let n = n as u128;
-    let mut unit = 1024u128;
-    let mut index = 0;
-    while index + 1 < UNITS.len() && n >= unit * 1024 {
-        unit *= 1024;
-        index += 1;
-    }
-    let tenths = n * 10 / unit;
-    if tenths < 100 {
-        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[index])
-    } else {
-        format!("{} {}", tenths / 10, UNITS[index])
-    }
 }
 
 /// The outcomes after the status: ` ✓ stripe`, ` ✗ stripe: reason`, ` ⇢ 200 12ms`,
