@@ -1,33 +1,13 @@
 //! Tests of [`super`]: view.rs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
 use super::*;
 use crate::event::Headers;
+use crate::output::diag::Buffer;
 use crate::output::pretty::{DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 fn config(choice: ViewChoice, width: Width) -> ViewConfig {
     ViewConfig {
