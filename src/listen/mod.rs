@@ -288,14 +288,14 @@ fn make_printer(
             |item: &Printed, out| item.event.write_json_line(out),
         )),
         Output::Pretty(view) => {
-            let mut view = View::new(view, tail, diag.clone());
-            Some(Printer::spawn(
+            let mut view = View::new(view, tail);
+            Some(Printer::spawn_with_notes(
                 out,
                 PRINT_QUEUE,
                 diag,
                 Printed::weight,
                 move |item: &Printed, out| {
-                    view.render(&item.event, item.forward_body.as_deref(), out);
+                    view.render(&item.event, item.forward_body.as_deref(), out)
                 },
             ))
         }

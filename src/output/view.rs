@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::compact::{render_compact, widest_line, Layout};
-use super::diag::Diag;
 use super::pretty::{render_app_answer, render_event, PrettyOptions};
 use crate::event::Event;
 
@@ -83,13 +82,12 @@ pub struct View {
     layout: Layout,
     /// Arrival times of the latest deliveries (at most `FAST_EVENTS + 1`).
     arrivals: VecDeque<SystemTime>,
-    notices: Diag,
 }
 
 impl View {
     /// `tail` columns are kept free after the status for the outcomes of `--verify` and
-    /// `--forward-to`; the switch is announced on `notices`.
-    pub fn new(config: ViewConfig, tail: usize, notices: Diag) -> View {
+    /// `--forward-to`.
+    pub fn new(config: ViewConfig, tail: usize) -> View {
         View {
             config,
             compact: config.choice == ViewChoice::Compact,
@@ -98,7 +96,6 @@ impl View {
             asked: None,
             layout: Layout::new(None, tail),
             arrivals: VecDeque::with_capacity(FAST_EVENTS + 1),
-            notices,
         }
     }
 
@@ -108,14 +105,22 @@ impl View {
     }
 
     /// Appends the rendering of `e` (and, in the full view with `-v`, the app's answer).
-    pub fn render(&mut self, e: &Event, app_answer: Option<&[u8]>, out: &mut Vec<u8>) {
+    /// Returns the note to say on stderr, once, when this event switched the view to compact;
+    /// it belongs before this event's line.
+    pub fn render(
+        &mut self,
+        e: &Event,
+        app_answer: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Option<String> {
         if self.config.choice == ViewChoice::Auto && !self.compact && self.arrived_fast(e) {
-            self.switch(Switch::Fast);
+            render_compact(e, &self.layout_now(), out);
+            return Some(self.switch(Switch::Fast));
         }
         self.refresh_width();
         if self.compact {
             render_compact(e, &self.layout, out);
-            return;
+            return None;
         }
         let start = out.len();
         render_event(e, &self.config.options, out);
@@ -125,16 +130,22 @@ impl View {
             }
         }
         if self.config.choice != ViewChoice::Auto {
-            return;
+            return None;
         }
-        if let Some(has) = self.columns {
-            let needs = widest_line(&out[start..]);
-            if needs > has {
-                out.truncate(start);
-                self.switch(Switch::Wide { needs, has });
-                render_compact(e, &self.layout, out);
-            }
+        let has = self.columns?;
+        let needs = widest_line(&out[start..]);
+        if needs <= has {
+            return None;
         }
+        out.truncate(start);
+        render_compact(e, &self.layout, out);
+        Some(self.switch(Switch::Wide { needs, has }))
+    }
+
+    /// The layout for the width now.
+    fn layout_now(&mut self) -> Layout {
+        self.refresh_width();
+        self.layout
     }
 
     /// Counts the arrival of `e`; true when more than [`FAST_EVENTS`] arrived within
@@ -175,16 +186,15 @@ impl View {
         self.asked = Some(Instant::now());
     }
 
-    fn switch(&mut self, why: Switch) {
+    /// Switches to compact for good; returns the note that says so.
+    fn switch(&mut self, why: Switch) -> String {
         self.compact = true;
         // Short enough for the narrow terminal it may be about.
         let reason = match why {
             Switch::Fast => format!("over {FAST_EVENTS} a second"),
             Switch::Wide { needs, has } => format!("{needs} columns > {has}"),
         };
-        self.notices.note(format_args!(
-            "switched to one line per event ({reason}); --full shows bodies"
-        ));
+        format!("switched to one line per event ({reason}); --full shows bodies")
     }
 }
 
