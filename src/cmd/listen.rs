@@ -22,7 +22,14 @@ use crate::shutdown::shutdown_signal;
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
-    let mut config = config(&args, global, Box::new(std::io::stdout()), diag.clone())?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut config = config_for(
+        &args,
+        global,
+        Box::new(std::io::stdout()),
+        terminal,
+        diag.clone(),
+    )?;
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
@@ -49,12 +56,25 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     finished.report(&diag)
 }
 
-/// The listen settings the arguments ask for, printing to `stdout` and `diag`. Everything but
-/// the broker (`--publish`), which needs a runtime to connect.
+/// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
+/// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
+/// runtime to connect.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
+    diag: Diag,
+) -> anyhow::Result<ListenConfig> {
+    config_for(args, global, stdout, false, diag)
+}
+
+/// Like [`config`], for a `stdout` that may be a terminal (`terminal`): then untrusted text is
+/// escaped, and the view fits the terminal's width and the pace of deliveries.
+pub fn config_for(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
     let expectations = args
@@ -106,7 +126,6 @@ pub fn config(
     } else if global.quiet {
         Output::Quiet
     } else {
-        let terminal = std::io::stdout().is_terminal();
         Output::Pretty(ViewConfig {
             options: PrettyOptions {
                 verbose: global.verbose > 0,

@@ -313,6 +313,37 @@ mod tests {
     }
 
     #[test]
+    fn lines_passed_over_move_the_progress_bar() {
+        let plan = ReplayPlan {
+            file: PathBuf::from("c.jsonl"),
+            selector: Selector::parse(&["type=wanted".to_owned()]).unwrap(),
+            skip_invalid: true,
+            speed: None,
+            follow: false,
+            from_end: false,
+            new_ids: false,
+            tag: None,
+            resign_now: None,
+            warn_expired: false,
+            resigning: false,
+            resign_unverified: false,
+        };
+        let input = concat!(
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+            "{\"kind\":\"ready\",\"url\":\"x\"}\n",
+            "not json\n",
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+        );
+        let progress = Progress::drawn_to(Some(4), indicatif::ProgressDrawTarget::hidden());
+        let (tx, mut rx) = mpsc::channel(4);
+        let fed = feed(Box::new(input.as_bytes()), &plan, tx, &progress).unwrap();
+        assert!(rx.try_recv().is_err(), "nothing selected");
+        assert_eq!((fed.skipped, fed.filtered), (3, 2));
+        // Every line counts, not only the ones sent: the bar is not left at 0/4.
+        assert_eq!(progress.position(), 4);
+    }
+
+    #[test]
     fn outbox_reports_an_engine_that_stopped_taking_events() {
         // With the room it reserved used up, and with room left over.
         for capacity in [1, 8] {
