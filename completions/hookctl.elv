@@ -93,9 +93,10 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;send'= {
             cand --to 'Where to send'
-            cand -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --data 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --set 'Override a field of the sample at a dot path; VALUE is JSON when it parses'
+            cand -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --data 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --set 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string'
+            cand --set-new 'Add a field at a dot path, creating objects on the way (applied before --set)'
             cand -H 'Extra request header ''Name: value'' (repeatable)'
             cand --header 'Extra request header ''Name: value'' (repeatable)'
             cand -X 'HTTP method'
@@ -136,7 +137,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;replay'= {
             cand --to 'Scheme, host and port to send to; a path other than / replaces the captured path'
-            cand --filter 'Only replay events matching type=GLOB (repeatable; any may match)'
+            cand --id 'Replay only the event with this id (repeatable). An id not in FILE is an error'
+            cand --filter 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag'
             cand --speed 'Keep the original gaps between events, divided by X (1 is real time)'
             cand --resign 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
@@ -170,12 +172,13 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;verify'= {
             cand --scheme 'Signature scheme: standard, stripe, github, shopify, slack, hmac'
-            cand --tolerance 'Accept signature timestamps this far from now; 0 disables the check'
+            cand --tolerance 'Accept signature timestamps this far from the time each event was received (its received_at), or from now with --now; 0 disables the check'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
             cand --signature-header 'Header for the generic `hmac` scheme'
             cand --encoding 'Encoding for the generic `hmac` scheme'
             cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --now 'Measure timestamps against the current time instead of each event''s received_at'
             cand --json 'Print one NDJSON result per event'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'

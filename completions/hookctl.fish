@@ -91,8 +91,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l to -d 'Where to send' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Override a field of the sample at a dot path; VALUE is JSON when it parses' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set-new -d 'Add a field at a dot path, creating objects on the way (applied before --set)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s H -l header -d 'Extra request header \'Name: value\' (repeatable)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s X -l method -d 'HTTP method' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s n -l count -d 'Send N events, each with a fresh id and timestamp' -r
@@ -126,7 +127,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s q -l quiet -d '
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l to -d 'Scheme, host and port to send to; a path other than / replaces the captured path' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Only replay events matching type=GLOB (repeatable; any may match)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l id -d 'Replay only the event with this id (repeatable). An id not in FILE is an error' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
@@ -156,7 +158,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s q -l quiet -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l scheme -d 'Signature scheme: standard, stripe, github, shopify, slack, hmac' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l tolerance -d 'Accept signature timestamps this far from now; 0 disables the check' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l tolerance -d 'Accept signature timestamps this far from the time each event was received (its received_at), or from now with --now; 0 disables the check' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l signature-header -d 'Header for the generic `hmac` scheme' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
@@ -165,6 +167,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l now -d 'Measure timestamps against the current time instead of each event\'s received_at'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l json -d 'Print one NDJSON result per event'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'

@@ -342,12 +342,17 @@ pub struct SendArgs {
         value_name = "URL"
     )]
     pub to: String,
-    /// Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin.
+    /// Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or -
+    /// for stdin.
     #[arg(short, long, value_name = "JSON|@FILE|-", conflicts_with = "event")]
     pub data: Option<String>,
-    /// Override a field of the sample at a dot path; VALUE is JSON when it parses.
+    /// Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3;
+    /// the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
+    /// Add a field at a dot path, creating objects on the way (applied before --set).
+    #[arg(long = "set-new", value_name = "PATH=VALUE")]
+    pub set_new: Vec<String>,
     /// Extra request header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -380,7 +385,9 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hookctl replay events.jsonl
+  hookctl replay events.jsonl --id evt_1Nq4vFJ2eZvKYlo2C0d1xG7a      # one event again
   hookctl replay events.jsonl --to http://127.0.0.1:8080/webhooks --filter 'type=payment_*'
+  hookctl replay events.jsonl --filter 'type=payment_*' --filter status=5xx
   hookctl replay events.jsonl --resign stripe --secret whsec_...
   hookctl replay events.jsonl --speed 2
   hookctl replay events.jsonl --follow --from-end")]
@@ -391,8 +398,13 @@ pub struct ReplayArgs {
     /// Scheme, host and port to send to; a path other than / replaces the captured path.
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,
-    /// Only replay events matching type=GLOB (repeatable; any may match).
-    #[arg(long, value_name = "type=GLOB")]
+    /// Replay only the event with this id (repeatable). An id not in FILE is an error.
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a
+    /// class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are
+    /// alternatives, on different keys all must hold; commas join several in one flag.
+    #[arg(long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Print the events that would be sent (capture format) and send nothing.
     #[arg(long)]
@@ -428,7 +440,8 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hookctl verify events.jsonl --scheme github --secret \"$GITHUB_WEBHOOK_SECRET\"
-  HOOKCTL_SECRET=whsec_... hookctl verify events.jsonl --scheme standard --tolerance 0")]
+  HOOKCTL_SECRET=whsec_... hookctl verify events.jsonl --scheme standard --tolerance 0
+  hookctl verify events.jsonl --scheme stripe --secret whsec_... --now")]
 pub struct VerifyArgs {
     /// Capture file to check; - reads stdin.
     #[arg(value_name = "FILE")]
@@ -436,9 +449,13 @@ pub struct VerifyArgs {
     /// Signature scheme: standard, stripe, github, shopify, slack, hmac.
     #[arg(long, value_name = "SCHEME")]
     pub scheme: String,
-    /// Accept signature timestamps this far from now; 0 disables the check.
+    /// Accept signature timestamps this far from the time each event was received (its
+    /// received_at), or from now with --now; 0 disables the check.
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub tolerance: Duration,
+    /// Measure timestamps against the current time instead of each event's received_at.
+    #[arg(long)]
+    pub now: bool,
     /// Print one NDJSON result per event.
     #[arg(long)]
     pub json: bool,

@@ -148,8 +148,8 @@ impl Reporter {
         self.summary.skipped += n;
     }
 
-    /// Counts events that were not sent because no filter selected them (they are also
-    /// counted by [`Reporter::skipped`]).
+    /// Counts events that were not sent because `--filter` or `--id` left them out (they are
+    /// also counted by [`Reporter::skipped`]).
     pub fn filtered(&mut self, n: u64) {
         self.summary.filtered += n;
     }

@@ -20,7 +20,7 @@ pub struct Summary {
     pub failed: u64,
     /// Not sent: filtered out, or invalid lines skipped with --skip-invalid.
     pub skipped: u64,
-    /// Of the skipped, those no filter selected.
+    /// Of the skipped, those `--filter` or `--id` left out.
     pub filtered: u64,
     /// Attempts beyond the first.
     pub retries: u64,
@@ -87,7 +87,10 @@ impl Summary {
             self.skipped,
         );
         if self.filtered > 0 {
-            text.push_str(&format!(" ({} by the filter)", self.filtered));
+            text.push_str(&format!(
+                " ({} not selected by --filter/--id)",
+                self.filtered
+            ));
         }
         if self.sent > 0 {
             text.push_str(&format!(

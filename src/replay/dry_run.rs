@@ -69,8 +69,5 @@ pub fn run(
     let fed = reader
         .join()
         .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-    Ok(match fed.stopped_at {
-        Some(_) => Exit::Error,
-        None => Exit::Ok,
-    })
+    Ok(if fed.failed() { Exit::Error } else { Exit::Ok })
 }

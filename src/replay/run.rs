@@ -18,8 +18,8 @@ pub struct ReplayConfig {
     pub run: Run,
 }
 
-/// Delivers the selected events and reports on them; a malformed line that stopped the reader
-/// makes the exit code an error.
+/// Delivers the selected events and reports on them; a malformed line that stopped the reader,
+/// or an `--id` that is not in the capture, makes the exit code an error.
 pub fn run(mut config: ReplayConfig) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
         let (tx, rx) = mpsc::channel(1024);
@@ -44,9 +44,9 @@ pub fn run(mut config: ReplayConfig) -> anyhow::Result<Exit> {
             reporter.filtered(fed.filtered);
         }
         let exit = reporter.finish(interrupted).await?;
-        Ok::<_, anyhow::Error>(match fed.and_then(|f| f.stopped_at) {
-            Some(_) => Exit::Error,
-            None => exit,
+        Ok::<_, anyhow::Error>(match fed {
+            Some(fed) if fed.failed() => Exit::Error,
+            _ => exit,
         })
     })
 }

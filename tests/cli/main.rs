@@ -13,3 +13,4 @@ mod design;
 mod hardening;
 mod output;
 mod signatures;
+mod truth;

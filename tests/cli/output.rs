@@ -297,7 +297,8 @@ fn a_filter_that_selects_nothing_says_so_in_the_summary() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
-        err.contains("sent 0 events") && err.contains("3 skipped (3 by the filter)"),
+        err.contains("sent 0 events")
+            && err.contains("3 skipped (3 not selected by --filter/--id)"),
         "{err}"
     );
     assert!(rec.drain().is_empty());
