@@ -6,10 +6,12 @@
 //! the run and when the run fails, leaving the summary.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle};
+use indicatif::{
+    ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressState, ProgressStyle, TermLike,
+};
 use tokio::sync::watch;
 
 use super::report::Detail;
@@ -27,7 +29,11 @@ impl Progress {
         if detail == Detail::Quiet || !std::io::stderr().is_terminal() || total == Some(1) {
             return Progress::default();
         }
-        Progress::drawn_to(total, ProgressDrawTarget::stderr())
+        let target = ProgressDrawTarget::term_like_with_hz(
+            Box::new(Margin(console::Term::buffered_stderr())),
+            20,
+        );
+        Progress::drawn_to(total, target)
     }
 
     /// A bar drawn to `target` (tests draw to a hidden one).
@@ -94,6 +100,45 @@ impl Progress {
                 me.clear();
             }
         });
+    }
+}
+
+/// Stderr, two columns narrower than it is. indicatif pads the bar's line to the terminal's
+/// width, leaving the cursor in the last column; the `^C` a terminal echoes on Ctrl-C would
+/// then wrap to a new line, and clearing the bar would clear that line instead of the bar's.
+#[derive(Debug)]
+struct Margin(console::Term);
+
+impl TermLike for Margin {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(1)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 
