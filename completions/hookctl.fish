@@ -86,6 +86,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l config -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsync the capture file before answering, for power-loss durability'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-json -d 'With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the events'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s c -l compact -d 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l full -d 'Always the full view (summary line and body), never switching to --compact'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'

@@ -107,6 +107,18 @@ pub struct ListenArgs {
     /// Print each delivery to stdout as one NDJSON line, and nothing else.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the
+    /// events.
+    #[arg(long, requires = "json", help_heading = "Output")]
+    pub ready_json: bool,
+    /// One aligned line per event: time, method, path, type, id, size, status, verification
+    /// and forwarding. The default on a terminal too narrow for the full view, or when events
+    /// arrive faster than 5 a second.
+    #[arg(short = 'c', long, conflicts_with_all = ["json", "full"], help_heading = "Output")]
+    pub compact: bool,
+    /// Always the full view (summary line and body), never switching to --compact.
+    #[arg(long, conflicts_with = "json", help_heading = "Output")]
+    pub full: bool,
     /// The most lines of one body printed; the rest is left out with a note (the capture
     /// keeps every byte).
     #[arg(long, default_value = "100", value_name = "N", help_heading = "Output", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]

@@ -38,6 +38,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         choice,
         std::io::stdout().is_terminal(),
     ));
+    // Diagnostics go to stderr: its being a terminal decides their colour.
+    output::diag::set_color(output::should_color(
+        choice,
+        std::io::stderr().is_terminal(),
+    ));
     let global = cmd::GlobalOptions {
         verbose: cli.global.verbose,
         quiet: cli.global.quiet,

@@ -47,6 +47,7 @@ pub fn delivery_setup(
         dead_letter: args.dead_letter.clone(),
         total,
         concurrency: args.concurrency as usize,
+        progress: None,
     };
     let delivery = DeliveryConfig {
         timeout: args.timeout,

@@ -21,7 +21,14 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(1024);
-    let reader = std::thread::spawn(move || feed(input, &plan, tx));
+    let reader = std::thread::spawn(move || {
+        feed(
+            input,
+            &plan,
+            tx,
+            &crate::deliver::progress::Progress::default(),
+        )
+    });
     let runtime = crate::deliver::runtime()?;
     let interrupted = runtime.block_on(async {
         let stop = shutdown_signal();

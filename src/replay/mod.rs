@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
+use crate::deliver::progress::Progress;
 use crate::event::{generate_id, Event, ID_HEADER, ID_HEADERS};
 use crate::replay::follow::FollowReader;
 use crate::replay::reader::{open_input, CaptureReader};
@@ -48,6 +49,8 @@ pub struct ReplayPlan {
 #[derive(Debug, Default)]
 pub struct Fed {
     pub skipped: u64,
+    /// Of the skipped, those `--filter` or `--id` left out.
+    pub filtered: u64,
     /// Skipped because they failed verification when captured and would be re-signed.
     pub unverified: u64,
     /// The line that stopped the replay, if a malformed line did.
@@ -87,6 +90,7 @@ pub fn feed(
     input: Box<dyn BufRead + Send>,
     plan: &ReplayPlan,
     tx: mpsc::Sender<Event>,
+    progress: &Progress,
 ) -> anyhow::Result<Fed> {
     let name = plan.file.display().to_string();
     let diag = Diag::stderr();
@@ -103,17 +107,22 @@ pub fn feed(
     {
         let mut event = match line.record {
             Ok(Some(event)) => event,
-            Ok(None) => continue,
+            Ok(None) => {
+                progress.advance(1);
+                continue;
+            }
             Err(why) if plan.skip_invalid => {
-                diag.note(format_args!("{name}:{}: {why} (skipped)", line.number));
+                progress
+                    .suspend(|| diag.note(format_args!("{name}:{}: {why} (skipped)", line.number)));
                 fed.skipped += 1;
+                progress.advance(1);
                 continue;
             }
             Err(why) => {
-                diag.error(format_args!(
+                progress.suspend(|| diag.error(format_args!(
                     "{name}:{}: {why}; nothing after this line was sent (use --skip-invalid to go on)",
                     line.number
-                ));
+                )));
                 fed.stopped_at = Some(line.number);
                 read_all = false;
                 break;
@@ -125,6 +134,8 @@ pub fn feed(
         }
         if !plan.selector.selects(&event) {
             fed.skipped += 1;
+            fed.filtered += 1;
+            progress.advance(1);
             continue;
         }
         // Re-signing a forgery would make it valid: only events that verified (or that
@@ -133,16 +144,17 @@ pub fn feed(
         if plan.resigning && forged && !plan.resign_unverified {
             fed.skipped += 1;
             fed.unverified += 1;
+            progress.advance(1);
             continue;
         }
         if !warned {
             if let Some(age) = signature_age(&event) {
                 if age > STALE_SIGNATURE {
-                    diag.warn(format_args!(
+                    progress.suspend(|| diag.warn(format_args!(
                         "{name}:{}: the event's signature is {} old; receivers that check timestamps will reject it. Re-sign with --resign SCHEME --secret ...",
                         line.number,
                         crate::units::human_secs(age.unsigned_abs())
-                    ));
+                    )));
                     warned = true;
                 }
             }
@@ -305,6 +317,37 @@ mod tests {
         assert!(reader.join().unwrap());
         let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
         assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn lines_passed_over_move_the_progress_bar() {
+        let plan = ReplayPlan {
+            file: PathBuf::from("c.jsonl"),
+            selector: Selector::new(&[], &["type=wanted".to_owned()]).unwrap(),
+            skip_invalid: true,
+            speed: None,
+            follow: false,
+            from_end: false,
+            new_ids: false,
+            tag: None,
+            resign_now: None,
+            warn_expired: false,
+            resigning: false,
+            resign_unverified: false,
+        };
+        let input = concat!(
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+            "{\"kind\":\"ready\",\"url\":\"x\"}\n",
+            "not json\n",
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+        );
+        let progress = Progress::drawn_to(Some(4), indicatif::ProgressDrawTarget::hidden());
+        let (tx, mut rx) = mpsc::channel(4);
+        let fed = feed(Box::new(input.as_bytes()), &plan, tx, &progress).unwrap();
+        assert!(rx.try_recv().is_err(), "nothing selected");
+        assert_eq!((fed.skipped, fed.filtered), (3, 2));
+        // Every line counts, not only the ones sent: the bar is not left at 0/4.
+        assert_eq!(progress.position(), 4);
     }
 
     #[test]

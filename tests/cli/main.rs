@@ -12,5 +12,6 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+mod output;
 mod signatures;
 mod truth;

@@ -548,8 +548,10 @@ fn wrong_secret_gets_401_and_a_mismatch_reason() {
     let mut listen = verifying_listen("stripe", &[RAW_SECRET], &capture, &["--json"]);
     let out = send_signed(&listen.url, "stripe", OTHER_SECRET, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("401"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    // One line for the failure, on stderr.
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("answered 401"), "{}", stderr(&out));
     let events = wait_capture(&capture, 1);
     let note = verified(&events[0]);
     assert!(!note.ok);
