@@ -56,6 +56,8 @@ pub enum ColorWhen {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: boxing the large variant would save nothing worth the noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run a local webhook receiver that prints, captures, checks and answers deliveries.
     Listen(ListenArgs),
@@ -142,6 +144,34 @@ pub struct ListenArgs {
     pub forward: ForwardArgs,
     #[command(flatten)]
     pub publish: PublishArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// `listen --source`: take events from a relay (`hookctl serve`, or a smee.io channel).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Relay sources")]
+pub struct SourceArgs {
+    /// Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and
+    /// treat each relayed event like a delivery to this port. Repeatable.
+    #[arg(long = "source", value_name = "URL")]
+    pub sources: Vec<String>,
+    /// The channel's subscribe token (sent as Authorization: Bearer; never printed). A
+    /// `?token=` in a --source URL wins.
+    #[arg(
+        long,
+        env = "HOOKCTL_SOURCE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Do not open the local port: events come only from --source.
+    #[arg(long, requires = "sources")]
+    pub no_port: bool,
+    /// Where the last event id of each source is kept, so a restart resumes after it
+    /// (default: CAPTURE.source-state with --capture).
+    #[arg(long, value_name = "FILE", requires = "sources")]
+    pub source_state: Option<PathBuf>,
 }
 
 /// `listen --publish` and `send --publish`: put events into RabbitMQ.

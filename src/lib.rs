@@ -16,6 +16,7 @@ pub mod replay;
 pub mod send;
 pub mod shutdown;
 pub mod signature;
+pub mod source;
 pub mod units;
 pub mod verify;
 

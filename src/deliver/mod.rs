@@ -21,6 +21,7 @@ use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
+pub use client::connector;
 use client::Client;
 pub use error::DeliveryError;
 use retry::{backoff, retryable, MAX_WAIT};
