@@ -213,7 +213,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__listen)
-            opts="-p -v -q -h -V --host --port --capture --fsync --json --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --color --verbose --quiet --help --version"
+            opts="-p -v -q -h -V --host --port --capture --fsync --json --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --source --token --no-port --source-state --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +364,18 @@ _hookctl() {
                     return 0
                     ;;
                 --binding)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source-state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -76,6 +76,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'P
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source -d 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The channel\'s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -83,6 +86,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsy
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l no-port -d 'Do not open the local port: events come only from --source'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'

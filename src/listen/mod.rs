@@ -147,6 +147,12 @@ pub async fn run(
         .map(|path| CaptureWriter::open(path, config.fsync, config.diag.clone()))
         .transpose()?;
     let diag = config.diag.clone();
+    // The state file is read before anything is announced: a bad one is a plain error.
+    let sources = config
+        .sources
+        .take()
+        .map(Sources::<Shared>::new)
+        .transpose()?;
     if let Some((addr, url)) = &url {
         diag.line(format_args!("listening on {url}"));
         if addr.ip().is_unspecified() {
@@ -164,17 +170,13 @@ pub async fn run(
         }
     };
     tokio::pin!(stop, deadline);
-    let mut sources = match config.sources.take() {
-        Some(sources) => {
-            let shown: Vec<String> = sources
-                .sources
-                .iter()
-                .map(|s| s.shown().to_owned())
-                .collect();
+    let mut sources = match sources {
+        Some(mut running) => {
+            let shown = running.shown();
             for source in &shown {
                 diag.line(format_args!("subscribed to {source}"));
             }
-            let mut running = Sources::<Shared>::start(sources, &diag)?;
+            running.follow(&diag);
             tokio::select! {
                 subscribed = running.subscribed() => {
                     if let Err(why) = subscribed {

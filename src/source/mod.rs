@@ -83,12 +83,25 @@ pub struct Sources<S: Sink> {
     gate: watch::Sender<Option<Arc<S>>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// What [`Sources::follow`] starts.
+    pending: Option<Pending>,
+}
+
+/// The followers' shared parts, before they start.
+struct Pending {
+    sources: Vec<SourceUrl>,
+    state: Option<Arc<StateFile>>,
+    connector: Arc<Connector>,
+    ready: mpsc::Sender<()>,
+    fatal: mpsc::Sender<String>,
+    max_event: usize,
 }
 
 impl<S: Sink> Sources<S> {
-    /// Opens the state file and starts following every source. Nothing is processed before
-    /// [`Sources::open`] hands over the sink.
-    pub fn start(config: SourceConfig, diag: &Diag) -> anyhow::Result<Sources<S>> {
+    /// Opens the state file and prepares the client; nothing connects before
+    /// [`Sources::follow`], and nothing is processed before [`Sources::open`] hands over the
+    /// sink.
+    pub fn new(config: SourceConfig) -> anyhow::Result<Sources<S>> {
         let state = config
             .state
             .as_deref()
@@ -99,38 +112,57 @@ impl<S: Sink> Sources<S> {
         let count = config.sources.len();
         let (ready_tx, ready) = mpsc::channel(count.max(1));
         let (fatal_tx, fatal) = mpsc::channel(count.max(1));
-        let (gate, gate_rx) = watch::channel(None);
-        let (stop, stop_rx) = watch::channel(false);
-        let tasks = config
-            .sources
-            .into_iter()
-            .map(|source| {
-                let follow = Follow {
-                    source,
-                    connector: connector.clone(),
-                    state: state.clone(),
-                    diag: diag.clone(),
-                    gate: gate_rx.clone(),
-                    stop: stop_rx.clone(),
-                    ready: Some(ready_tx.clone()),
-                    max_event: config.max_event,
-                };
-                let fatal = fatal_tx.clone();
-                tokio::spawn(async move {
-                    if let Err(why) = follow.run().await {
-                        let _ = fatal.send(why).await;
-                    }
-                })
-            })
-            .collect();
+        let (gate, _) = watch::channel(None);
+        let (stop, _) = watch::channel(false);
         Ok(Sources {
             waiting: count,
             ready,
             fatal,
             gate,
             stop,
-            tasks,
+            tasks: Vec::new(),
+            pending: Some(Pending {
+                sources: config.sources,
+                state,
+                connector,
+                ready: ready_tx,
+                fatal: fatal_tx,
+                max_event: config.max_event,
+            }),
         })
+    }
+
+    /// The sources as messages show them.
+    pub fn shown(&self) -> Vec<String> {
+        self.pending
+            .iter()
+            .flat_map(|p| p.sources.iter().map(|s| s.shown().to_owned()))
+            .collect()
+    }
+
+    /// Starts following every source.
+    pub fn follow(&mut self, diag: &Diag) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        for source in pending.sources {
+            let follow = Follow {
+                source,
+                connector: pending.connector.clone(),
+                state: pending.state.clone(),
+                diag: diag.clone(),
+                gate: self.gate.subscribe(),
+                stop: self.stop.subscribe(),
+                ready: Some(pending.ready.clone()),
+                max_event: pending.max_event,
+            };
+            let fatal = pending.fatal.clone();
+            self.tasks.push(tokio::spawn(async move {
+                if let Err(why) = follow.run().await {
+                    let _ = fatal.send(why).await;
+                }
+            }));
+        }
     }
 
     /// Waits until every source is subscribed (the relay accepted the subscription); the first

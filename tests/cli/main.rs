@@ -12,3 +12,4 @@ mod delivery;
 mod design;
 mod hardening;
 mod signatures;
+mod source;
