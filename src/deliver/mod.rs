@@ -12,7 +12,7 @@ pub mod retry;
 pub mod summary;
 mod target;
 #[cfg(test)]
-mod wire_tests;
+pub(crate) mod wire_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -158,7 +158,7 @@ impl<S: Sink> Follow<S> {
                 None
             }
             "gap" => {
-                self.gap_event(&event.data);
+                self.gap_event(&event.data, progress);
                 None
             }
             "capture" => self.relayed(event, Format::Capture, progress).await,
@@ -186,8 +186,9 @@ impl<S: Sink> Follow<S> {
         ));
     }
 
-    /// `gap`: retention dropped events before this listen could get them.
-    fn gap_event(&self, data: &str) {
+    /// `gap`: retention dropped events before this listen could get them. They cannot come
+    /// back, so the resume point moves past them.
+    fn gap_event(&self, data: &str, progress: &mut Progress) {
         #[derive(Deserialize)]
         struct Gap {
             after: Option<u64>,
@@ -204,6 +205,24 @@ impl<S: Sink> Follow<S> {
             gap.after.unwrap_or(0),
             gap.next.map_or("the oldest kept".to_owned(), |n| n.to_string()),
         ));
+        if let Some(before) = gap.next.and_then(|n| n.checked_sub(1)) {
+            if progress.last.is_none_or(|last| before > last) {
+                self.remember(before, progress);
+            }
+        }
+    }
+
+    /// Moves the resume point to `seq`, in memory and in the state file.
+    fn remember(&self, seq: u64, progress: &mut Progress) {
+        progress.last = Some(seq);
+        if let Some(state) = &self.state {
+            if let Err(e) = state.record(self.source.shown(), seq) {
+                if !std::mem::replace(&mut progress.warned_state, true) {
+                    self.diag
+                        .error(format_args!("{e}; a restart will not resume from #{seq}"));
+                }
+            }
+        }
     }
 
     /// A relayed request: processed once, in order, then remembered.
@@ -263,15 +282,7 @@ impl<S: Sink> Follow<S> {
             }
         }
         if let Some(seq) = seq {
-            progress.last = Some(seq);
-            if let Some(state) = &self.state {
-                if let Err(e) = state.record(&shown, seq) {
-                    if !std::mem::replace(&mut progress.warned_state, true) {
-                        self.diag
-                            .error(format_args!("{e}; a restart will not resume from #{seq}"));
-                    }
-                }
-            }
+            self.remember(seq, progress);
         }
         None
     }

@@ -22,6 +22,8 @@ pub mod follow;
 pub mod smee;
 pub mod sse;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -467,3 +467,76 @@ fn bad_source_flags_are_usage_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn relayed_events_are_forwarded_captured_and_counted_like_local_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("events.jsonl");
+    let app = crate::support::Recorder::ok();
+    let server = SseServer::start();
+    let source = format!("{}/ch_6", server.url);
+    let mut listen = Listen::start(&[
+        "--source",
+        &source,
+        "--forward-to",
+        &app.url,
+        "--capture",
+        capture.to_str().unwrap(),
+        "--expect",
+        "type=order.paid,body.n=2",
+        "--timeout",
+        "30s",
+    ]);
+    let mut conn = server.next();
+    conn.accept();
+    conn.event(None, Some("ready"), r#"{"channel":"ch_6","last":0}"#);
+    conn.capture(1, &provider_event(1));
+    conn.capture(2, &provider_event(2));
+    // The expectation is met by the second relayed event: listen exits 0 on its own.
+    assert_eq!(listen.wait().code(), Some(0));
+    let got = app.take(2);
+    for (n, seen) in (1..).zip(&got) {
+        let sent = provider_event(n);
+        assert_eq!(seen.event.method, "POST");
+        assert_eq!(seen.event.path, "/hooks/sub");
+        assert_eq!(seen.event.query, sent.query);
+        assert_eq!(seen.event.body, sent.body);
+        assert_eq!(seen.event.header("webhook-id"), sent.header("webhook-id"));
+    }
+    let captured = crate::support::read_capture(&capture);
+    assert_eq!(captured.len(), 2);
+    assert_eq!(captured[1].body, provider_event(2).body);
+    assert_eq!(
+        captured[1].notes.forward.as_ref().unwrap().status,
+        Some(200)
+    );
+}
+
+#[test]
+fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let server = SseServer::start();
+    let source = format!("{}/ch_7", server.url);
+    let mut listen = Listen::start(&[
+        "--source",
+        &source,
+        "--json",
+        "--source-state",
+        state.to_str().unwrap(),
+    ]);
+    let mut conn = server.next();
+    conn.accept();
+    conn.event(None, Some("ready"), r#"{"channel":"ch_7","last":20}"#);
+    conn.send("id: 14\nevent: gap\ndata: {\"after\":0,\"next\":15,\"missed\":14}\n\n");
+    conn.capture(15, &provider_event(15));
+    assert_eq!(events(&mut listen, 1)[0]["id"], "msg_15");
+    let warning = listen.stderr.wait_for("the gap", |l| l.contains("dropped"));
+    assert_eq!(
+        warning,
+        format!("hookctl: warning: {source}: 14 event(s) after #0 were dropped by the relay's retention before this listen got them; going on from #15")
+    );
+    assert_eq!(listen.interrupt().code(), Some(0));
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert_eq!(json_line(&saved)["sources"][&source], 15);
+}
