@@ -14,6 +14,7 @@ pub mod listen;
 pub mod output;
 pub mod replay;
 pub mod send;
+pub mod serve;
 pub mod shutdown;
 pub mod signature;
 pub mod source;
@@ -48,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Serve(args) => cmd::serve::run(args, &global)?,
+        Command::Channel(command) => cmd::channel::run(command, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

@@ -165,7 +165,7 @@ fn source_config(args: &ListenArgs) -> anyhow::Result<Option<SourceConfig>> {
 }
 
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.
-fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
+pub fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {

@@ -11,5 +11,6 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+mod serve;
 mod signatures;
 mod source;
