@@ -540,3 +540,6 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
     let saved = std::fs::read_to_string(&state).unwrap();
     assert_eq!(json_line(&saved)["sources"][&source], 15);
 }
+
+#[path = "source/relay.rs"]
+mod relay;
