@@ -171,42 +171,21 @@ pub async fn run(
     };
     tokio::pin!(stop, deadline);
     let mut sources = match sources {
-        Some(mut running) => {
-            let shown = running.shown();
-            for source in &shown {
-                diag.line(format_args!("subscribed to {source}"));
-            }
-            running.follow(&diag);
-            tokio::select! {
-                subscribed = running.subscribed() => {
-                    if let Err(why) = subscribed {
-                        running.stop().await;
-                        return Err(CodedError::error(Exit::Error, why));
-                    }
-                }
-                _ = &mut stop => {}
-                _ = &mut deadline => {}
-            }
-            if !running.is_subscribed() {
+        Some(sources) => match subscribe(sources, &diag, stop.as_mut(), deadline.as_mut()).await? {
+            Some(subscribed) => Some(subscribed),
+            None => {
                 // Stopped, or out of time, before every source was subscribed.
-                running.stop().await;
                 if let Some((writer, closer)) = capture {
                     drop(writer);
                     closer.close().await;
                 }
-                let tracker = (!config.expectations.is_empty() || config.count.is_some())
-                    .then(|| Tracker::new(config.expectations, config.count));
-                return Ok(Finished {
-                    reason: Finish::Running,
-                    events: 0,
-                    bytes: 0,
-                    elapsed: started.elapsed(),
-                    not_printed: 0,
-                    unmet: tracker.map(|t| t.unmet_report()),
-                });
+                return Ok(Finished::before_ready(
+                    started,
+                    config.expectations,
+                    config.count,
+                ));
             }
-            Some((running, shown))
-        }
+        },
         None => None,
     };
     let shown_sources: Vec<String> = sources.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
@@ -218,10 +197,11 @@ pub async fn run(
         write_ready_file(path, &ready)?;
     }
     if let Output::Json = config.output {
-        let mut ready = serde_json::json!({ "kind": "ready", "pid": std::process::id() });
+        let mut ready = serde_json::json!({ "kind": "ready" });
         if let Some((_, url)) = &url {
             ready["url"] = url.as_str().into();
         }
+        ready["pid"] = std::process::id().into();
         if !shown_sources.is_empty() {
             ready["sources"] = shown_sources.clone().into();
         }
@@ -319,7 +299,56 @@ pub async fn run(
     })
 }
 
+/// Follows every source and waits until each one is subscribed: `Ok(None)` when `stop` or
+/// `deadline` came first, an error when a source cannot be followed (a refused token).
+async fn subscribe(
+    mut sources: Sources<Shared>,
+    diag: &Diag,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+    deadline: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> anyhow::Result<Option<(Sources<Shared>, Vec<String>)>> {
+    let shown = sources.shown();
+    for source in &shown {
+        diag.line(format_args!("subscribed to {source}"));
+    }
+    sources.follow(diag);
+    let subscribed = tokio::select! {
+        subscribed = sources.subscribed() => Some(subscribed),
+        _ = stop => None,
+        _ = deadline => None,
+    };
+    match subscribed {
+        Some(Ok(())) => Ok(Some((sources, shown))),
+        Some(Err(why)) => {
+            sources.stop().await;
+            Err(CodedError::error(Exit::Error, why))
+        }
+        None => {
+            sources.stop().await;
+            Ok(None)
+        }
+    }
+}
+
 impl Finished {
+    /// A run that stopped before it was ready: nothing seen, every expectation unmet.
+    fn before_ready(
+        started: Instant,
+        expectations: Vec<Expectation>,
+        count: Option<u64>,
+    ) -> Finished {
+        let tracker = (!expectations.is_empty() || count.is_some())
+            .then(|| Tracker::new(expectations, count));
+        Finished {
+            reason: Finish::Running,
+            events: 0,
+            bytes: 0,
+            elapsed: started.elapsed(),
+            not_printed: 0,
+            unmet: tracker.map(|t| t.unmet_report()),
+        }
+    }
+
     /// Reports the run on `diag` (the summary line, unmet expectations) and gives the exit
     /// code: a forward failure with --exit-on-forward-failure is an error (3), unmet
     /// expectations are 4.

@@ -339,6 +339,36 @@ fn a_relay_that_is_down_is_retried_until_listen_is_stopped() {
 }
 
 #[test]
+fn expectations_time_out_while_the_relay_is_unreachable() {
+    let source = format!("{}/ch_8", crate::support::dead_url());
+    let out = hookctl()
+        .args([
+            "listen",
+            "--no-port",
+            "--source",
+            &source,
+            "--expect",
+            "type=x",
+            "--timeout",
+            "1500ms",
+        ])
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to {source}: connection refused; retrying in "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 events (0 B) in "), "{stderr}");
+    assert!(
+        stderr.contains("timed out waiting for expected events:"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_stream_that_is_not_an_event_stream_is_an_error() {
     let server = SseServer::start();
     let source = format!("{}/page", server.url);
