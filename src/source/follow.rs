@@ -168,16 +168,19 @@ impl<S: Sink> Follow<S> {
         }
     }
 
-    /// `ready`: `{"channel": ID, "last": SEQ}`; says how many events were missed when resuming.
-    fn ready_event(&self, data: &str, progress: &Progress) {
+    /// `ready`: `{"channel": ID, "last": SEQ}`. Resuming, it says how many events were
+    /// missed; starting afresh, SEQ becomes the resume point, so what arrives while a later
+    /// reconnect is pending is not lost.
+    fn ready_event(&self, data: &str, progress: &mut Progress) {
         #[derive(Deserialize)]
         struct Ready {
             last: Option<u64>,
         }
-        let (Some(after), Ok(Ready { last: Some(newest) })) =
-            (progress.last, serde_json::from_str::<Ready>(data))
-        else {
+        let Ok(Ready { last: Some(newest) }) = serde_json::from_str::<Ready>(data) else {
             return;
+        };
+        let Some(after) = progress.last else {
+            return self.remember(newest, progress);
         };
         let missed = newest.saturating_sub(after);
         self.diag.line(format_args!(
