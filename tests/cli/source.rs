@@ -637,9 +637,6 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
         warning,
         format!("hookctl: warning: {source}: 14 event(s) after #0 were dropped by the relay's retention before this listen got them; going on from #15")
     );
-    listen
-        .stderr
-        .wait_for("the resume", |l| l == "resumed after #0: 15 missed events");
     assert_eq!(listen.interrupt().code(), Some(0));
     let saved = std::fs::read_to_string(&state).unwrap();
     assert_eq!(json_line(&saved)["sources"][&source], 15);
