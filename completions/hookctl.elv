@@ -233,6 +233,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --metrics-token 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics'
+            cand --verify 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable'
+            cand --tolerance 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays'
             cand --log-format 'Log lines on stderr as text or as one JSON object per line'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --fsync 'fsync each write before answering, for power-loss durability'

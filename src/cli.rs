@@ -582,6 +582,16 @@ pub struct ServeArgs {
         help_heading = "Operations"
     )]
     pub metrics_token: Option<String>,
+    /// Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME
+    /// (standard, stripe, github, shopify, slack), the secret read from the environment
+    /// variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not
+    /// stored. Repeatable.
+    #[arg(long, value_name = "CHANNEL=SCHEME[:ENV]", help_heading = "Signatures")]
+    pub verify: Vec<String>,
+    /// How far a signed timestamp may be from now (stripe, standard, slack); older ones are
+    /// replays.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Signatures")]
+    pub tolerance: Duration,
     /// Log lines on stderr as text or as one JSON object per line.
     #[arg(
         long,

@@ -5,6 +5,7 @@
 //! The wire protocol is in docs/relay-protocol.md.
 
 pub mod channels;
+pub mod edge;
 pub mod ids;
 pub mod log;
 pub mod logs;
@@ -52,6 +53,8 @@ pub struct ServeConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
     pub metrics_token: Option<String>,
+    /// Signature checks per channel (`*` for the others).
+    pub verify: Vec<(String, edge::EdgeCheck)>,
     pub log: Logger,
 }
 
@@ -70,6 +73,7 @@ pub struct Server {
     /// Turns true when the server stops: subscriptions end.
     pub stop: watch::Receiver<bool>,
     pub metrics_token: Option<String>,
+    pub edge: edge::Edge,
     public_url: Option<String>,
     scheme: &'static str,
     bound: String,
@@ -134,6 +138,7 @@ pub async fn run(
         log: log.clone(),
         stop: stop_rx,
         metrics_token: config.metrics_token.clone(),
+        edge: edge::Edge::new(config.verify),
         public_url: config.public_url.clone(),
         scheme,
         bound: addr.to_string(),
@@ -149,6 +154,14 @@ pub async fn run(
             ("data", config.data.display().to_string().into()),
         ],
     );
+    for channel in server.edge.channels() {
+        if channels.get(channel).is_none() {
+            log.warn(
+                "--verify names a channel this relay does not have",
+                &[("channel", channel.into())],
+            );
+        }
+    }
     if addr.ip().is_unspecified() && config.tls.is_none() {
         log.warn(
             "serving plain HTTP on every network interface; use --tls-cert/--tls-key or a reverse proxy with TLS, since subscribe tokens travel in requests",

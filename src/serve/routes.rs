@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::json;
 
+use super::edge::Checked;
 use super::ids::is_channel_id;
 use super::metrics::Reject;
 use super::subscribe::{Format, Subscription};
@@ -125,8 +126,27 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
         SystemTime::now(),
     );
     drop(parts);
+    match server.edge.check(id, &event) {
+        Checked::Store => {}
+        Checked::Duplicate(seq) => {
+            server.log.detail(
+                "duplicate delivery not stored again",
+                &[("channel", id.into()), ("seq", seq.into())],
+            );
+            return whole(Reply::json(200, &json!({ "seq": seq, "duplicate": true })));
+        }
+        Checked::Rejected(why) => {
+            channel.counters.reject(Reject::Signature);
+            server.log.warn(
+                "refused a delivery with 401: signature verification failed",
+                &[("channel", id.into()), ("reason", why.as_str().into())],
+            );
+            return error(401, &format!("signature verification failed: {why}"));
+        }
+    }
     match channel.log.append(&event).await {
         Ok(seq) => {
+            server.edge.stored(id, &event, seq);
             channel.counters.stored(event.body.len());
             server.log.detail(
                 "stored",

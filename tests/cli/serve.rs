@@ -609,3 +609,149 @@ fn channels_cannot_be_created_cross_site() {
     assert_eq!(full.status, 503);
     assert!(full.text().contains("--max-channels"), "{}", full.text());
 }
+
+/// Headers that sign `body` with `scheme` and `secret` at `timestamp`.
+fn signed(
+    scheme: &str,
+    secret: &str,
+    body: &str,
+    id: &str,
+    timestamp: i64,
+) -> Vec<(String, String)> {
+    use hookctl::signature::{sign, Scheme, Secret, SignRequest};
+    let scheme = Scheme::from_name(scheme, None).unwrap();
+    let request = SignRequest {
+        id,
+        timestamp,
+        body: body.as_bytes(),
+        event_type: None,
+    };
+    sign(&scheme, &Secret::new(secret.to_owned()), &request).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn edge_verification_refuses_forged_and_replayed_deliveries() {
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = Serve::spawn(data.path(), &[]);
+    let (github, token) = serve.channel();
+    let (stripe, _) = serve.channel();
+    let (open, _) = serve.channel();
+    serve.kill();
+    let serve = Serve::spawn_with(
+        data.path(),
+        &[
+            "--verify",
+            &format!("{github}=github:GH_SECRET"),
+            "--verify",
+            &format!("{stripe}=stripe:STRIPE_SECRET"),
+        ],
+        |cmd| {
+            cmd.env("GH_SECRET", "gh-s3cret")
+                .env("STRIPE_SECRET", "whsec_test");
+        },
+    );
+    let post = |channel: &str, headers: &[(String, String)], body: &str| {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        request(
+            &serve.url,
+            "POST",
+            &format!("/{channel}"),
+            &headers,
+            body.as_bytes(),
+        )
+    };
+    let body = r#"{"zen":"Keep it logically awesome."}"#;
+    // Signed right: stored.
+    let mut good = signed("github", "gh-s3cret", body, "", now());
+    good.push(("x-github-delivery".into(), "delivery-1".into()));
+    let stored = post(&github, &good, body);
+    assert_eq!(
+        (stored.status, stored.text().as_str()),
+        (200, "{\"seq\":1}")
+    );
+    // The same delivery again (a retry, or a replay): answered with the first copy, not stored.
+    let again = post(&github, &good, body);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.text(), "{\"seq\":1,\"duplicate\":true}");
+    // Forged: wrong secret, tampered body, no signature.
+    let forged = signed("github", "guess", body, "", now());
+    let refused = post(&github, &forged, body);
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(
+        refused.text().contains("signature verification failed"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(post(&github, &good, "{\"zen\":\"tampered\"}").status, 401);
+    assert_eq!(post(&github, &[], body).status, 401);
+    // Stripe: a valid signature from an hour ago is a replay.
+    let old = signed("stripe", "whsec_test", body, "", now() - 3600);
+    let replay = post(&stripe, &old, body);
+    assert_eq!(replay.status, 401);
+    assert!(replay.text().contains("timestamp"), "{}", replay.text());
+    let fresh = signed("stripe", "whsec_test", body, "", now());
+    assert_eq!(post(&stripe, &fresh, body).status, 200);
+    // A channel without --verify takes anything.
+    assert_eq!(post(&open, &[], "anything").status, 200);
+    // Only the good delivery reached the github channel's subscribers.
+    let mut sse = Sse::open(
+        &serve.url,
+        &format!("/{github}?since=0&format=capture&token={token}"),
+        &[],
+    );
+    let got = captured(&mut sse, 1);
+    assert_eq!(got[0].1.body.as_ref(), body.as_bytes());
+    assert_eq!(sse.next_within(Duration::from_millis(300)), None);
+    let metrics = request(&serve.url, "GET", "/metrics", &[], b"").text();
+    assert!(
+        metrics.contains("hookctl_serve_rejected_total{reason=\"signature\"} 4"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn verify_flags_are_checked_before_serving() {
+    let data = tempfile::tempdir().unwrap();
+    for (spec, env, message) in [
+        ("github", None, "write it as CHANNEL=SCHEME"),
+        ("nope=github", None, "is not a channel id"),
+        (
+            "*=github:MISSING_SECRET",
+            None,
+            "set the signing secret in the environment variable MISSING_SECRET",
+        ),
+        ("*=frobnicate", Some("x"), "frobnicate"),
+        (
+            "*=standard",
+            Some("not base64!"),
+            "the secret in HOOKCTL_SECRET",
+        ),
+    ] {
+        let mut cmd = hookctl();
+        cmd.args(["serve", "--port", "0", "--data"])
+            .arg(data.path())
+            .args(["--verify", spec]);
+        if let Some(secret) = env {
+            cmd.env("HOOKCTL_SECRET", secret);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{spec}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("hookctl: error: --verify"),
+            "{spec}: {stderr}"
+        );
+        assert!(stderr.contains(message), "{spec}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
