@@ -856,7 +856,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__serve)
-            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --max-channels --tls-cert --tls-key --metrics-token --verify --tolerance --log-format --color --verbose --quiet --help --version"
+            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --rate-limit --max-channels --tls-cert --tls-key --metrics-token --verify --tolerance --log-format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +903,10 @@ _hookctl() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -229,6 +229,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --header-timeout 'How long a client may take to send a request''s headers (and the TLS handshake)'
             cand --body-timeout 'How long a client may take to send a whole body; slower ones get 408'
             cand --max-connections 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503'
+            cand --rate-limit 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second''s worth; further ones get 429 with Retry-After'
             cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
             cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
             cand --tls-key 'The private key of --tls-cert (PEM)'

@@ -207,6 +207,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-body -d 'L
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l header-timeout -d 'How long a client may take to send a request\'s headers (and the TLS handshake)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l body-timeout -d 'How long a client may take to send a whole body; slower ones get 408' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-connections -d 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l rate-limit -d 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second\'s worth; further ones get 429 with Retry-After' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-channels -d 'Channels this relay holds at most; `POST /new` answers 503 past it' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this certificate chain (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F

@@ -563,6 +563,10 @@ pub struct ServeArgs {
     /// to 10s); past that they are answered 503.
     #[arg(long, default_value = "16384", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one
+    /// second's worth; further ones get 429 with Retry-After.
+    #[arg(long, value_parser = parse_rate, value_name = "RATE", help_heading = "Limits")]
+    pub rate_limit: Option<Rate>,
     /// Channels this relay holds at most; `POST /new` answers 503 past it.
     #[arg(long, default_value = "10000", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub max_channels: u32,

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod log;
 pub mod logs;
 pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
 pub mod smee;
 pub mod subscribe;
@@ -53,6 +54,8 @@ pub struct ServeConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
     pub metrics_token: Option<String>,
+    /// Events per second each channel takes at most.
+    pub rate_limit: Option<f64>,
     /// Signature checks per channel (`*` for the others).
     pub verify: Vec<(String, edge::EdgeCheck)>,
     pub log: Logger,
@@ -62,6 +65,8 @@ pub struct ServeConfig {
 pub struct RouteLimits {
     pub max_body: usize,
     pub body_timeout: Duration,
+    /// Events per second per channel.
+    pub rate_limit: Option<f64>,
 }
 
 /// What every request handler shares.
@@ -134,6 +139,7 @@ pub async fn run(
         limits: RouteLimits {
             max_body: config.max_body,
             body_timeout: config.body_timeout,
+            rate_limit: config.rate_limit,
         },
         log: log.clone(),
         stop: stop_rx,

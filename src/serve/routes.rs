@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -18,6 +18,7 @@ use serde_json::json;
 use super::edge::Checked;
 use super::ids::is_channel_id;
 use super::metrics::Reject;
+use super::ratelimit::Bucket;
 use super::subscribe::{Format, Subscription};
 use super::Server;
 use crate::event::Event;
@@ -95,6 +96,20 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
             .fetch_add(1, Ordering::Relaxed);
         return error(404, "no such channel");
     };
+    if let Some(rate) = server.limits.rate_limit {
+        let bucket = channel.bucket.get_or_init(|| Bucket::new(rate));
+        if let Err(wait) = bucket.take(Instant::now()) {
+            channel.counters.reject(Reject::RateLimited);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return whole(
+                Reply::json(
+                    429,
+                    &json!({ "error": "this channel's rate limit (--rate-limit) is reached; retry later" }),
+                )
+                .with_header("retry-after", &secs.to_string()),
+            );
+        }
+    }
     let (parts, body) = req.into_parts();
     let body = match read_body(
         body,

@@ -755,3 +755,105 @@ fn verify_flags_are_checked_before_serving() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn a_channel_over_its_rate_limit_gets_429() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::spawn(data.path(), &["--rate-limit", "3/m"]);
+    let (id, _) = serve.channel();
+    let (other, _) = serve.channel();
+    // A burst of one second's worth, at least one event: here one.
+    serve.post(&id, &[], b"{}");
+    let limited = request(&serve.url, "POST", &format!("/{id}"), &[], b"{}");
+    assert_eq!(limited.status, 429);
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((19..=20).contains(&retry), "{retry}");
+    assert!(limited.text().contains("--rate-limit"));
+    // Each channel has its own.
+    assert_eq!(serve.post(&other, &[], b"{}"), 1);
+}
+
+#[test]
+fn serves_https_with_a_certificate_made_in_the_test() {
+    use std::io::{Read, Write};
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, pem("CERTIFICATE", cert.der())).unwrap();
+    std::fs::write(&key_path, pem("PRIVATE KEY", &signing_key.serialize_der())).unwrap();
+    let serve = Serve::spawn(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    assert!(serve.url.starts_with("https://127.0.0.1:"), "{}", serve.url);
+    // channel new trusts the certificate with --cacert.
+    let out = hookctl()
+        .args([
+            "channel", "new", "--json", "--server", &serve.url, "--cacert",
+        ])
+        .arg(&cert_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["channel"].as_str().unwrap();
+    assert_eq!(created["url"], format!("{}/{id}", serve.url));
+    // Without it, the certificate is refused.
+    let untrusted = hookctl()
+        .args(["channel", "new", "--server", &serve.url])
+        .output()
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(1));
+    // A post over TLS is stored.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(serve.url.trim_start_matches("https://")).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    write!(
+        tls,
+        "POST /{id}/x HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("{\"seq\":1}"), "{answer}");
+    // Plain HTTP on the TLS port gets no answer.
+    let mut plain = std::net::TcpStream::connect(serve.url.trim_start_matches("https://")).unwrap();
+    plain.set_read_timeout(Some(WAIT)).unwrap();
+    plain
+        .write_all(b"GET /_hookctl/health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = plain.read_to_end(&mut reply);
+    assert!(!reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+}
+
+/// DER bytes as a PEM block.
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
