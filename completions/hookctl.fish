@@ -211,10 +211,13 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-body -d 'L
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l header-timeout -d 'How long a client may take to send a request\'s headers (and the TLS handshake)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l body-timeout -d 'How long a client may take to send a whole body; slower ones get 408' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-connections -d 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l rate-limit -d 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second\'s worth; further ones get 429 with Retry-After' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-channels -d 'Channels this relay holds at most; `POST /new` answers 503 past it' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this certificate chain (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l metrics-token -d 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l verify -d 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tolerance -d 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l log-format -d 'Log lines on stderr as text or as one JSON object per line' -r -f -a "text\t''
 json\t''"
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''

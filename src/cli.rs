@@ -593,6 +593,10 @@ pub struct ServeArgs {
     /// to 10s); past that they are answered 503.
     #[arg(long, default_value = "16384", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one
+    /// second's worth; further ones get 429 with Retry-After.
+    #[arg(long, value_parser = parse_rate, value_name = "RATE", help_heading = "Limits")]
+    pub rate_limit: Option<Rate>,
     /// Channels this relay holds at most; `POST /new` answers 503 past it.
     #[arg(long, default_value = "10000", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub max_channels: u32,
@@ -612,6 +616,16 @@ pub struct ServeArgs {
         help_heading = "Operations"
     )]
     pub metrics_token: Option<String>,
+    /// Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME
+    /// (standard, stripe, github, shopify, slack), the secret read from the environment
+    /// variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not
+    /// stored. Repeatable.
+    #[arg(long, value_name = "CHANNEL=SCHEME[:ENV]", help_heading = "Signatures")]
+    pub verify: Vec<String>,
+    /// How far a signed timestamp may be from now (stripe, standard, slack); older ones are
+    /// replays.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Signatures")]
+    pub tolerance: Duration,
     /// Log lines on stderr as text or as one JSON object per line.
     #[arg(
         long,
