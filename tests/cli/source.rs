@@ -465,6 +465,7 @@ fn no_port_subscribes_without_a_local_port() {
             "--source",
             &source,
             "--json",
+            "--ready-json",
             "--ready-file",
         ])
         .arg(&ready)

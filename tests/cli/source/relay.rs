@@ -104,7 +104,7 @@ fn events(stdout: &mut Lines, n: usize) -> Vec<Value> {
 
 /// `listen --no-port --json ARGS` as a child, once it is subscribed (its `ready` record).
 fn listen_no_port(args: &[&str]) -> Spawned {
-    let mut all = vec!["listen", "--no-port", "--json"];
+    let mut all = vec!["listen", "--no-port", "--json", "--ready-json"];
     all.extend_from_slice(args);
     let mut listen = spawn_hookctl(&all);
     let ready = json(&listen.stdout.wait_for("the ready record", |_| true));
