@@ -503,39 +503,33 @@ fn no_port_subscribes_without_a_local_port() {
     assert!(lines.iter().all(|l| !l.contains("SECRET")), "{lines:#?}");
 }
 
+/// `hookctl listen ARGS`, expected to fail with `code` at once; its stderr.
+fn listen_fails(args: &[&str], code: i32) -> String {
+    let out = hookctl().arg("listen").args(args).assert().code(code);
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
 #[test]
 fn bad_source_flags_are_usage_errors() {
-    let out = hookctl().args(["listen", "--no-port"]).assert().code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = listen_fails(&["--no-port"], 2);
     assert!(err.contains("--source <URL>"), "{err}");
-    let out = hookctl()
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--source",
-            "ftp://relay.test/x?token=SECRET",
-        ])
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = listen_fails(
+        &["--port", "0", "--source", "ftp://relay.test/x?token=SECRET"],
+        1,
+    );
     assert_eq!(
         err,
         "hookctl: error: invalid --source \"ftp://relay.test/x\": only http:// and https:// URLs with a host are supported\n"
     );
-    let out = hookctl()
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--source",
-            "http://r.test/a",
-            "--source",
-            "http://r.test/a?token=x",
-        ])
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let twice = [
+        "--port",
+        "0",
+        "--source",
+        "http://r.test/a",
+        "--source",
+        "http://r.test/a?token=x",
+    ];
+    let err = listen_fails(&twice, 1);
     assert_eq!(
         err,
         "hookctl: error: --source http://r.test/a is given twice\n"
@@ -543,23 +537,21 @@ fn bad_source_flags_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::write(&state, "not json").unwrap();
-    let out = hookctl()
-        .args([
-            "listen",
+    let state_arg = state.to_str().unwrap();
+    let err = listen_fails(
+        &[
             "--port",
             "0",
             "--source",
             "http://r.test/a",
             "--source-state",
-        ])
-        .arg(&state)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+            state_arg,
+        ],
+        1,
+    );
     assert!(
         err.starts_with(&format!(
-            "hookctl: error: {}: not a hookctl source state file",
-            state.display()
+            "hookctl: error: {state_arg}: not a hookctl source state file"
         )),
         "{err}"
     );
