@@ -13,5 +13,7 @@ mod delivery;
 mod design;
 mod hardening;
 mod output;
+mod serve;
 mod signatures;
+mod source;
 mod truth;
