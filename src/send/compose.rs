@@ -1,7 +1,7 @@
 //! Building outgoing events for `send`, and (re-)signing them for `send --sign` and
 //! `replay --resign`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -9,7 +9,9 @@ use bytes::Bytes;
 use crate::deliver::Prepare;
 use crate::event::jsonpath::{self, PathError};
 use crate::event::{generate_id, Event, Headers, Notes, TYPE_HEADERS};
-use crate::send::samples::{Sample, Template};
+use crate::send::format::EventFormat;
+use crate::send::samples::flows::{BuiltStep, Flow};
+use crate::send::samples::{EvalError, Sample, Template};
 use crate::signature::{self, Scheme, Secret, SecretError, SignRequest};
 
 /// The header `send --tag` and `replay --tag` add, and `listen --only-tag` reads.
@@ -27,6 +29,8 @@ pub enum BodySource {
     },
     /// The user's own bytes, sent as they are.
     Raw(Bytes),
+    /// A flow: several samples in a row (see [`EventSpec::build_flow`]).
+    Flow(&'static Flow),
 }
 
 /// The `--set` assignments for a sample, and the body template they give, compiled on first
@@ -61,8 +65,7 @@ impl Overrides {
         for (path, v) in &self.assignments {
             jsonpath::set(&mut value, path, v.clone())?;
         }
-        // A JSON value always serialises.
-        Ok(Bytes::from(value.to_string()))
+        Ok(sample.encode(&value))
     }
 
     /// The compiled template, or `None` when it cannot stand in for [`Overrides::build`].
@@ -107,6 +110,9 @@ pub enum ComposeError {
     /// A secret the scheme cannot sign with.
     #[error(transparent)]
     Sign(#[from] SecretError),
+    /// A flow step that cannot be built.
+    #[error(transparent)]
+    Flow(#[from] EvalError),
 }
 
 /// Signs events with one scheme and secret.
@@ -187,6 +193,26 @@ pub struct EventSpec {
     pub id: Option<String>,
     /// Pinned signature timestamp (`--timestamp`); otherwise now.
     pub timestamp: Option<i64>,
+    /// `--seed`: ids from this seeded generator, and the clock pinned (see [`Seed`]).
+    pub seed: Option<Seed>,
+    /// `--format`: the event as it is, or as a CloudEvent.
+    pub format: EventFormat,
+    /// `--gap`: the pause between a flow's steps, instead of the flow's own.
+    pub gap: Option<std::time::Duration>,
+}
+
+/// `--seed N`: ids come from a generator seeded with N, and the clock stands at
+/// [`Seed::CLOCK`] (or `--timestamp`), so the same seed gives the same bytes.
+#[derive(Debug)]
+pub struct Seed(Mutex<fastrand::Rng>);
+
+impl Seed {
+    /// 2026-01-01T00:00:00Z: the time of every seeded event without `--timestamp`.
+    pub const CLOCK: i64 = 1_767_225_600;
+
+    pub fn new(seed: u64) -> Seed {
+        Seed(Mutex::new(fastrand::Rng::with_seed(seed)))
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -203,10 +229,73 @@ impl EventSpec {
         self.build().map(|_| ())
     }
 
-    /// Builds one event with a fresh id and timestamp (unless pinned).
+    /// A fresh id in `sample`'s format (from the seeded generator with `--seed`).
+    fn fresh_id(&self, sample: Option<&Sample>) -> String {
+        let format = sample.map(Sample::id_format);
+        match (&self.seed, format) {
+            (Some(Seed(rng)), format) => {
+                let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+                format
+                    .unwrap_or(crate::send::samples::IdFormat::Event)
+                    .generate(&mut rng)
+            }
+            (None, Some(format)) if format != crate::send::samples::IdFormat::Event => {
+                format.generate(&mut fastrand::Rng::new())
+            }
+            (None, _) => generate_id(),
+        }
+    }
+
+    /// The time of the next event: pinned, seeded, or now.
+    fn now(&self) -> i64 {
+        match (self.timestamp, &self.seed) {
+            (Some(at), _) => at,
+            (None, Some(_)) => Seed::CLOCK,
+            (None, None) => unix_now(),
+        }
+    }
+
+    /// Builds every step of a flow (fresh ids, one shared key), each as `send` delivers it,
+    /// with the pause before it.
+    pub fn build_flow(
+        &self,
+        flow: &Flow,
+    ) -> Result<Vec<(Event, std::time::Duration)>, ComposeError> {
+        let key = self.fresh_id(None);
+        let mut pinned = self.id.clone();
+        let steps = flow.build(&key, self.now(), self.gap, |sample| {
+            pinned.take().unwrap_or_else(|| self.fresh_id(Some(sample)))
+        })?;
+        steps
+            .into_iter()
+            .map(|step| {
+                let BuiltStep {
+                    sample,
+                    id,
+                    created,
+                    body,
+                    gap,
+                } = step;
+                let bytes = sample.encode(&body);
+                let event = self.finish(id, &key, created, bytes, None, Some(sample))?;
+                Ok((event, gap))
+            })
+            .collect()
+    }
+
+    /// Builds one event with a fresh id and timestamp (unless pinned). For a flow, its first
+    /// step.
     pub fn build(&self) -> Result<Event, ComposeError> {
-        let id = self.id.clone().unwrap_or_else(generate_id);
-        let timestamp = self.timestamp.unwrap_or_else(unix_now);
+        if let BodySource::Flow(flow) = &self.body {
+            let mut steps = self.build_flow(flow)?;
+            return Ok(steps.swap_remove(0).0);
+        }
+        let sample = match &self.body {
+            BodySource::Sample { sample, .. } => Some(*sample),
+            _ => None,
+        };
+        let id = self.id.clone().unwrap_or_else(|| self.fresh_id(sample));
+        let timestamp = self.now();
         // With a compiled sample template, the body's type is known without parsing it.
         let (body, body_type) = match &self.body {
             BodySource::Sample { sample, overrides } => match overrides.compiled(sample) {
@@ -217,8 +306,24 @@ impl EventSpec {
                 None => (overrides.build(sample, &id, timestamp)?, None),
             },
             BodySource::Raw(bytes) => (bytes.clone(), None),
+            BodySource::Flow(_) => unreachable!("flows are built above"),
         };
-        let headers = self.headers_for(&body, body_type.is_some());
+        self.finish(id.clone(), &id, timestamp, body, body_type, sample)
+    }
+
+    /// The event around a built body: headers, type, id, format and signature.
+    fn finish(
+        &self,
+        id: String,
+        key: &str,
+        timestamp: i64,
+        body: Bytes,
+        // `Some` when a compiled template knows the body's type (which may be none).
+        body_type: Option<Option<String>>,
+        sample: Option<&Sample>,
+    ) -> Result<Event, ComposeError> {
+        let provided = sample.map_or_else(Vec::new, |s| s.headers(&id, key, timestamp));
+        let headers = self.headers_for(&body, body_type.is_some(), provided);
         let received_at = UNIX_EPOCH + std::time::Duration::from_secs(timestamp.max(0) as u64);
         let mut event = match body_type {
             Some(body_type) => Event {
@@ -245,9 +350,10 @@ impl EventSpec {
                 received_at,
             ),
         };
-        if self.id.is_some() || matches!(self.body, BodySource::Sample { .. }) {
+        if self.id.is_some() || sample.is_some() {
             event.id = id;
         }
+        self.format.apply(&mut event, sample, timestamp);
         if let Some(signer) = &self.signer {
             signer.add_provider_headers(&mut event, timestamp);
             signer.apply(&mut event, timestamp)?;
@@ -257,11 +363,16 @@ impl EventSpec {
 }
 
 impl EventSpec {
-    /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
-    /// the `-H` headers, then the tag.
-    fn headers_for(&self, body: &[u8], json: bool) -> Headers {
-        let mut headers = Headers::with_capacity(self.headers.len() + 3);
-        if !self.headers.contains("content-type") {
+    /// The sample's provider headers (each unless `-H` gives it), the default `content-type`
+    /// and `user-agent` (unless given), then the `-H` headers, then the tag.
+    fn headers_for(&self, body: &[u8], json: bool, provided: Vec<(String, String)>) -> Headers {
+        let mut headers = Headers::with_capacity(self.headers.len() + provided.len() + 3);
+        for (name, value) in provided {
+            if !self.headers.contains(&name) {
+                headers.push(&name, &value);
+            }
+        }
+        if !self.headers.contains("content-type") && !headers.contains("content-type") {
             let content_type = if json {
                 "application/json"
             } else {
@@ -269,7 +380,7 @@ impl EventSpec {
             };
             headers.push("content-type", content_type);
         }
-        if !self.headers.contains("user-agent") {
+        if !self.headers.contains("user-agent") && !headers.contains("user-agent") {
             headers.push("user-agent", USER_AGENT);
         }
         headers.extend(&self.headers);
@@ -351,6 +462,9 @@ mod tests {
             signer: None,
             id: None,
             timestamp: Some(1_767_225_601),
+            seed: None,
+            format: EventFormat::Plain,
+            gap: None,
         }
     }
 
