@@ -93,6 +93,11 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;send' {
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the samples and flows, grouped by provider; with PROVIDER, only that provider''s')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Folder of your own samples and flows (JSON or YAML) [default: ./hookctl/samples]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Send the event as it is, or as a CloudEvent: cloudevents (binary mode, ce-* headers) or cloudevents-structured (application/cloudevents+json)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Make ids and times repeatable: the same seed gives the same bytes (the clock is 2026-01-01T00:00:00Z unless --timestamp pins it)')
+            [CompletionResult]::new('--gap', '--gap', [CompletionResultType]::ParameterName, 'Pause between a flow''s steps instead of its realistic gaps; 0 sends them at once (at most 1h)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where to send')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin')
@@ -103,7 +108,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'HTTP method')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
-            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac')
+            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac. Without SCHEME, the sample''s provider''s scheme (a provider sample is signed by itself whenever a secret is given)')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Pin the event id (for reproducible signed requests)')
             [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Pin the signature timestamp, in Unix seconds')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
@@ -123,7 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
             [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
-            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the built-in sample events')
+            [CompletionResult]::new('--names', '--names', [CompletionResultType]::ParameterName, 'With --list: only the names, one a line (what shell completion can call)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the event that would be sent (capture format) and send nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
