@@ -293,6 +293,7 @@ fn flows_send_their_steps_in_order_with_ids_carried() {
             "github:pr-merged",
             "--gap",
             "0",
+            "--json",
             "--to",
             &recorder.url,
         ])
@@ -309,15 +310,30 @@ fn flows_send_their_steps_in_order_with_ids_carried() {
         .map(|s| s.event.header("x-github-event").unwrap())
         .collect();
     assert_eq!(kinds, ["pull_request", "push"]);
-    let printed = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
-    assert!(
-        printed.matches("200").count() >= 2,
-        "each step is reported: {printed}"
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let results: Vec<Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<_> = results.iter().map(|r| r["type"].clone()).collect();
+    assert_eq!(
+        types,
+        [
+            Value::from("pull_request"),
+            Value::from("push"),
+            Value::Null
+        ],
+        "each step is reported, then the summary: {printed}"
     );
+    assert_eq!(results[2]["kind"], "summary");
+    assert_eq!(results[2]["sent"], 2);
     let err = fails(&["send", "stripe:checkout", "--set", "data.x=1", "--dry-run"]);
     assert!(err.contains("is a flow"), "{err}");
-    let err = fails(&["send", "stripe:checkout", "--gap", "2h", "--dry-run"]);
-    assert!(err.contains("at most 1h"), "{err}");
+    hookctl()
+        .args(["send", "stripe:checkout", "--gap", "2h", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("a flow's gap is at most 1h"));
 }
 
 fn user_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -397,7 +413,7 @@ fn errors_in_user_files_name_the_file_and_line() {
         (
             "bad.yaml",
             "body:\n  a: [1,\n  b: 2\n",
-            "bad.yaml:3: not valid YAML",
+            "bad.yaml:4: not valid YAML",
         ),
         (
             "bad.json",
