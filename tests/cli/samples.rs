@@ -462,6 +462,13 @@ fn errors_in_user_files_name_the_file_and_line() {
         err.contains("cannot read the samples folder /nonexistent/hookctl-samples"),
         "{err}"
     );
+    // A broken folder does not stop built-in samples or --data.
+    let dir = user_dir(&[("broken.yaml", "body: [")]);
+    let broken = dir.path().to_str().unwrap();
+    dry_run(&["github:push", "--samples", broken]);
+    dry_run(&["--data", "{}", "--samples", broken]);
+    let err = fails(&["send", "acme:x", "--samples", broken, "--dry-run"]);
+    assert!(err.contains("broken.yaml:2: not valid YAML"), "{err}");
 }
 
 // ---- The providers' own libraries ----
