@@ -67,8 +67,12 @@ pub fn list(
     names_only: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    catalogue.write_list(out, only, names_only)?;
-    Ok(Exit::Ok)
+    match catalogue.write_list(out, only, names_only) {
+        Ok(()) => Ok(Exit::Ok),
+        // The io::Error itself, so that a closed pipe (`--list | head`) is recognised.
+        Err(samples::ListError::Io(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `send --dry-run`: the `count` events built from `spec`, as capture lines, sent nowhere.

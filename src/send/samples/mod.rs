@@ -24,7 +24,7 @@ pub mod user;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-pub use catalogue::{Catalogue, Entry};
+pub use catalogue::{Catalogue, Entry, ListError};
 pub use document::Document;
 pub use expr::EvalError;
 pub use generic::API_VERSION;

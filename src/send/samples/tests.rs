@@ -328,3 +328,25 @@ fn builtin_flows_carry_ids_between_steps() {
         steps[1].body["after"]
     );
 }
+
+#[test]
+fn a_closed_pipe_under_the_list_is_recognised() {
+    struct Closed;
+    impl std::io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = crate::send::list(&Catalogue::builtin(), None, false, &mut Closed).unwrap_err();
+    assert!(crate::exit::is_broken_pipe(&err), "{err:#}");
+    let err = crate::send::list(&Catalogue::builtin(), Some("nope"), false, &mut Closed)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("no samples for `nope`; providers: generic, stripe"),
+        "{err}"
+    );
+}
