@@ -500,6 +500,23 @@ mod tests {
     }
 
     #[test]
+    fn provider_samples_use_the_template_and_form_ones_build_from_scratch() {
+        for name in [
+            "github:push",
+            "stripe:checkout.session.completed",
+            "shopify:orders/create",
+        ] {
+            let sample = crate::send::samples::find(name).unwrap();
+            let overrides = Overrides::default();
+            assert!(overrides.compiled(sample).is_some(), "{name}");
+        }
+        let form = crate::send::samples::find("slack:slash_command").unwrap();
+        assert!(Overrides::default().compiled(form).is_none());
+        let built = Overrides::default().build(form, "Ev1", 0).unwrap();
+        assert!(built.starts_with(b"token="));
+    }
+
+    #[test]
     fn send_names_itself_unless_told_otherwise() {
         let event = spec(&[], &[]).build().unwrap();
         assert_eq!(event.header("user-agent"), Some(USER_AGENT));
