@@ -329,6 +329,16 @@ fn flows_send_their_steps_in_order_with_ids_carried() {
     assert_eq!(results[2]["sent"], 2);
     let err = fails(&["send", "stripe:checkout", "--set", "data.x=1", "--dry-run"]);
     assert!(err.contains("is a flow"), "{err}");
+    let err = fails(&[
+        "send",
+        "stripe:checkout",
+        "--publish",
+        "amqp://127.0.0.1:1/x",
+    ]);
+    assert!(
+        err.contains("is a flow, which send delivers over HTTP only"),
+        "{err}"
+    );
     hookctl()
         .args(["send", "stripe:checkout", "--gap", "2h", "--dry-run"])
         .assert()
@@ -445,6 +455,41 @@ fn errors_in_user_files_name_the_file_and_line() {
             "provider: paypal\nbody: {}\n",
             "prov.yaml:1: unknown provider `paypal`",
         ),
+        (
+            "list.json",
+            "[1, 2]\n",
+            "list.json:1: a sample file holds an object",
+        ),
+        (
+            "key.yaml",
+            "body: {}\nheders: {}\n",
+            "key.yaml:2: unknown key `heders`",
+        ),
+        (
+            "header.yaml",
+            "headers:\n  \"Bad Name\": x\nbody: {}\n",
+            "header.yaml:2: `Bad Name` is not a valid header name",
+        ),
+        (
+            "enc.yaml",
+            "encoding: xml\nbody: {}\n",
+            "enc.yaml:1: `encoding` is \"json\" (the default) or \"form\"",
+        ),
+        (
+            "form.yaml",
+            "encoding: form\nbody: {a: 1}\n",
+            "form.yaml:2: a form-encoded body is an object of string fields",
+        ),
+        (
+            "space.yaml",
+            "name: a b\nbody: {}\n",
+            "space.yaml:1: the name \"a b\" is empty or holds spaces",
+        ),
+        (
+            "gap.yaml",
+            "flow:\n  - sample: github:push\n    gap: 3h\n",
+            "gap.yaml:3: gap `3h` is not a duration up to 1h",
+        ),
     ];
     for (file, text, want) in cases {
         let dir = user_dir(&[(file, text)]);
@@ -460,6 +505,13 @@ fn errors_in_user_files_name_the_file_and_line() {
     ]);
     assert!(
         err.contains("cannot read the samples folder /nonexistent/hookctl-samples"),
+        "{err}"
+    );
+    let big = "#".repeat((1 << 20) + 1);
+    let dir = user_dir(&[("big.yaml", &big)]);
+    let err = fails(&["send", "--list", "--samples", dir.path().to_str().unwrap()]);
+    assert!(
+        err.contains("big.yaml:1: it is 1048577 bytes; a sample file may have 1 MiB at most"),
         "{err}"
     );
     // A broken folder does not stop built-in samples or --data.
