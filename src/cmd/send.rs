@@ -58,16 +58,23 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
                 if args.publish.publish.is_some() {
                     anyhow::bail!("{name} is a flow, which send delivers over HTTP only; --publish takes a sample");
                 }
-                let schemes: Vec<_> = flow
-                    .steps
-                    .iter()
-                    .filter_map(|s| s.sample.provider.and_then(|p| p.scheme))
-                    .collect();
-                let scheme = schemes
-                    .first()
-                    .copied()
-                    .filter(|s| schemes.iter().all(|o| o == s));
-                (BodySource::Flow(flow), scheme)
+                let mut schemes: Vec<&str> = Vec::new();
+                for step in &flow.steps {
+                    if let Some(scheme) = step.sample.provider.and_then(|p| p.scheme) {
+                        if !schemes.contains(&scheme) {
+                            schemes.push(scheme);
+                        }
+                    }
+                }
+                let wants_signing = args.sign.as_deref() == Some("auto")
+                    || (args.sign.is_none() && !args.secrets.secret.is_empty());
+                if schemes.len() > 1 && wants_signing {
+                    anyhow::bail!(
+                        "the steps of {name} come from providers that sign differently ({}); name one scheme with --sign SCHEME",
+                        schemes.join(", ")
+                    );
+                }
+                (BodySource::Flow(flow), schemes.first().copied())
             }
         },
         (None, None) => anyhow::bail!("name a sample event (see --list) or give --data"),

@@ -408,6 +408,37 @@ fn user_samples_and_flows_are_listed_and_sent() {
         body(&steps[1])["customer"],
         body(&steps[0])["data"]["object"]["id"]
     );
+    // A flow mixing providers is signed only with a scheme named.
+    let mixed = r#"{"flow": [{"sample": "stripe:customer.created"}, {"sample": "github:push"}]}"#;
+    let dir2 = user_dir(&[("mixed.json", mixed)]);
+    let dir2 = dir2.path().to_str().unwrap();
+    let err = fails(&[
+        "send",
+        "mixed",
+        "--samples",
+        dir2,
+        "--secret",
+        "s",
+        "--dry-run",
+    ]);
+    assert!(
+        err.contains(
+            "the steps of mixed come from providers that sign differently (stripe, github)"
+        ),
+        "{err}"
+    );
+    let steps = dry_run(&[
+        "mixed",
+        "--samples",
+        dir2,
+        "--secret",
+        "s",
+        "--sign",
+        "github",
+    ]);
+    assert!(steps
+        .iter()
+        .all(|e| e.header("X-Hub-Signature-256").is_some()));
     // The folder also comes from HOOKCTL_SAMPLES.
     let out = hookctl()
         .args(["send", "acme:order.created", "--dry-run"])
