@@ -1,7 +1,9 @@
 //! Glue between the command line and the core: each subcommand turns its clap arguments into
 //! plain config structs and calls the core modules, which never see clap.
 
+pub mod config;
 pub mod listen;
+pub mod profile;
 pub mod relay;
 pub mod replay;
 pub mod send;
@@ -45,6 +47,7 @@ pub fn delivery_setup(
         dead_letter: args.dead_letter.clone(),
         total,
         concurrency: args.concurrency as usize,
+        progress: None,
     };
     let delivery = DeliveryConfig {
         timeout: args.timeout,

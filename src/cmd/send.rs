@@ -12,11 +12,11 @@ use crate::cli::{FormatArg, SendArgs};
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
 use crate::deliver::engine::Run;
 use crate::deliver::Target;
-use crate::event::jsonpath;
+use crate::event::jsonpath::Assignment;
 use crate::event::Headers;
 use crate::exit::Exit;
 use crate::listen::respond::parse_header;
-use crate::send::compose::{BodySource, EventSpec, Seed};
+use crate::send::compose::{BodySource, EventSpec, Overrides, Seed};
 use crate::send::format::EventFormat;
 use crate::send::samples::{user, Catalogue, Entry};
 use crate::send::{self, SendConfig};
@@ -29,28 +29,28 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     }
     let target = Target::parse(&args.to)?;
     let url = url::Url::parse(&args.to)?;
+    // --set-new first, so that --set may change what it added.
+    let overrides: Overrides = (args.set_new.iter().map(|s| Assignment::parse(s, true)))
+        .chain(args.set.iter().map(|s| Assignment::parse(s, false)))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     let (body, provider_scheme) = match (&args.data, &args.event) {
-        (Some(data), _) => {
-            if !args.set.is_empty() {
-                anyhow::bail!("--set changes a sample event; with --data, edit your body instead");
-            }
-            (BodySource::Raw(read_data(data)?), None)
-        }
+        (Some(data), _) if overrides.is_empty() => (BodySource::Raw(read_data(data)?), None),
+        (Some(data), _) => (
+            BodySource::Raw(
+                overrides
+                    .edit_body(&read_data(data)?)
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None,
+        ),
         (None, Some(name)) => match catalogue.find(name).map_err(anyhow::Error::msg)? {
             Entry::Sample(sample) => (
-                BodySource::Sample {
-                    sample,
-                    overrides: args
-                        .set
-                        .iter()
-                        .map(|s| jsonpath::parse_assignment(s))
-                        .collect::<Result<_, _>>()
-                        .map_err(anyhow::Error::msg)?,
-                },
+                BodySource::Sample { sample, overrides },
                 sample.provider.and_then(|p| p.scheme),
             ),
             Entry::Flow(flow) => {
-                if !args.set.is_empty() {
+                if !overrides.is_empty() {
                     anyhow::bail!(
                         "--set changes one sample; {name} is a flow (override fields in your own flow file instead)"
                     );
