@@ -108,6 +108,11 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;send' {
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the samples and flows, grouped by provider; with PROVIDER, only that provider''s')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Folder of your own samples and flows (JSON or YAML) [default: ./hookctl/samples]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Send the event as it is, or as a CloudEvent: cloudevents (binary mode, ce-* headers) or cloudevents-structured (application/cloudevents+json)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Make ids and times repeatable: the same seed gives the same bytes (the clock is 2026-01-01T00:00:00Z unless --timestamp pins it)')
+            [CompletionResult]::new('--gap', '--gap', [CompletionResultType]::ParameterName, 'Pause between a flow''s steps instead of its realistic gaps; 0 sends them at once (at most 1h)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where to send')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin')
@@ -119,7 +124,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'HTTP method')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send N events, each with a fresh id and timestamp')
-            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac')
+            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac. Without SCHEME, the sample''s provider''s scheme (a provider sample is signed by itself whenever a secret is given)')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Pin the event id (for reproducible signed requests)')
             [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Pin the signature timestamp, in Unix seconds')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
@@ -141,7 +146,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)')
-            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the built-in sample events')
+            [CompletionResult]::new('--names', '--names', [CompletionResultType]::ParameterName, 'With --list: only the names, one a line (what shell completion can call)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the event that would be sent (capture format) and send nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')

@@ -937,12 +937,32 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__send)
-            opts="-d -H -X -n -c -v -q -h -V --list --to --data --set --set-new --header --method --count --dry-run --sign --id --timestamp --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --publish --exchange --queue --binding --color --verbose --quiet --config --profile --help --version"
+            opts="-d -H -X -n -c -v -q -h -V --list --names --samples --format --seed --gap --to --data --set --set-new --header --method --count --dry-run --sign --id --timestamp --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --publish --exchange --queue --binding --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "plain cloudevents cloudevents-structured" -- "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -101,6 +101,13 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose 
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l list -d 'List the samples and flows, grouped by provider; with PROVIDER, only that provider\'s' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l samples -d 'Folder of your own samples and flows (JSON or YAML) [default: ./hookctl/samples]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l format -d 'Send the event as it is, or as a CloudEvent: cloudevents (binary mode, ce-* headers) or cloudevents-structured (application/cloudevents+json)' -r -f -a "plain\t''
+cloudevents\t''
+cloudevents-structured\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l seed -d 'Make ids and times repeatable: the same seed gives the same bytes (the clock is 2026-01-01T00:00:00Z unless --timestamp pins it)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l gap -d 'Pause between a flow\'s steps instead of its realistic gaps; 0 sends them at once (at most 1h)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l to -d 'Where to send' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string' -r
@@ -108,7 +115,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set-new -d 'Add
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s H -l header -d 'Extra request header \'Name: value\' (repeatable)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s X -l method -d 'HTTP method' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s n -l count -d 'Send N events, each with a fresh id and timestamp' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l sign -d 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l sign -d 'Sign like a provider does: standard, stripe, github, shopify, slack, hmac. Without SCHEME, the sample\'s provider\'s scheme (a provider sample is signed by itself whenever a secret is given)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l id -d 'Pin the event id (for reproducible signed requests)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l timestamp -d 'Pin the signature timestamp, in Unix seconds' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
@@ -132,7 +139,7 @@ always\t''
 never\t''"
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l list -d 'List the built-in sample events'
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l names -d 'With --list: only the names, one a line (what shell completion can call)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dry-run -d 'Print the event that would be sent (capture format) and send nothing'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s v -l verbose -d 'Show more: headers, response bodies, every result'

@@ -280,6 +280,26 @@ pub struct SecretArgs {
     pub prefix: String,
 }
 
+/// `send --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Plain,
+    Cloudevents,
+    CloudeventsStructured,
+}
+
+/// `send --gap`: a duration up to an hour.
+fn parse_gap(s: &str) -> Result<Duration, UnitError> {
+    let gap = parse_duration(s)?;
+    if gap > Duration::from_secs(3600) {
+        return Err(UnitError::Duration {
+            text: s.to_owned(),
+            reason: "a flow's gap is at most 1h".to_owned(),
+        });
+    }
+    Ok(gap)
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum EncodingArg {
     Hex,
@@ -372,14 +392,38 @@ pub struct DeliveryArgs {
   hookctl send order_shipped --to http://127.0.0.1:8080/hooks --set data.carrier=DHL
   hookctl send payment_success --sign stripe --secret whsec_test
   hookctl send --data @event.json -H 'X-Source: test'
-  hookctl send payment_success --count 1000 --concurrency 16 --rate 200/s")]
+  hookctl send payment_success --count 1000 --concurrency 16 --rate 200/s
+  hookctl send --list github
+  hookctl send github:push --secret s3cret
+  hookctl send stripe:checkout --gap 0 --secret whsec_test
+  hookctl send sensor_reading --format cloudevents-structured
+  hookctl send stripe:charge.succeeded --seed 7 --dry-run")]
 pub struct SendArgs {
-    /// Built-in sample event to send (see --list).
+    /// Sample or flow to send: payment_success, stripe:payment_intent.succeeded, github:push,
+    /// stripe:checkout... (see --list).
     #[arg(value_name = "EVENT", required_unless_present_any = ["data", "list"])]
     pub event: Option<String>,
-    /// List the built-in sample events.
-    #[arg(long, exclusive = true)]
-    pub list: bool,
+    /// List the samples and flows, grouped by provider; with PROVIDER, only that provider's.
+    #[arg(long, value_name = "PROVIDER", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["event", "data"])]
+    pub list: Option<String>,
+    /// With --list: only the names, one a line (what shell completion can call).
+    #[arg(long, requires = "list")]
+    pub names: bool,
+    /// Folder of your own samples and flows (JSON or YAML) [default: ./hookctl/samples].
+    #[arg(long, env = "HOOKCTL_SAMPLES", value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+    /// Send the event as it is, or as a CloudEvent: cloudevents (binary mode, ce-* headers) or
+    /// cloudevents-structured (application/cloudevents+json).
+    #[arg(long, value_enum, default_value = "plain", value_name = "FORMAT")]
+    pub format: FormatArg,
+    /// Make ids and times repeatable: the same seed gives the same bytes (the clock is
+    /// 2026-01-01T00:00:00Z unless --timestamp pins it).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Pause between a flow's steps instead of its realistic gaps; 0 sends them at once (at
+    /// most 1h).
+    #[arg(long, value_parser = parse_gap, value_name = "DURATION")]
+    pub gap: Option<Duration>,
     /// Where to send.
     #[arg(
         long,
@@ -410,8 +454,10 @@ pub struct SendArgs {
     /// Print the event that would be sent (capture format) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Sign like a provider does: standard, stripe, github, shopify, slack, hmac.
-    #[arg(long, value_name = "SCHEME", help_heading = "Signatures")]
+    /// Sign like a provider does: standard, stripe, github, shopify, slack, hmac. Without
+    /// SCHEME, the sample's provider's scheme (a provider sample is signed by itself whenever
+    /// a secret is given).
+    #[arg(long, value_name = "SCHEME", num_args = 0..=1, default_missing_value = "auto", require_equals = false, help_heading = "Signatures")]
     pub sign: Option<String>,
     /// Pin the event id (for reproducible signed requests).
     #[arg(long, value_name = "ID", help_heading = "Signatures")]

@@ -1,7 +1,7 @@
 //! Building outgoing events for `send`, and (re-)signing them for `send --sign` and
 //! `replay --resign`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -9,7 +9,9 @@ use bytes::Bytes;
 use crate::deliver::Prepare;
 use crate::event::jsonpath::{Assignment, PathError};
 use crate::event::{generate_id, Event, Headers, Notes, ID_HEADER, ID_HEADERS, TYPE_HEADERS};
-use crate::send::samples::{Sample, Template};
+use crate::send::format::EventFormat;
+use crate::send::samples::flows::{BuiltStep, Flow};
+use crate::send::samples::{EvalError, Sample, Template};
 use crate::signature::{self, Scheme, Secret, SecretError, SignRequest};
 
 /// The header `send --tag` and `replay --tag` add, and `listen --only-tag` reads.
@@ -27,6 +29,8 @@ pub enum BodySource {
     },
     /// The user's own bytes, sent as they are.
     Raw(Bytes),
+    /// A flow: several samples in a row (see [`EventSpec::build_flow`]).
+    Flow(&'static Flow),
 }
 
 /// The `--set` and `--set-new` assignments for a body, and (for a sample) the body template
@@ -85,9 +89,8 @@ impl Overrides {
     /// The sample's body for `id` and `created`, built from scratch.
     fn build(&self, sample: &Sample, id: &str, created: i64) -> Result<Bytes, ComposeError> {
         let mut value = sample.build(id, created);
-        self.apply(&mut value, sample.name)?;
-        // A JSON value always serialises.
-        Ok(Bytes::from(value.to_string()))
+        self.apply(&mut value, &sample.name)?;
+        Ok(sample.encode(&value))
     }
 
     /// A `--data` body with the assignments applied: it must be JSON, and is sent
@@ -106,7 +109,7 @@ impl Overrides {
 
     fn compile(&self, sample: &Sample) -> Option<Compiled> {
         let mut value = sample.placeholder_body();
-        self.apply(&mut value, sample.name).ok()?;
+        self.apply(&mut value, &sample.name).ok()?;
         let template = Template::compile(&value)?;
         // Only a template that gives exactly what building from scratch gives is used.
         let mut types = Vec::with_capacity(2);
@@ -150,6 +153,9 @@ pub enum ComposeError {
     /// A secret the scheme cannot sign with.
     #[error(transparent)]
     Sign(#[from] SecretError),
+    /// A flow step that cannot be built.
+    #[error(transparent)]
+    Flow(#[from] EvalError),
 }
 
 /// Why an assignment failed, naming the document a missing field is missing from.
@@ -240,6 +246,35 @@ pub struct EventSpec {
     pub id: Option<String>,
     /// Pinned signature timestamp (`--timestamp`); otherwise now.
     pub timestamp: Option<i64>,
+    /// `--seed`: ids from this seeded generator, and the clock pinned (see [`Seed`]).
+    pub seed: Option<Seed>,
+    /// `--format`: the event as it is, or as a CloudEvent.
+    pub format: EventFormat,
+    /// `--gap`: the pause between a flow's steps, instead of the flow's own.
+    pub gap: Option<std::time::Duration>,
+}
+
+/// A built body and what is known about it.
+struct Built {
+    bytes: Bytes,
+    /// `Some` when a compiled template knows the body's type (which may be none).
+    known_type: Option<Option<String>>,
+    /// The compiled template shows the event id in the body.
+    shows_id: bool,
+}
+
+/// `--seed N`: ids come from a generator seeded with N, and the clock stands at
+/// [`Seed::CLOCK`] (or `--timestamp`), so the same seed gives the same bytes.
+#[derive(Debug)]
+pub struct Seed(Mutex<fastrand::Rng>);
+
+impl Seed {
+    /// 2026-01-01T00:00:00Z: the time of every seeded event without `--timestamp`.
+    pub const CLOCK: i64 = 1_767_225_600;
+
+    pub fn new(seed: u64) -> Seed {
+        Seed(Mutex::new(fastrand::Rng::with_seed(seed)))
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -256,10 +291,78 @@ impl EventSpec {
         self.build().map(|_| ())
     }
 
-    /// Builds one event with a fresh id and timestamp (unless pinned).
+    /// A fresh id in `sample`'s format (from the seeded generator with `--seed`).
+    fn fresh_id(&self, sample: Option<&Sample>) -> String {
+        let format = sample.map(Sample::id_format);
+        match (&self.seed, format) {
+            (Some(Seed(rng)), format) => {
+                let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+                format
+                    .unwrap_or(crate::send::samples::IdFormat::Event)
+                    .generate(&mut rng)
+            }
+            (None, Some(format)) if format != crate::send::samples::IdFormat::Event => {
+                format.generate(&mut fastrand::Rng::new())
+            }
+            (None, _) => generate_id(),
+        }
+    }
+
+    /// The time of the next event: pinned, seeded, or now.
+    fn now(&self) -> i64 {
+        match (self.timestamp, &self.seed) {
+            (Some(at), _) => at,
+            (None, Some(_)) => Seed::CLOCK,
+            (None, None) => unix_now(),
+        }
+    }
+
+    /// Builds every step of a flow (fresh ids, one shared key), each as `send` delivers it,
+    /// with the pause before it.
+    pub fn build_flow(
+        &self,
+        flow: &Flow,
+    ) -> Result<Vec<(Event, std::time::Duration)>, ComposeError> {
+        let key = self.fresh_id(None);
+        let mut pinned = self.id.clone();
+        let steps = flow.build(&key, self.now(), self.gap, |sample| {
+            pinned.take().unwrap_or_else(|| self.fresh_id(Some(sample)))
+        })?;
+        steps
+            .into_iter()
+            .map(|step| {
+                let BuiltStep {
+                    sample,
+                    id,
+                    created,
+                    body,
+                    gap,
+                } = step;
+                let bytes = sample.encode(&body);
+                let body = Built {
+                    bytes,
+                    known_type: None,
+                    shows_id: false,
+                };
+                let event = self.finish(id, &key, created, body, Some(sample))?;
+                Ok((event, gap))
+            })
+            .collect()
+    }
+
+    /// Builds one event with a fresh id and timestamp (unless pinned). For a flow, its first
+    /// step.
     pub fn build(&self) -> Result<Event, ComposeError> {
-        let id = self.id.clone().unwrap_or_else(generate_id);
-        let timestamp = self.timestamp.unwrap_or_else(unix_now);
+        if let BodySource::Flow(flow) = &self.body {
+            let mut steps = self.build_flow(flow)?;
+            return Ok(steps.swap_remove(0).0);
+        }
+        let sample = match &self.body {
+            BodySource::Sample { sample, .. } => Some(*sample),
+            _ => None,
+        };
+        let id = self.id.clone().unwrap_or_else(|| self.fresh_id(sample));
+        let timestamp = self.now();
         // With a compiled sample template, the body's type is known without parsing it.
         let (body, body_type, body_shows_id) = match &self.body {
             BodySource::Sample { sample, overrides } => match overrides.compiled(sample) {
@@ -271,8 +374,32 @@ impl EventSpec {
                 None => (overrides.build(sample, &id, timestamp)?, None, false),
             },
             BodySource::Raw(bytes) => (bytes.clone(), None, false),
+            BodySource::Flow(_) => unreachable!("flows are built above"),
         };
-        let headers = self.headers_for(&body, body_type.is_some());
+        let body = Built {
+            bytes: body,
+            known_type: body_type,
+            shows_id: body_shows_id,
+        };
+        self.finish(id.clone(), &id, timestamp, body, sample)
+    }
+
+    /// The event around a built body: headers, type, id, format and signature.
+    fn finish(
+        &self,
+        id: String,
+        key: &str,
+        timestamp: i64,
+        body: Built,
+        sample: Option<&Sample>,
+    ) -> Result<Event, ComposeError> {
+        let Built {
+            bytes: body,
+            known_type: body_type,
+            shows_id: body_shows_id,
+        } = body;
+        let provided = sample.map_or_else(Vec::new, |s| s.headers(&id, key, timestamp));
+        let headers = self.headers_for(&body, body_type.is_some(), provided);
         let received_at = UNIX_EPOCH + std::time::Duration::from_secs(timestamp.max(0) as u64);
         let mut event = match body_type {
             Some(body_type) => Event {
@@ -299,19 +426,19 @@ impl EventSpec {
                 received_at,
             ),
         };
-        if self.id.is_some() || matches!(self.body, BodySource::Sample { .. }) {
+        if self.id.is_some() || sample.is_some() {
             event.id = id;
         }
         // The id send reports is the one the receiver sees. A sample that shows its id, with
         // no id header and no signature, needs no check: the common case of a load test.
         let checked = !body_shows_id || self.signer.is_some() || self.has_id_header();
         // A raw body's event already has the id its headers and body show (from_parts).
-        let sample = matches!(self.body, BodySource::Sample { .. });
-        if checked && sample && self.id.is_none() {
+        if checked && sample.is_some() && self.id.is_none() {
             if let Some(seen) = event.visible_id().filter(|seen| *seen != event.id) {
                 event.id = seen;
             }
         }
+        self.format.apply(&mut event, sample, timestamp);
         if let Some(signer) = &self.signer {
             signer.add_provider_headers(&mut event, timestamp);
             signer.apply(&mut event, timestamp)?;
@@ -330,11 +457,16 @@ impl EventSpec {
         ID_HEADERS.iter().any(|h| self.headers.contains(h))
     }
 
-    /// The default `content-type` (unless `-H` gives one) and `user-agent` (likewise), then
-    /// the `-H` headers, then the tag.
-    fn headers_for(&self, body: &[u8], json: bool) -> Headers {
-        let mut headers = Headers::with_capacity(self.headers.len() + 3);
-        if !self.headers.contains("content-type") {
+    /// The sample's provider headers (each unless `-H` gives it), the default `content-type`
+    /// and `user-agent` (unless given), then the `-H` headers, then the tag.
+    fn headers_for(&self, body: &[u8], json: bool, provided: Vec<(String, String)>) -> Headers {
+        let mut headers = Headers::with_capacity(self.headers.len() + provided.len() + 3);
+        for (name, value) in provided {
+            if !self.headers.contains(&name) {
+                headers.push(&name, &value);
+            }
+        }
+        if !self.headers.contains("content-type") && !headers.contains("content-type") {
             let content_type = if json {
                 "application/json"
             } else {
@@ -342,7 +474,7 @@ impl EventSpec {
             };
             headers.push("content-type", content_type);
         }
-        if !self.headers.contains("user-agent") {
+        if !self.headers.contains("user-agent") && !headers.contains("user-agent") {
             headers.push("user-agent", USER_AGENT);
         }
         headers.extend(&self.headers);
@@ -424,6 +556,9 @@ mod tests {
             signer: None,
             id: None,
             timestamp: Some(1_767_225_601),
+            seed: None,
+            format: EventFormat::Plain,
+            gap: None,
         }
     }
 
@@ -456,6 +591,23 @@ mod tests {
             let fresh = overrides.build(sample, &event.id, 1_767_225_601).unwrap();
             assert_eq!(event.body, fresh);
         }
+    }
+
+    #[test]
+    fn provider_samples_use_the_template_and_form_ones_build_from_scratch() {
+        for name in [
+            "github:push",
+            "stripe:checkout.session.completed",
+            "shopify:orders/create",
+        ] {
+            let sample = crate::send::samples::find(name).unwrap();
+            let overrides = Overrides::default();
+            assert!(overrides.compiled(sample).is_some(), "{name}");
+        }
+        let form = crate::send::samples::find("slack:slash_command").unwrap();
+        assert!(Overrides::default().compiled(form).is_none());
+        let built = Overrides::default().build(form, "Ev1", 0).unwrap();
+        assert!(built.starts_with(b"token="));
     }
 
     #[test]

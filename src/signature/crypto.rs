@@ -46,6 +46,15 @@ impl Key {
     }
 }
 
+/// GitHub's legacy `X-Hub-Signature`: HMAC-SHA1 over the body, keyed with the secret's bytes.
+/// Only ever produced, never used to accept a request.
+pub(super) fn legacy_sha1(secret: &Secret, body: &[u8]) -> [u8; 20] {
+    let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
 /// Decodes a Standard Webhooks secret: optional `whsec_`, then standard base64.
 fn standard_key(text: &str) -> Result<Vec<u8>, SecretError> {
     let (rest, prefixed) = match text.strip_prefix("whsec_") {

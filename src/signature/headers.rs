@@ -12,6 +12,8 @@ pub(super) const STANDARD_TIMESTAMP: &str = "webhook-timestamp";
 pub(super) const STANDARD_SIGNATURE: &str = "webhook-signature";
 /// Stripe's signature header.
 pub(super) const STRIPE_SIGNATURE: &str = "Stripe-Signature";
+/// GitHub's legacy HMAC-SHA1 header, still sent next to the SHA-256 one.
+pub(super) const GITHUB_LEGACY_SIGNATURE: &str = "X-Hub-Signature";
 /// GitHub's SHA-256 signature header.
 pub(super) const GITHUB_SIGNATURE: &str = "X-Hub-Signature-256";
 /// Shopify's signature header.
@@ -27,7 +29,7 @@ const TELLTALES: &[(&str, &str)] = &[
     ("svix-signature", "standard"),
     (STRIPE_SIGNATURE, "stripe"),
     (GITHUB_SIGNATURE, "github"),
-    ("X-Hub-Signature", "github"),
+    (GITHUB_LEGACY_SIGNATURE, "github"),
     (SHOPIFY_SIGNATURE, "shopify"),
     (SLACK_SIGNATURE, "slack"),
 ];

@@ -8,12 +8,12 @@
 //! |---|---|---|---|
 //! | `standard` (Standard Webhooks, Svix) | `webhook-signature: v1,<b64>` | `{id}.{ts}.{body}` | base64, key = base64 secret after `whsec_` |
 //! | `stripe` | `Stripe-Signature: t=<ts>,v1=<hex>` | `{ts}.{body}` | hex, key = whole secret |
-//! | `github` | `X-Hub-Signature-256: sha256=<hex>` | body | hex |
+//! | `github` | `X-Hub-Signature-256: sha256=<hex>` (and the legacy `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1, sent but never trusted when verifying) | body | hex |
 //! | `shopify` | `X-Shopify-Hmac-Sha256: <b64>` | body | base64 |
 //! | `slack` | `X-Slack-Signature: v0=<hex>` | `v0:{ts}:{body}` | hex |
 //! | `hmac` | chosen header, optional prefix | body | hex or base64 |
 //!
-//! All schemes use HMAC-SHA256.
+//! All schemes use HMAC-SHA256 (GitHub's legacy header aside).
 
 mod crypto;
 mod failure;
@@ -225,10 +225,19 @@ pub fn sign(
             headers::STRIPE_SIGNATURE,
             format!("t={ts},v1={}", Encoding::Hex.encode(&tag)),
         )],
-        Scheme::Github => vec![(
-            headers::GITHUB_SIGNATURE,
-            format!("sha256={}", Encoding::Hex.encode(&tag)),
-        )],
+        Scheme::Github => vec![
+            (
+                headers::GITHUB_SIGNATURE,
+                format!("sha256={}", Encoding::Hex.encode(&tag)),
+            ),
+            (
+                headers::GITHUB_LEGACY_SIGNATURE,
+                format!(
+                    "sha1={}",
+                    Encoding::Hex.encode(&crypto::legacy_sha1(secret, req.body))
+                ),
+            ),
+        ],
         Scheme::Shopify => vec![(headers::SHOPIFY_SIGNATURE, Encoding::Base64.encode(&tag))],
         Scheme::Slack => vec![
             (headers::SLACK_TIMESTAMP, ts),

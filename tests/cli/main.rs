@@ -14,6 +14,7 @@ mod design;
 mod hardening;
 mod output;
 mod serve;
+mod samples;
 mod signatures;
 mod source;
 mod truth;

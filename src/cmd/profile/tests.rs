@@ -107,13 +107,15 @@ fn a_flag_the_user_gave_pushes_out_a_conflicting_one_from_the_file() {
 }
 
 #[test]
-fn an_exclusive_flag_takes_nothing_from_the_file() {
-    let dir = with_file("[profile.dev.send]\nto = \"http://127.0.0.1:9/hook\"\n");
+fn a_flag_takes_nothing_it_conflicts_with_from_the_file() {
+    // send --list conflicts with a body: the file's `data` is not taken.
+    let dir = with_file("[profile.dev.send]\ndata = '{}'\n");
     let Command::Send(args) = cli(dir.path(), &["--profile", "dev", "send", "--list"]).command
     else {
         panic!("send")
     };
-    assert!(args.list);
+    assert_eq!(args.list.as_deref(), Some(""));
+    assert_eq!(args.data, None);
 }
 
 #[test]

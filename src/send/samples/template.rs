@@ -37,10 +37,25 @@ enum Hole {
     Time(i64),
     /// The date part of [`Hole::Time`].
     Date(i64),
+    /// Letters and digits derived from the id and a salt (Stripe-style id suffixes).
+    Alnum { len: usize, salt: String },
+    /// A version-4-shaped UUID derived from the id and a salt.
+    Uuid(String),
+    /// A number of `digits` digits derived from the id and a salt: a bare JSON number, or
+    /// (`in_text`) digits inside a string.
+    Number {
+        digits: usize,
+        salt: String,
+        in_text: bool,
+    },
+    /// Unix seconds at an offset from the creation time: a bare number, or (`in_text`) digits
+    /// inside a string.
+    Unix { offset: i64, in_text: bool },
 }
 
 impl Hole {
-    /// `I`, `C`, `h16:salt`, `H16:salt`, `T-2`, `D86400`.
+    /// `I`, `C`, `h16:salt`, `H16:salt`, `T-2`, `D86400`, `a24:salt`, `U:salt`, `n9:salt`
+    /// (bare number) and `m9:salt` (inside a string), `N-30` (bare) and `u-30` (inside a string).
     fn parse(spec: &str) -> Option<Hole> {
         let (kind, rest) = spec.split_at_checked(1)?;
         Some(match kind {
@@ -56,8 +71,36 @@ impl Hole {
             }
             "T" => Hole::Time(rest.parse().ok()?),
             "D" => Hole::Date(rest.parse().ok()?),
+            "a" => {
+                let (len, salt) = rest.split_once(':')?;
+                Hole::Alnum {
+                    len: len.parse().ok()?,
+                    salt: salt.to_owned(),
+                }
+            }
+            "U" => Hole::Uuid(rest.strip_prefix(':')?.to_owned()),
+            "n" | "m" => {
+                let (digits, salt) = rest.split_once(':')?;
+                Hole::Number {
+                    digits: digits.parse().ok().filter(|d| (1..=18).contains(d))?,
+                    salt: salt.to_owned(),
+                    in_text: kind == "m",
+                }
+            }
+            "N" | "u" => Hole::Unix {
+                offset: rest.parse().ok()?,
+                in_text: kind == "u",
+            },
             _ => return None,
         })
+    }
+
+    /// Whether the hole is a JSON number, so the placeholder's quotes go.
+    fn is_bare(&self) -> bool {
+        matches!(
+            self,
+            Hole::Created | Hole::Number { in_text: false, .. } | Hole::Unix { in_text: false, .. }
+        )
     }
 }
 
@@ -88,7 +131,7 @@ impl Template {
             let end = find(after, MARK)?;
             let hole = Hole::parse(std::str::from_utf8(&after[..end]).ok()?)?;
             rest = &after[end + MARK.len()..];
-            if hole == Hole::Created {
+            if hole.is_bare() {
                 // A number, not a string: drop the placeholder's quotes.
                 before = before.strip_suffix(b"\"")?;
                 rest = rest.strip_prefix(b"\"")?;
@@ -135,6 +178,20 @@ impl Template {
                 Part::Hole(Hole::Date(offset)) => {
                     out.extend_from_slice(date(created, *offset).as_bytes())
                 }
+                Part::Hole(Hole::Alnum { len, salt }) => {
+                    out.extend_from_slice(alnum(id, salt, *len).as_bytes())
+                }
+                Part::Hole(Hole::Uuid(salt)) => out.extend_from_slice(uuid(id, salt).as_bytes()),
+                Part::Hole(Hole::Number { digits, salt, .. }) => out.extend_from_slice(
+                    itoa::Buffer::new()
+                        .format(number(id, salt, *digits))
+                        .as_bytes(),
+                ),
+                Part::Hole(Hole::Unix { offset, .. }) => out.extend_from_slice(
+                    itoa::Buffer::new()
+                        .format(created.saturating_add(*offset))
+                        .as_bytes(),
+                ),
             }
         }
         out
@@ -152,6 +209,12 @@ impl Template {
                 Part::Hole(Hole::Hex { len, .. }) => *len,
                 Part::Hole(Hole::Time(_)) => TIME_LEN,
                 Part::Hole(Hole::Date(_)) => DATE_LEN,
+                Part::Hole(Hole::Alnum { len, .. }) => *len,
+                Part::Hole(Hole::Uuid(_)) => UUID_LEN,
+                Part::Hole(Hole::Number { digits, .. }) => *digits,
+                Part::Hole(Hole::Unix { offset, .. }) => itoa::Buffer::new()
+                    .format(created_of(created).saturating_add(*offset))
+                    .len(),
             })
             .sum();
         self.literal_len + holes
@@ -162,6 +225,13 @@ impl Template {
 const TIME_LEN: usize = 20;
 /// `YYYY-MM-DD`.
 const DATE_LEN: usize = 10;
+/// `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+const UUID_LEN: usize = 36;
+
+/// The creation time back from its text (which [`Template::render`] formatted itself).
+fn created_of(text: &str) -> i64 {
+    text.parse().unwrap_or_default()
+}
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
@@ -197,23 +267,65 @@ pub(super) fn hex(id: &str, salt: &str, len: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn hex_into(out: &mut Vec<u8>, id: &str, salt: &str, len: usize) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // FNV-1a over salt and id, then splitmix64 steps for as many digits as needed.
-    let mut state = salt
-        .bytes()
+/// FNV-1a over salt and id: the start of every derived value.
+fn derive_state(id: &str, salt: &str) -> u64 {
+    salt.bytes()
         .chain([0])
         .chain(id.bytes())
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        })
+}
+
+/// One splitmix64 step.
+fn next_word(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `len` letters and digits (`[0-9A-Za-z]`) derived from the event id and `salt`.
+pub(super) fn alnum(id: &str, salt: &str, len: usize) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut state = derive_state(id, salt);
+    (0..len)
+        .map(|_| char::from(DIGITS[(next_word(&mut state) % 62) as usize]))
+        .collect()
+}
+
+/// A UUID in the version 4 layout, derived from the event id and `salt`.
+pub(super) fn uuid(id: &str, salt: &str) -> String {
+    let mut digits = hex(id, salt, 32).into_bytes();
+    digits[12] = b'4';
+    digits[16] = b"89ab"[usize::from(digits[16] % 4)];
+    let text = String::from_utf8(digits).unwrap_or_default();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &text[..8],
+        &text[8..12],
+        &text[12..16],
+        &text[16..20],
+        &text[20..]
+    )
+}
+
+/// A number of exactly `digits` digits (1 to 18) derived from the event id and `salt`.
+pub(super) fn number(id: &str, salt: &str, digits: usize) -> u64 {
+    let digits = digits.clamp(1, 18) as u32;
+    let low = 10_u64.pow(digits - 1);
+    let mut state = derive_state(id, salt);
+    low + next_word(&mut state) % (low * 9)
+}
+
+fn hex_into(out: &mut Vec<u8>, id: &str, salt: &str, len: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // FNV-1a over salt and id, then splitmix64 steps for as many digits as needed.
+    let mut state = derive_state(id, salt);
     let mut left = len;
     while left > 0 {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
+        let z = next_word(&mut state);
         for shift in (0..16).rev().take(left) {
             out.push(DIGITS[((z >> (shift * 4)) & 0xf) as usize]);
         }
