@@ -12,6 +12,7 @@ pub mod logs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
+mod segment;
 pub mod smee;
 pub mod subscribe;
 
