@@ -73,7 +73,7 @@ def ingest(args, hookctl, tmp):
             channel, _ = new_channel(port)
             pid = proc.pid
             cpu0 = common.cpu_seconds(pid)
-            result = wrk_path(port, f"/{channel}", args.duration)
+            result = common.wrk(port, args.duration, f"/{channel}")
             cpu = common.cpu_seconds(pid) - cpu0
             peak = common.proc_status(pid, "VmHWM")
         finally:
@@ -92,19 +92,6 @@ def ingest(args, hookctl, tmp):
     s, l = statistics.median(serve_rps), statistics.median(listen_rps)
     return {"serve_rps": s, "listen_capture_rps": l, "ratio": s / l, "target": 0.7,
             "pass": s / l >= 0.7, "runs": rows}
-
-
-def wrk_path(port, path, duration):
-    env = dict(os.environ, PAYLOAD=str(common.PAYLOAD))
-    out = subprocess.run(
-        common.pinned(1, ["wrk", "-t1", "-c64", f"-d{duration}s", "-s", str(common.POST_LUA),
-                          f"http://127.0.0.1:{port}{path}"]),
-        env=env, capture_output=True, text=True, timeout=duration + 30,
-    ).stdout
-    for line in out.splitlines():
-        if line.startswith("WRKJSON "):
-            return json.loads(line[len("WRKJSON "):])
-    raise RuntimeError("wrk printed no WRKJSON line:\n" + out)
 
 
 def fanout(args, hookctl, load, tmp):
