@@ -369,3 +369,51 @@ fn pem(label: &str, der: &[u8]) -> String {
     out.push_str(&format!("-----END {label}-----\n"));
     out
 }
+
+#[test]
+fn with_a_create_token_only_its_holder_creates_channels() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::spawn_with(data.path(), &[], |cmd| {
+        cmd.env("HOOKCTL_CREATE_TOKEN", "only-me");
+    });
+    let anonymous = request(&serve.url, "POST", "/new", &[], b"");
+    assert_eq!(anonymous.status, 401);
+    assert!(
+        anonymous.text().contains("--create-token"),
+        "{}",
+        anonymous.text()
+    );
+    let wrong = request(
+        &serve.url,
+        "GET",
+        "/new",
+        &[("authorization", "Bearer not-me")],
+        b"",
+    );
+    assert_eq!(wrong.status, 401);
+    let refused = hookctl()
+        .args(["channel", "new", "--server", &serve.url])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        stderr.starts_with("hookctl: error: the relay answered 401"),
+        "{stderr}"
+    );
+    let created = hookctl()
+        .args(["channel", "new", "--json", "--server", &serve.url])
+        .env("HOOKCTL_CREATE_TOKEN", "only-me")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    // Posting and subscribing are unchanged.
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (id, token) = (
+        created["channel"].as_str().unwrap(),
+        created["token"].as_str().unwrap(),
+    );
+    assert_eq!(serve.post(id, &[], b"{}"), 1);
+    let mut sse = Sse::open(&serve.url, &format!("/{id}?since=0&token={token}"), &[]);
+    assert_eq!(sse.take("message", 1)[0].id.as_deref(), Some("1"));
+}
