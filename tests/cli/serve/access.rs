@@ -417,3 +417,23 @@ fn with_a_create_token_only_its_holder_creates_channels() {
     let mut sse = Sse::open(&serve.url, &format!("/{id}?since=0&token={token}"), &[]);
     assert_eq!(sse.take("message", 1)[0].id.as_deref(), Some("1"));
 }
+
+#[test]
+fn a_client_that_sends_no_request_is_cut_off_by_the_header_timeout() {
+    use std::io::Read;
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::spawn(data.path(), &["--header-timeout", "200ms"]);
+    let mut idle = std::net::TcpStream::connect(authority(&serve.url)).unwrap();
+    idle.set_read_timeout(Some(WAIT)).unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    // The server closes the connection (with or without a 408) instead of keeping it.
+    idle.read_to_end(&mut rest)
+        .expect("the server closed the connection");
+    assert!(started.elapsed() < WAIT);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
