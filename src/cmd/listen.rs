@@ -14,37 +14,75 @@ use crate::exit::Exit;
 use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
 use crate::listen::respond::{parse_header, ResponseConfig};
-use crate::listen::{self, ListenConfig, Output, VerifyConfig};
+use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
+use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
+use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
-    let mut config = config(&args, global, Box::new(std::io::stdout()), diag.clone())?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut config = config_for(
+        &args,
+        global,
+        Box::new(std::io::stdout()),
+        terminal,
+        diag.clone(),
+    )?;
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
-    let listener = bind(&args.host, args.port)?;
+    let listener = (!args.source.no_port)
+        .then(|| bind(&args.host, args.port))
+        .transpose()?;
     let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let stop = shutdown_signal();
-        listen::run(listener, config, stop).await
+        let port = match listener {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                Port::from(tokio::net::TcpListener::from_std(listener)?)
+            }
+            None => Port::off(),
+        };
+        // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
+        // next delivery's write.
+        let watch_stdout = !matches!(config.output, Output::Quiet);
+        let signal = shutdown_signal();
+        let stop = async move {
+            tokio::select! {
+                () = signal => {}
+                () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
+            }
+        };
+        listen::run(port, config, stop).await
     })?;
     drop(runtime);
     finished.report(&diag)
 }
 
-/// The listen settings the arguments ask for, printing to `stdout` and `diag`. Everything but
-/// the broker (`--publish`), which needs a runtime to connect.
+/// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
+/// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
+/// runtime to connect.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
+    diag: Diag,
+) -> anyhow::Result<ListenConfig> {
+    config_for(args, global, stdout, false, diag)
+}
+
+/// Like [`config`], for a `stdout` that may be a terminal (`terminal`): then untrusted text is
+/// escaped, and the view fits the terminal's width and the pace of deliveries.
+pub fn config_for(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
     let expectations = args
@@ -90,15 +128,25 @@ pub fn config(
         None => None,
     };
     let output = if args.json {
-        Output::Json
+        Output::Json {
+            ready: args.ready_json,
+        }
     } else if global.quiet {
         Output::Quiet
     } else {
-        Output::Pretty(PrettyOptions {
-            verbose: global.verbose > 0,
-            sanitize: std::io::stdout().is_terminal(),
-            max_lines: args.max_print_lines as usize,
-            max_bytes: args.max_print_bytes,
+        Output::Pretty(ViewConfig {
+            options: PrettyOptions {
+                verbose: global.verbose > 0,
+                sanitize: terminal,
+                max_lines: args.max_print_lines as usize,
+                max_bytes: args.max_print_bytes,
+            },
+            choice: view_choice(args, global, terminal),
+            width: if terminal {
+                Width::Stdout
+            } else {
+                Width::Unlimited
+            },
         })
     };
     Ok(ListenConfig {
@@ -120,7 +168,52 @@ pub fn config(
         max_connections: args.max_connections as usize,
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
+        sources: source_config(args)?,
     })
+}
+
+/// `--source` and its options; `None` without a source.
+fn source_config(args: &ListenArgs) -> anyhow::Result<Option<SourceConfig>> {
+    let source = &args.source;
+    if source.sources.is_empty() {
+        return Ok(None);
+    }
+    let sources = source
+        .sources
+        .iter()
+        .map(|url| SourceUrl::parse(url, source.token.as_deref()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (i, s) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|t| t.shown() == s.shown()) {
+            anyhow::bail!("--source {} is given twice", s.shown());
+        }
+    }
+    let state = source.source_state.clone().or_else(|| {
+        args.capture.as_ref().map(|capture| {
+            let mut path = capture.as_os_str().to_owned();
+            path.push(".source-state");
+            path.into()
+        })
+    });
+    Ok(Some(SourceConfig {
+        sources,
+        state,
+        extra_roots: Vec::new(),
+        // A body as JSON text (escapes) or base64, with its headers.
+        max_event: args.max_body.saturating_mul(6).saturating_add(1 << 20),
+    }))
+}
+
+/// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the
+/// full view until it stops being readable, and anything else the full view.
+fn view_choice(args: &ListenArgs, global: &GlobalOptions, terminal: bool) -> ViewChoice {
+    if args.compact {
+        ViewChoice::Compact
+    } else if args.full || global.verbose > 0 || !terminal {
+        ViewChoice::Full
+    } else {
+        ViewChoice::Auto
+    }
 }
 
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.

@@ -7,12 +7,13 @@
 mod client;
 pub mod engine;
 mod error;
+pub mod progress;
 pub mod report;
 pub mod retry;
 pub mod summary;
 mod target;
 #[cfg(test)]
-mod wire_tests;
+pub(crate) mod wire_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,8 +22,9 @@ use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
+pub use client::connector;
 use client::Client;
-pub use error::DeliveryError;
+pub use error::{DeliveryError, Peer};
 use retry::{backoff, retryable, MAX_WAIT};
 pub use target::{redact_url, Target};
 
