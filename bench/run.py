@@ -91,11 +91,11 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
             proc.wait()
 
 
-def wrk(port, duration):
+def wrk(port, duration, path="/webhook"):
     env = dict(os.environ, PAYLOAD=str(PAYLOAD))
     out = subprocess.run(
         pinned(1, ["wrk", "-t1", "-c64", f"-d{duration}s", "-s", str(POST_LUA),
-                   f"http://127.0.0.1:{port}/webhook"]),
+                   f"http://127.0.0.1:{port}{path}"]),
         env=env, capture_output=True, text=True, timeout=duration + 30,
     ).stdout
     for line in out.splitlines():

@@ -271,6 +271,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--max-channels', '--max-channels', [CompletionResultType]::ParameterName, 'Channels this relay holds at most; `POST /new` answers 503 past it')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve HTTPS with this certificate chain (PEM)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
+            [CompletionResult]::new('--create-token', '--create-token', [CompletionResultType]::ParameterName, 'Bearer token `POST /new` requires, so only you create channels; without one anyone who reaches the relay can (up to --max-channels)')
             [CompletionResult]::new('--metrics-token', '--metrics-token', [CompletionResultType]::ParameterName, 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable')
             [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays')
@@ -307,6 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
         }
         'hookctl;channel;new' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The relay''s URL')
+            [CompletionResult]::new('--create-token', '--create-token', [CompletionResultType]::ParameterName, 'The relay''s --create-token, when it has one')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the relay')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')

@@ -207,13 +207,17 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__channel__subcmd__new)
-            opts="-v -q -h -V --server --json --cacert --timeout --color --verbose --quiet --config --profile --help --version"
+            opts="-v -q -h -V --server --json --create-token --cacert --timeout --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1103,7 +1107,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__serve)
-            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --rate-limit --max-channels --tls-cert --tls-key --metrics-token --verify --tolerance --log-format --color --verbose --quiet --config --profile --help --version"
+            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --rate-limit --max-channels --tls-cert --tls-key --create-token --metrics-token --verify --tolerance --log-format --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1170,10 @@ _hookctl() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -262,6 +262,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
             cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
+            cand --create-token 'Bearer token `POST /new` requires, so only you create channels; without one anyone who reaches the relay can (up to --max-channels)'
             cand --metrics-token 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics'
             cand --verify 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable'
             cand --tolerance 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays'
@@ -296,6 +297,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;channel;new'= {
             cand --server 'The relay''s URL'
+            cand --create-token 'The relay''s --create-token, when it has one'
             cand --cacert 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one'
             cand --timeout 'How long to wait for the relay'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'

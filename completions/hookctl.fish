@@ -241,6 +241,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l rate-limit -d 
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-channels -d 'Channels this relay holds at most; `POST /new` answers 503 past it' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this certificate chain (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l create-token -d 'Bearer token `POST /new` requires, so only you create channels; without one anyone who reaches the relay can (up to --max-channels)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l metrics-token -d 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l verify -d 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tolerance -d 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays' -r
@@ -268,6 +269,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l server -d 'The relay\'s URL' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l create-token -d 'The relay\'s --create-token, when it has one' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l cacert -d 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l timeout -d 'How long to wait for the relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''

@@ -728,6 +728,16 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
     pub tls_key: Option<PathBuf>,
+    /// Bearer token `POST /new` requires, so only you create channels; without one anyone
+    /// who reaches the relay can (up to --max-channels).
+    #[arg(
+        long,
+        env = "HOOKCTL_CREATE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Operations"
+    )]
+    pub create_token: Option<String>,
     /// Bearer token `/metrics` requires; without one, only clients on this machine get
     /// metrics.
     #[arg(
@@ -778,6 +788,14 @@ pub struct ChannelNewArgs {
     /// Print `{"channel": …, "url": …, "token": …}` on one line, for scripts.
     #[arg(long)]
     pub json: bool,
+    /// The relay's --create-token, when it has one.
+    #[arg(
+        long,
+        env = "HOOKCTL_CREATE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub create_token: Option<String>,
     /// Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,

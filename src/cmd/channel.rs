@@ -55,6 +55,9 @@ fn new(args: &ChannelNewArgs) -> anyhow::Result<Exit> {
     )?;
     let mut headers = Headers::new();
     headers.push("accept", "application/json");
+    if let Some(token) = args.create_token.as_deref().filter(|t| !t.is_empty()) {
+        headers.push("authorization", &format!("Bearer {token}"));
+    }
     let request = Event::from_parts(
         "POST",
         "/new",

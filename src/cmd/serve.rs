@@ -63,6 +63,7 @@ pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeC
         max_channels: args.max_channels as usize,
         tls,
         metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+        create_token: args.create_token.clone().filter(|t| !t.is_empty()),
         rate_limit: args.rate_limit.map(|r| r.per_second),
         verify: args
             .verify

@@ -214,19 +214,21 @@ pub async fn serve_connections<F, S, B>(
                         // reads the answer: without this, hyper dropped the connection, and an
                         // event already captured as answered got no answer at all.
                         .half_close(true);
+                    // Each kind of connection is boxed on its own, so a plain one does not
+                    // carry the room a TLS one needs in every task.
                     match tls {
                         None => {
                             let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = watcher.watch(conn).await;
+                            let _ = Box::pin(watcher.watch(conn)).await;
                         }
                         Some(tls) => {
                             // A client that never finishes the handshake holds its slot no
                             // longer than one that never sends its request head.
                             if let Ok(Ok(stream)) =
-                                tokio::time::timeout(header_timeout, tls.accept(stream)).await
+                                Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await
                             {
                                 let conn = builder.serve_connection(TokioIo::new(stream), service);
-                                let _ = watcher.watch(conn).await;
+                                let _ = Box::pin(watcher.watch(conn)).await;
                             }
                         }
                     }

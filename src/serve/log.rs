@@ -11,15 +11,17 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::watch;
 
+pub use super::segment::seq_of;
+use super::segment::{millis, numbered, read_segment, scan_segment, segment_path};
 use crate::event::Event;
 use crate::listen::capture::{CaptureCloser, CaptureError, CaptureWriter};
 use crate::output::diag::Diag;
@@ -35,9 +37,9 @@ const CACHE_BYTES: usize = 8 << 20;
 /// How long a line stays in the cache: live subscribers take it well within this.
 const CACHE_AGE: Duration = Duration::from_secs(10);
 /// A read from the segments returns at most this many events...
-const READ_EVENTS: usize = 256;
+pub(super) const READ_EVENTS: usize = 256;
 /// ...or about this many bytes.
-const READ_BYTES: usize = 16 << 20;
+pub(super) const READ_BYTES: usize = 16 << 20;
 /// A segment writer idle this long is closed, so idle channels hold no file open.
 const WRITER_IDLE: Duration = Duration::from_secs(60);
 
@@ -90,7 +92,7 @@ pub struct Stored {
 }
 
 impl Stored {
-    fn new(seq: u64, line: Bytes) -> Stored {
+    pub(super) fn new(seq: u64, line: Bytes) -> Stored {
         Stored {
             seq,
             line,
@@ -133,18 +135,18 @@ pub enum AppendError {
     Io(#[from] io::Error),
 }
 
-struct Entry {
-    seq: u64,
-    received_ms: u64,
+pub(super) struct Entry {
+    pub(super) seq: u64,
+    pub(super) received_ms: u64,
     /// The first sequence number of the segment holding it.
-    segment: u64,
+    pub(super) segment: u64,
 }
 
 #[derive(Clone, Copy)]
-struct Segment {
-    start: u64,
-    events: u64,
-    bytes: u64,
+pub(super) struct Segment {
+    pub(super) start: u64,
+    pub(super) events: u64,
+    pub(super) bytes: u64,
 }
 
 struct State {
@@ -547,316 +549,6 @@ impl ChannelLog {
     }
 }
 
-fn segment_path(dir: &Path, start: u64) -> PathBuf {
-    dir.join(format!("{start:020}.jsonl"))
-}
-
-fn millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// How every capture line begins.
-const LINE_HEAD: &[u8] = b"{\"v\":1,";
-/// How every stored line begins.
-const SEQ_HEAD: &[u8] = b"{\"v\":1,\"seq\":";
-
-/// The capture line `plain` with `"seq":N` after the format version.
-fn numbered(plain: &[u8], seq: u64) -> Vec<u8> {
-    let rest = plain
-        .strip_prefix(LINE_HEAD)
-        .or_else(|| plain.strip_prefix(b"{"))
-        .unwrap_or(plain);
-    let mut line = Vec::with_capacity(plain.len() + 32);
-    line.extend_from_slice(SEQ_HEAD);
-    line.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
-    line.push(b',');
-    line.extend_from_slice(rest);
-    line
-}
-
-/// The sequence number of a stored line.
-pub fn seq_of(line: &[u8]) -> Option<u64> {
-    if let Some(rest) = line.strip_prefix(SEQ_HEAD) {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if let Some(seq) = std::str::from_utf8(&rest[..digits])
-            .ok()
-            .and_then(|d| d.parse().ok())
-        {
-            return Some(seq);
-        }
-    }
-    head_of(line).map(|h| h.0)
-}
-
-/// The sequence number and receive time (ms) of a stored line, read in full.
-fn head_of(line: &[u8]) -> Option<(u64, Option<u64>)> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        seq: u64,
-        received_at: Option<String>,
-    }
-    let head: Head = serde_json::from_slice(line).ok()?;
-    let received = head
-        .received_at
-        .and_then(|t| humantime::parse_rfc3339_weak(&t).ok())
-        .map(millis);
-    Some((head.seq, received))
-}
-
-/// Reads a segment at start-up into the index; in the newest segment, cuts off a last line
-/// that has no newline (a write cut short by a crash, never acknowledged).
-fn scan_segment(
-    path: &Path,
-    start: u64,
-    newest: bool,
-    index: &mut VecDeque<Entry>,
-    diag: &Diag,
-) -> io::Result<Segment> {
-    let file = File::open(path)?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut segment = Segment {
-        start,
-        events: 0,
-        bytes: 0,
-    };
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        if !line.ends_with(b"\n") {
-            if newest {
-                diag.warn(format_args!(
-                    "{}:{number}: cutting off a line that was never finished (the server stopped while writing it)",
-                    path.display()
-                ));
-                File::options()
-                    .write(true)
-                    .open(path)?
-                    .set_len(segment.bytes)?;
-            }
-            break;
-        }
-        segment.bytes += n as u64;
-        match head_of(&line) {
-            Some((seq, received)) if index.back().is_none_or(|e| e.seq < seq) => {
-                segment.events += 1;
-                index.push_back(Entry {
-                    seq,
-                    received_ms: received.unwrap_or(0),
-                    segment: start,
-                });
-            }
-            _ => diag.warn(format_args!(
-                "{}:{number}: not a stored event; skipped",
-                path.display()
-            )),
-        }
-    }
-    Ok(segment)
-}
-
-/// Reads the events from `from` to `upto` in a segment, up to a batch.
-fn read_segment(path: &Path, from: u64, upto: u64) -> io::Result<Vec<Arc<Stored>>> {
-    let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
-    let mut events = Vec::new();
-    let mut bytes = 0;
-    let mut line = Vec::new();
-    while events.len() < READ_EVENTS && bytes < READ_BYTES {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 || !line.ends_with(b"\n") {
-            break;
-        }
-        let Some(seq) = seq_of(&line) else { continue };
-        if seq < from {
-            continue;
-        }
-        if seq > upto {
-            break;
-        }
-        bytes += line.len();
-        events.push(Arc::new(Stored::new(seq, Bytes::copy_from_slice(&line))));
-    }
-    Ok(events)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::Headers;
-
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn settings(events: u64, age: Duration) -> Arc<LogSettings> {
-        Arc::new(LogSettings {
-            retention: Retention { age, events },
-            fsync: false,
-            cache: CacheBudget::new(64 << 20),
-            diag: Diag::stderr(),
-        })
-    }
-
-    fn event(body: &str) -> Event {
-        Event::from_parts(
-            "POST",
-            "/hook",
-            None,
-            Headers::new(),
-            Bytes::from(body.to_owned()),
-            SystemTime::now(),
-        )
-    }
-
-    async fn all_after(log: &ChannelLog, mut after: u64) -> (Option<Gap>, Vec<u64>) {
-        let mut seqs = Vec::new();
-        let mut first_gap = None;
-        loop {
-            let batch = log.read_after(after).await.unwrap();
-            first_gap = first_gap.or(batch.gap);
-            if let Some(gap) = batch.gap {
-                after = gap.next - 1;
-            }
-            if batch.events.is_empty() {
-                return (first_gap, seqs);
-            }
-            for e in batch.events {
-                assert_eq!(seq_of(&e.line), Some(e.seq));
-                seqs.push(e.seq);
-                after = e.seq;
-            }
-        }
-    }
-
-    #[test]
-    fn lines_carry_their_sequence_number_second() {
-        let line = numbered(b"{\"v\":1,\"kind\":\"event\"}\n", 42);
-        assert_eq!(line, b"{\"v\":1,\"seq\":42,\"kind\":\"event\"}\n");
-        assert_eq!(seq_of(&line), Some(42));
-        assert_eq!(seq_of(b"{\"kind\":\"event\",\"seq\":7}"), Some(7));
-        assert_eq!(seq_of(b"{\"kind\":\"event\"}"), None);
-    }
-
-    #[tokio::test]
-    async fn sequence_numbers_survive_a_reopen_and_reads_cross_segments() {
-        let dir = tempfile::tempdir().unwrap();
-        let log =
-            ChannelLog::open(dir.path(), settings(10_000, Duration::from_secs(3600))).unwrap();
-        for i in 0..2500 {
-            assert_eq!(
-                log.append(&event(&format!("{{\"n\":{i}}}"))).await.unwrap(),
-                i + 1
-            );
-        }
-        log.close().await;
-        let files = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(files, 3, "1000 events a segment");
-        let log =
-            ChannelLog::open(dir.path(), settings(10_000, Duration::from_secs(3600))).unwrap();
-        assert_eq!(log.last(), 2500);
-        assert_eq!(log.append(&event("{}")).await.unwrap(), 2501);
-        let (gap, seqs) = all_after(&log, 0).await;
-        assert_eq!(gap, None);
-        assert_eq!(seqs, (1..=2501).collect::<Vec<_>>());
-        let (_, seqs) = all_after(&log, 1999).await;
-        assert_eq!(seqs, (2000..=2501).collect::<Vec<_>>());
-    }
-
-    #[tokio::test]
-    async fn retention_by_count_gives_a_gap_and_deletes_old_segments() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = ChannelLog::open(dir.path(), settings(1500, Duration::from_secs(3600))).unwrap();
-        for _ in 0..3000 {
-            log.append(&event("{}")).await.unwrap();
-        }
-        log.expire(SystemTime::now()).await.unwrap();
-        assert_eq!(log.stored(), 1500);
-        let (gap, seqs) = all_after(&log, 10).await;
-        assert_eq!(
-            gap,
-            Some(Gap {
-                after: 10,
-                next: 1501,
-                missed: 1490
-            })
-        );
-        assert_eq!(seqs, (1501..=3000).collect::<Vec<_>>());
-        // Segments 1 (1..=1000) is gone; 1001.. still holds 1501..=2000.
-        let mut names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names.len(), 2, "{names:?}");
-        assert!(names[0].starts_with("00000000000000001001"), "{names:?}");
-    }
-
-    #[tokio::test]
-    async fn retention_by_age_keeps_the_numbering_after_everything_expired() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = ChannelLog::open(dir.path(), settings(10_000, Duration::from_secs(60))).unwrap();
-        for _ in 0..5 {
-            log.append(&event("{}")).await.unwrap();
-        }
-        let later = SystemTime::now() + Duration::from_secs(120);
-        assert_eq!(log.expire(later).await.unwrap(), 5);
-        assert_eq!(log.stored(), 0);
-        let (gap, seqs) = all_after(&log, 2).await;
-        assert_eq!(
-            gap,
-            Some(Gap {
-                after: 2,
-                next: 6,
-                missed: 3
-            })
-        );
-        assert!(seqs.is_empty());
-        drop(log);
-        let log = ChannelLog::open(dir.path(), settings(10_000, Duration::from_secs(60))).unwrap();
-        assert_eq!(log.append(&event("{}")).await.unwrap(), 6);
-    }
-
-    #[tokio::test]
-    async fn a_line_cut_short_by_a_crash_is_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = ChannelLog::open(dir.path(), settings(100, Duration::from_secs(60))).unwrap();
-        log.append(&event("{}")).await.unwrap();
-        log.close().await;
-        let path = segment_path(dir.path(), 1);
-        let mut text = std::fs::read(&path).unwrap();
-        text.extend_from_slice(b"{\"v\":1,\"seq\":2,\"kind\":\"ev");
-        std::fs::write(&path, text).unwrap();
-        let diag_out = Arc::new(Mutex::new(Vec::new()));
-        let diag = Diag::to_writer(Buffer(diag_out.clone()));
-        let settings = Arc::new(LogSettings {
-            retention: Retention {
-                age: Duration::from_secs(60),
-                events: 100,
-            },
-            fsync: false,
-            cache: CacheBudget::new(1 << 20),
-            diag,
-        });
-        let log = ChannelLog::open(dir.path(), settings).unwrap();
-        assert_eq!(log.append(&event("{}")).await.unwrap(), 2);
-        let (_, seqs) = all_after(&log, 0).await;
-        assert_eq!(seqs, vec![1, 2]);
-        assert!(String::from_utf8(diag_out.lock().unwrap().clone())
-            .unwrap()
-            .contains(":2: cutting off a line that was never finished"));
-    }
-}
+#[path = "log_tests.rs"]
+mod tests;

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
+mod segment;
 pub mod smee;
 pub mod subscribe;
 
@@ -54,6 +55,8 @@ pub struct ServeConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
     pub metrics_token: Option<String>,
+    /// `/new` needs this bearer token; without one anyone may create channels.
+    pub create_token: Option<String>,
     /// Events per second each channel takes at most.
     pub rate_limit: Option<f64>,
     /// Signature checks per channel (`*` for the others).
@@ -78,6 +81,7 @@ pub struct Server {
     /// Turns true when the server stops: subscriptions end.
     pub stop: watch::Receiver<bool>,
     pub metrics_token: Option<String>,
+    pub create_token: Option<String>,
     pub edge: edge::Edge,
     public_url: Option<String>,
     scheme: &'static str,
@@ -144,6 +148,7 @@ pub async fn run(
         log: log.clone(),
         stop: stop_rx,
         metrics_token: config.metrics_token.clone(),
+        create_token: config.create_token.clone(),
         edge: edge::Edge::new(config.verify),
         public_url: config.public_url.clone(),
         scheme,

@@ -304,6 +304,11 @@ async fn create(req: &Request<Incoming>, server: &Server) -> Response<Body> {
     if is_cross_site(req.headers()) {
         return error(403, "channels cannot be created from another site's page");
     }
+    if let Some(expected) = &server.create_token {
+        if !bearer_is(req.headers(), expected) {
+            return unauthorized("creating a channel needs this relay's --create-token: Authorization: Bearer TOKEN (hookctl channel new --create-token)");
+        }
+    }
     let created = {
         let channels = server.clone_channels();
         tokio::task::spawn_blocking(move || channels.create()).await
@@ -359,12 +364,7 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 
 fn metrics(req: &Request<Incoming>, server: &Server, peer: SocketAddr) -> Response<Body> {
     let allowed = match &server.metrics_token {
-        Some(expected) => presented_token_plain(req.headers()).is_some_and(|t| {
-            bool::from(subtle::ConstantTimeEq::ct_eq(
-                t.as_bytes(),
-                expected.as_bytes(),
-            ))
-        }),
+        Some(expected) => bearer_is(req.headers(), expected),
         None => peer.ip().is_loopback(),
     };
     if !allowed {
@@ -374,6 +374,17 @@ fn metrics(req: &Request<Incoming>, server: &Server, peer: SocketAddr) -> Respon
     let mut reply = Reply::bytes(200, Bytes::from(text));
     reply = reply.with_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
     whole(reply)
+}
+
+/// True when the request carries `Authorization: Bearer EXPECTED` (compared in constant
+/// time).
+fn bearer_is(headers: &HeaderMap, expected: &str) -> bool {
+    presented_token_plain(headers).is_some_and(|t| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            t.as_bytes(),
+            expected.as_bytes(),
+        ))
+    })
 }
 
 fn presented_token_plain(headers: &HeaderMap) -> Option<&str> {

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use hookctl::event::Event;
+
 use crate::support::*;
 
 /// A running `hookctl serve`, killed on drop.
@@ -351,4 +353,20 @@ impl Sse {
         }
         out
     }
+}
+
+/// The capture events of `n` `capture` SSE events, checked to carry their `seq`.
+pub fn captured(sse: &mut Sse, n: usize) -> Vec<(u64, Event)> {
+    sse.take("capture", n)
+        .into_iter()
+        .map(|e| {
+            let line: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+            let seq = line["seq"].as_u64().expect("seq in the line");
+            assert_eq!(e.id.as_deref(), Some(seq.to_string().as_str()));
+            (
+                seq,
+                Event::from_json_line(e.data.as_bytes()).unwrap().unwrap(),
+            )
+        })
+        .collect()
 }
