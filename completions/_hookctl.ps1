@@ -73,7 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--forward-to', '--forward-to', [CompletionResultType]::ParameterName, 'Relay every delivery to your app at URL and answer with the app''s response')
             [CompletionResult]::new('--forward-timeout', '--forward-timeout', [CompletionResultType]::ParameterName, 'Timeout for each forward attempt')
             [CompletionResult]::new('--forward-retries', '--forward-retries', [CompletionResultType]::ParameterName, 'Retries for a failed forward')
-            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
             [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
             [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
@@ -118,7 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Cap throughput, e.g. 50/s or 600/m')
             [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append every event that finally failed to FILE, in the capture format')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`')
-            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP')
             [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
             [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
@@ -191,7 +191,9 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;relay' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to consume: declared durable and bound to --exchange with --binding if missing')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Kafka consumer group: relays in one group share the topic''s partitions')
+            [CompletionResult]::new('--dead-letter-topic', '--dead-letter-topic', [CompletionResultType]::ParameterName, 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after taking N messages')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after taking N messages')

@@ -379,13 +379,21 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__relay)
-            opts="-n -c -v -q -h -V --queue --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --help --version"
+            opts="-n -c -v -q -h -V --queue --group --dead-letter-topic --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter-topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

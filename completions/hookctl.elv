@@ -69,7 +69,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --forward-to 'Relay every delivery to your app at URL and answer with the app''s response'
             cand --forward-timeout 'Timeout for each forward attempt'
             cand --forward-retries 'Retries for a failed forward'
-            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
+            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
             cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
@@ -113,7 +113,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --rate 'Cap throughput, e.g. 50/s or 600/m'
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
-            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
+            cand --publish 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP'
             cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
@@ -183,7 +183,9 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --version 'Print version'
         }
         &'hookctl;relay'= {
-            cand --queue 'Queue to consume: declared durable and bound to --exchange with --binding if missing'
+            cand --queue 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing'
+            cand --group 'Kafka consumer group: relays in one group share the topic''s partitions'
+            cand --dead-letter-topic 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]'
             cand --to 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths'
             cand -n 'Stop after taking N messages'
             cand --count 'Stop after taking N messages'

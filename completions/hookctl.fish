@@ -72,7 +72,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-timeout -d 'Timeout for each forward attempt' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-retries -d 'Retries for a failed forward' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
@@ -108,7 +108,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s c -l concurrenc
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
@@ -167,7 +167,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose 
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'Queue to consume: declared durable and bound to --exchange with --binding if missing' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l group -d 'Kafka consumer group: relays in one group share the topic\'s partitions' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter-topic -d 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l to -d 'Scheme, host and port to deliver to; a path other than / replaces the events\' paths' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s n -l count -d 'Stop after taking N messages' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l exchange -d 'Exchange the queue is bound to (a durable topic exchange)' -r

@@ -144,14 +144,14 @@ pub struct ListenArgs {
     pub publish: PublishArgs,
 }
 
-/// `listen --publish` and `send --publish`: put events into RabbitMQ.
+/// `listen --publish` and `send --publish`: put events into RabbitMQ or Kafka.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Broker")]
 pub struct PublishArgs {
     /// Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher
-    /// confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes
-    /// instead of sending HTTP.
-    #[arg(long, value_name = "AMQP_URL")]
+    /// confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only
+    /// once the broker confirmed, else 503; send publishes instead of sending HTTP.
+    #[arg(long, value_name = "URL")]
     pub publish: Option<String>,
     /// Exchange to publish to: a durable topic exchange, declared if missing. The routing key
     /// is the event type, or `unknown`.
@@ -437,24 +437,34 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each message is a capture line, as `listen --publish` and `send --publish` put it
-in. A message is acknowledged only after a 2xx, so delivery is at least once. An event that
-still fails after --retries, and a message that is not an event, is published to the
-dead-letter exchange (routing key: the queue's name, reason in the x-hookctl-error header) and
-then acknowledged: nothing is requeued forever. Several relays on one queue share the work.
+in. A message is acknowledged (RabbitMQ) or its offset committed (Kafka) only after a 2xx, so
+delivery is at least once. An event that still fails after --retries, and a message that is
+not an event, goes to the dead letters with the reason in the x-hookctl-error header: the
+dead-letter exchange (routing key: the queue's name) or the dead-letter topic. Nothing is
+retried forever. Several relays on one queue, or in one Kafka group, share the work.
 --concurrency is also the prefetch.
 
 Examples:
   hookctl relay amqp://guest:guest@127.0.0.1:5672/%2f --queue webhooks --to http://127.0.0.1:8080
   hookctl relay amqp://... --queue webhooks --to http://127.0.0.1:8080 --concurrency 8 --retries 3
-  hookctl relay amqp://... --queue webhooks --resign stripe --secret whsec_..."
+  hookctl relay amqp://... --queue webhooks --resign stripe --secret whsec_...
+  hookctl relay kafka://127.0.0.1:9092/webhooks --group billing --to http://127.0.0.1:8080"
 )]
 pub struct RelayArgs {
-    /// Broker to consume from: amqp://USER:PASS@HOST:PORT/VHOST.
-    #[arg(value_name = "AMQP_URL")]
+    /// Broker to consume from: amqp://USER:PASS@HOST:PORT/VHOST (RabbitMQ) or
+    /// kafka://HOST:PORT/TOPIC (Kafka; ?partitions=N when hookctl creates the topic).
+    #[arg(value_name = "URL")]
     pub url: String,
-    /// Queue to consume: declared durable and bound to --exchange with --binding if missing.
+    /// RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if
+    /// missing.
     #[arg(long, value_name = "NAME")]
-    pub queue: String,
+    pub queue: Option<String>,
+    /// Kafka consumer group: relays in one group share the topic's partitions.
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub group: Option<String>,
+    /// Kafka topic for failed and invalid messages [default: TOPIC.dead-letter].
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub dead_letter_topic: Option<String>,
     /// Scheme, host and port to deliver to; a path other than / replaces the events' paths.
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,

@@ -4,12 +4,15 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod bridge;
 pub mod cli;
 pub mod cmd;
 pub mod deliver;
 pub mod error;
 pub mod event;
 pub mod exit;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod listen;
 pub mod output;
 pub mod replay;

@@ -11,4 +11,7 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+mod kafka;
+#[cfg(any(feature = "amqp", feature = "kafka"))]
+mod proxy;
 mod signatures;
