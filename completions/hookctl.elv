@@ -32,6 +32,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+            cand channel 'Manage channels on a relay (`hookctl serve`)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -73,11 +75,15 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
+            cand --source 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable'
+            cand --token 'The channel''s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins'
+            cand --source-state 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
             cand --ack-first 'Answer 200 at once and forward in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
+            cand --no-port 'Do not open the local port: events come only from --source'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -217,6 +223,70 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;serve'= {
+            cand --host 'Address to bind. Use 0.0.0.0 to serve providers on the internet'
+            cand -p 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --port 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --data 'Folder for channels and their event logs (created if missing)'
+            cand --public-url 'The URL providers reach this relay at (behind a proxy), for the channel URLs handed out; by default the request''s Host'
+            cand --retain 'Keep each channel''s events this long'
+            cand --retain-events 'Keep at most this many events per channel'
+            cand --max-body 'Largest body accepted; larger ones get 413'
+            cand --header-timeout 'How long a client may take to send a request''s headers (and the TLS handshake)'
+            cand --body-timeout 'How long a client may take to send a whole body; slower ones get 408'
+            cand --max-connections 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503'
+            cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
+            cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
+            cand --tls-key 'The private key of --tls-cert (PEM)'
+            cand --metrics-token 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics'
+            cand --log-format 'Log lines on stderr as text or as one JSON object per line'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --fsync 'fsync each write before answering, for power-loss durability'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;channel'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;channel;new'= {
+            cand --server 'The relay''s URL'
+            cand --cacert 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one'
+            cand --timeout 'How long to wait for the relay'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --json 'Print `{"channel": …, "url": …, "token": …}` on one line, for scripts'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;channel;help'= {
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;channel;help;new'= {
+        }
+        &'hookctl;channel;help;help'= {
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'Show more: headers, response bodies, every result'
@@ -234,6 +304,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+            cand channel 'Manage channels on a relay (`hookctl serve`)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -246,6 +318,13 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;verify'= {
         }
         &'hookctl;help;relay'= {
+        }
+        &'hookctl;help;serve'= {
+        }
+        &'hookctl;help;channel'= {
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+        }
+        &'hookctl;help;channel;new'= {
         }
         &'hookctl;help;completions'= {
         }

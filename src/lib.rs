@@ -17,8 +17,10 @@ pub mod listen;
 pub mod output;
 pub mod replay;
 pub mod send;
+pub mod serve;
 pub mod shutdown;
 pub mod signature;
+pub mod source;
 pub mod units;
 pub mod verify;
 
@@ -50,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Serve(args) => cmd::serve::run(args, &global)?,
+        Command::Channel(command) => cmd::channel::run(command, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

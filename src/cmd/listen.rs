@@ -14,10 +14,11 @@ use crate::exit::Exit;
 use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
 use crate::listen::respond::{parse_header, ResponseConfig};
-use crate::listen::{self, ListenConfig, Output, VerifyConfig};
+use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
+use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
@@ -25,15 +26,22 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
-    let listener = bind(&args.host, args.port)?;
+    let listener = (!args.source.no_port)
+        .then(|| bind(&args.host, args.port))
+        .transpose()?;
     let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let port = match listener {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                Port::from(tokio::net::TcpListener::from_std(listener)?)
+            }
+            None => Port::off(),
+        };
         let stop = shutdown_signal();
-        listen::run(listener, config, stop).await
+        listen::run(port, config, stop).await
     })?;
     drop(runtime);
     finished.report(&diag)
@@ -120,11 +128,44 @@ pub fn config(
         max_connections: args.max_connections as usize,
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
+        sources: source_config(args)?,
     })
 }
 
+/// `--source` and its options; `None` without a source.
+fn source_config(args: &ListenArgs) -> anyhow::Result<Option<SourceConfig>> {
+    let source = &args.source;
+    if source.sources.is_empty() {
+        return Ok(None);
+    }
+    let sources = source
+        .sources
+        .iter()
+        .map(|url| SourceUrl::parse(url, source.token.as_deref()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (i, s) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|t| t.shown() == s.shown()) {
+            anyhow::bail!("--source {} is given twice", s.shown());
+        }
+    }
+    let state = source.source_state.clone().or_else(|| {
+        args.capture.as_ref().map(|capture| {
+            let mut path = capture.as_os_str().to_owned();
+            path.push(".source-state");
+            path.into()
+        })
+    });
+    Ok(Some(SourceConfig {
+        sources,
+        state,
+        extra_roots: Vec::new(),
+        // A body as JSON text (escapes) or base64, with its headers.
+        max_event: args.max_body.saturating_mul(6).saturating_add(1 << 20),
+    }))
+}
+
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.
-fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
+pub fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {

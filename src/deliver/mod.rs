@@ -12,7 +12,7 @@ pub mod retry;
 pub mod summary;
 mod target;
 #[cfg(test)]
-mod wire_tests;
+pub(crate) mod wire_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
+pub use client::connector;
 use client::Client;
 pub use error::DeliveryError;
 use retry::{backoff, retryable, MAX_WAIT};

@@ -14,4 +14,6 @@ mod hardening;
 mod kafka;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;
+mod serve;
 mod signatures;
+mod source;
