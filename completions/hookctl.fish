@@ -81,12 +81,14 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'B
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source -d 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The channel\'s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l route -d 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect\'s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l unrouted -d 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsync the capture file before answering, for power-loss durability'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward (or route) in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l no-port -d 'Do not open the local port: events come only from --source'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'

@@ -87,7 +87,9 @@ pub enum Command {
   hookctl listen
   hookctl listen --port 0 --ready-file url.txt --capture events.jsonl
   hookctl listen --expect type=payment_success --timeout 30s
-  hookctl listen --verify stripe --secret whsec_... --forward-to http://127.0.0.1:8080")]
+  hookctl listen --verify stripe --secret whsec_... --forward-to http://127.0.0.1:8080
+  hookctl listen --route 'pay:type=payment_*' http://127.0.0.1:4001 --route '*' file:all.jsonl")]
+#[command(group(clap::ArgGroup::new("forward_or_route").args(["forward_to", "route"]).multiple(true)))]
 pub struct ListenArgs {
     /// Address to bind. Use 0.0.0.0 only if other machines must reach you.
     #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
@@ -151,6 +153,24 @@ pub struct ListenArgs {
     pub publish: PublishArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub routes: RouteArgs,
+}
+
+/// `listen --route`: each event to the targets whose expression it matches.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Routes")]
+pub struct RouteArgs {
+    /// Send events matching EXPR to TARGET (repeatable; an event goes to every route it
+    /// matches). EXPR is --expect's syntax, or * for every event; prefix it with NAME: to name
+    /// the route, and with first: to send what it takes to no later route. TARGET is an
+    /// http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…,
+    /// file:PATH or drop. The sender gets 2xx only once every route taken accepted the event.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"], conflicts_with = "forward_to")]
+    pub route: Vec<String>,
+    /// Answer events that no route takes with STATUS (e.g. 404) instead of as usual.
+    #[arg(long, value_name = "STATUS", requires = "route", value_parser = clap::value_parser!(u16).range(100..=999))]
+    pub unrouted: Option<u16>,
 }
 
 /// `listen --source`: take events from a relay (`hookctl serve`, or a smee.io channel).
@@ -298,8 +318,8 @@ pub struct ForwardArgs {
     /// Relay every delivery to your app at URL and answer with the app's response.
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
-    /// Answer 200 at once and forward in the background.
-    #[arg(long, requires = "forward_to")]
+    /// Answer 200 at once and forward (or route) in the background.
+    #[arg(long, requires = "forward_or_route")]
     pub ack_first: bool,
     /// Exit non-zero (3) once a forward finally fails.
     #[arg(long, requires = "forward_to")]

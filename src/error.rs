@@ -64,4 +64,4 @@ pub enum ConfigError {
 }
 
 /// The predicates `--expect` knows, for its error messages.
-const PREDICATES: &str = "use type=, path=, method=, header.NAME= or body.PATH=";
+const PREDICATES: &str = "use type=, path=, method=, header.NAME=, body.PATH= or route.NAME=";

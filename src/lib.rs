@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod listen;
 pub mod output;
 pub mod replay;
+pub mod route;
 pub mod send;
 pub mod serve;
 pub mod shutdown;

@@ -47,15 +47,23 @@ pub async fn listen_publisher(
     let Some(url) = &args.publish else {
         return Ok(None);
     };
-    Ok(Some(
-        match bridge::kind(url).map_err(anyhow::Error::msg)? {
-            Kind::Amqp => amqp::listen_publisher(args, url, diag).await?,
-            Kind::Kafka => {
-                amqp_flags_refused(args)?;
-                crate::cmd::kafka::listen_publisher(url, diag).await?
-            }
-        },
-    ))
+    connect_publisher(args, url, diag).await.map(Some)
+}
+
+/// A connected publisher for the broker at `url` (listen's `--publish`, or a `--route`
+/// target); RabbitMQ takes --exchange and --queue from `args`.
+pub async fn connect_publisher(
+    args: &PublishArgs,
+    url: &str,
+    diag: &Diag,
+) -> anyhow::Result<Arc<dyn Publish>> {
+    match bridge::kind(url).map_err(anyhow::Error::msg)? {
+        Kind::Amqp => amqp::listen_publisher(args, url, diag).await,
+        Kind::Kafka => {
+            amqp_flags_refused(args)?;
+            crate::cmd::kafka::listen_publisher(url, diag).await
+        }
+    }
 }
 
 /// `send --publish`: publishes `count` events built from `spec` instead of sending them.

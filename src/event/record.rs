@@ -13,7 +13,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{Event, ForwardNote, Headers, Notes, Verified, FORMAT_VERSION};
+use super::{Event, ForwardNote, Headers, Notes, RouteNote, Verified, FORMAT_VERSION};
 
 /// One capture line. Text fields borrow from the event being written, or from the line being
 /// read when it holds no escapes.
@@ -51,6 +51,9 @@ pub(super) struct Record<'a> {
     forward: Option<Cow<'a, ForwardNote>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     error: Option<Cow<'a, str>>,
+    /// Per-route outcomes (`listen --route`); lines written before routes have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    routes: Option<Cow<'a, [RouteNote]>>,
 }
 
 fn format_version() -> u32 {
@@ -111,6 +114,7 @@ impl<'a> Record<'a> {
             verified: notes.verified.as_ref().map(Cow::Borrowed),
             forward: notes.forward.as_ref().map(Cow::Borrowed),
             error: notes.error.as_deref().map(Cow::Borrowed),
+            routes: notes.routes.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -171,6 +175,7 @@ impl<'a> Record<'a> {
                 verified: self.verified.map(Cow::into_owned),
                 forward: self.forward.map(Cow::into_owned),
                 error: self.error.map(Cow::into_owned),
+                routes: self.routes.map(Cow::into_owned),
             },
         };
         // Capture lines carry their id and type; only hand-written ones need deriving, which
@@ -317,6 +322,14 @@ mod tests {
                 error: Some("refused".into()),
             }),
             error: Some("last\terror".into()),
+            routes: Some(vec![super::super::RouteNote {
+                name: "pay".into(),
+                target: "http://127.0.0.1:1/".into(),
+                ok: false,
+                status: Some(500),
+                latency_ms: 2.5,
+                error: Some("500 Internal Server Error".into()),
+            }]),
         };
         samples.push(e.clone());
         e.headers.clear();

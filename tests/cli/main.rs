@@ -14,6 +14,7 @@ mod hardening;
 mod kafka;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;
+mod routes;
 mod serve;
 mod signatures;
 mod source;
