@@ -143,6 +143,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --filter 'Only replay events matching type=GLOB (repeatable; any may match)'
             cand --speed 'Keep the original gaps between events, divided by X (1 is real time)'
             cand --resign 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid'
+            cand --route 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…, file:PATH or drop). HTTP routes use the delivery options'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
             cand --signature-header 'Header for the generic `hmac` scheme'
             cand --encoding 'Encoding for the generic `hmac` scheme'

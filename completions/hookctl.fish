@@ -134,6 +134,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l to -d 'Scheme
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Only replay events matching type=GLOB (repeatable; any may match)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l route -d 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…, file:PATH or drop). HTTP routes use the delivery options' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l signature-header -d 'Header for the generic `hmac` scheme' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''

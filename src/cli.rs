@@ -462,6 +462,11 @@ pub struct ReplayArgs {
     /// Give each replayed event a new id.
     #[arg(long, help_heading = "Signatures")]
     pub new_ids: bool,
+    /// Send the events matching EXPR to TARGET instead of to --to (repeatable; as
+    /// `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…,
+    /// file:PATH or drop). HTTP routes use the delivery options.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"], conflicts_with_all = ["dry_run", "follow"])]
+    pub route: Vec<String>,
     #[command(flatten)]
     pub secrets: SecretArgs,
     #[command(flatten)]

@@ -200,8 +200,7 @@ impl Router {
             });
             return Some(responder.reply(event, 200));
         }
-        let runs = taken.iter().map(|r| run(&r.name, &r.shown, &r.sink, event));
-        let ran = join_all(runs).await;
+        let ran = run_all(&taken, event).await;
         for r in &ran {
             if !r.note.ok {
                 report(&self.diag, &event.id, &r.note);
@@ -251,6 +250,27 @@ impl Router {
         Some(reply)
     }
 
+    /// Runs the routes `event` takes and gives their outcomes, or `None` when no route takes
+    /// it (`replay --route`, where there is no sender to answer).
+    pub async fn dispatch(&self, event: &Event) -> Option<Vec<RouteNote>> {
+        let taken = self.matching(event);
+        if taken.is_empty() {
+            return None;
+        }
+        let ran = run_all(&taken, event).await;
+        Some(ran.into_iter().map(|r| r.note).collect())
+    }
+
+    /// How many routes there are.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True when there are no routes.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
     /// Writes what the `file:` routes hold and closes them.
     pub async fn close(&self) {
         let closers = std::mem::take(&mut *self.closers.lock().unwrap_or_else(|e| e.into_inner()));
@@ -258,6 +278,11 @@ impl Router {
             closer.close().await;
         }
     }
+}
+
+/// Runs the routes taken, all at once.
+async fn run_all(taken: &[&Route], event: &Event) -> Vec<Ran> {
+    join_all(taken.iter().map(|r| run(&r.name, &r.shown, &r.sink, event))).await
 }
 
 /// Runs one route.

@@ -12,6 +12,7 @@ pub struct Proxy {
     up: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     /// Connections refused while cut.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     refused: Arc<AtomicUsize>,
 }
 
@@ -58,6 +59,7 @@ impl Proxy {
     }
 
     /// Connections refused since the proxy started.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub fn refused(&self) -> usize {
         self.refused.load(Ordering::SeqCst)
     }

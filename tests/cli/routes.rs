@@ -258,3 +258,70 @@ fn bad_routes_are_refused_before_listening() {
         assert!(!err.contains("listening on"), "{err}");
     }
 }
+
+#[test]
+fn replay_fans_a_capture_out_through_the_routes() {
+    let (pay, sick) = (
+        Recorder::ok(),
+        Recorder::start(|_, _| (status_reply(503, &[]), None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, copies) = (
+        dir.path().join("cap.jsonl"),
+        dir.path().join("copies.jsonl"),
+    );
+    std::fs::write(
+        &capture,
+        concat!(
+            "{\"id\":\"evt_1\",\"type\":\"payment_success\",\"body\":\"{}\"}\n",
+            "{\"id\":\"evt_2\",\"type\":\"order_created\",\"body\":\"{}\"}\n",
+            "{\"id\":\"evt_3\",\"type\":\"misc\",\"body\":\"{}\"}\n",
+        ),
+    )
+    .unwrap();
+    let copies_target = format!("file:{}", copies.display());
+    let out = hookctl()
+        .args(["replay", capture.to_str().unwrap(), "--json"])
+        .args(["--route", "pay:type=payment_*", &pay.url])
+        .args(["--route", "all:type=*_*", &copies_target])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("routed 3 events through 2 routes: 2 accepted by every route taken, 0 failed, 1 taken by no route"),
+        "{err}"
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["routes"][0]["name"], "pay");
+    assert_eq!(results[0]["routes"][0]["status"], 200);
+    assert_eq!(results[2]["routed"], false);
+    assert_eq!(pay.drain().len(), 1, "only the payment went to pay");
+    let copied: Vec<String> = read_capture(&copies).into_iter().map(|e| e.id).collect();
+    assert_eq!(
+        copied.iter().cloned().collect::<HashSet<_>>(),
+        set(&["evt_1", "evt_2"])
+    );
+    // A route that fails makes the replay exit 3, naming the event and the route.
+    let out = hookctl()
+        .args(["replay", capture.to_str().unwrap()])
+        .args(["--route", "sick:type=order_*", &sick.url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("hookctl: error: evt_2 order_created: sick failed: answered 503"),
+        "{err}"
+    );
+    let out = hookctl()
+        .args(["replay", capture.to_str().unwrap(), "--dry-run"])
+        .args(["--route", "*", "drop"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
