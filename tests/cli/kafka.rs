@@ -366,6 +366,56 @@ mod with_kafka {
     }
 
     #[test]
+    fn routes_fan_out_to_three_apps_by_type_with_a_kafka_route_beside_them() {
+        let Some(k) = kafka("routes_fan_out_to_three_apps_by_type_with_a_kafka_route") else {
+            return;
+        };
+        let topic = unique("routed");
+        let (pay, order, audit) = (Recorder::ok(), Recorder::ok(), Recorder::ok());
+        let bus = k.url(&topic, 1);
+        let mut listen = Listen::start(&[
+            "--quiet",
+            "--route",
+            "pay:type=payment_*",
+            &pay.url,
+            "--route",
+            "order:type=order_*",
+            &order.url,
+            "--route",
+            "audit:*",
+            &audit.url,
+            "--route",
+            "bus:*",
+            &bus,
+        ]);
+        for event in ["payment_success", "order_created", "refund_created"] {
+            let (code, err) = send(&listen.url, &[event]);
+            assert_eq!(code, 0, "{event}: {err}");
+        }
+        assert_eq!(
+            pay.take(1)[0].event.event_type.as_deref(),
+            Some("payment_success")
+        );
+        assert_eq!(
+            order.take(1)[0].event.event_type.as_deref(),
+            Some("order_created")
+        );
+        assert_eq!(audit.take(3).len(), 3);
+        // Each 2xx came after the broker's acknowledgement of the bus route.
+        let types: HashSet<String> = k
+            .read(&topic, 3)
+            .iter()
+            .filter_map(|r| r.header("event-type"))
+            .collect();
+        assert_eq!(
+            types,
+            HashSet::from(["payment_success", "order_created", "refund_created"].map(String::from))
+        );
+        listen.interrupt();
+        assert!(pay.drain().is_empty() && order.drain().is_empty());
+    }
+
+    #[test]
     fn kafka_errors_are_one_line_with_the_exit_code() {
         let cases: [(&[&str], &str); 6] = [
             (
