@@ -203,6 +203,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Kafka consumer group: relays in one group share the topic''s partitions')
             [CompletionResult]::new('--dead-letter-topic', '--dead-letter-topic', [CompletionResultType]::ParameterName, 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]')
+            [CompletionResult]::new('--route', '--route', [CompletionResultType]::ParameterName, 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`). A message is settled once every route it took accepted it')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after taking N messages')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after taking N messages')

@@ -558,7 +558,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__relay)
-            opts="-n -c -v -q -h -V --queue --group --dead-letter-topic --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --help --version"
+            opts="-n -c -v -q -h -V --queue --group --dead-letter-topic --route --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +573,10 @@ _hookctl() {
                     return 0
                     ;;
                 --dead-letter-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --route)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

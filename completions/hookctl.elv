@@ -195,6 +195,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --queue 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing'
             cand --group 'Kafka consumer group: relays in one group share the topic''s partitions'
             cand --dead-letter-topic 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]'
+            cand --route 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`). A message is settled once every route it took accepted it'
             cand --to 'Scheme, host and port to deliver to; a path other than / replaces the events'' paths'
             cand -n 'Stop after taking N messages'
             cand --count 'Stop after taking N messages'

@@ -179,6 +179,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s V -l version 
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l group -d 'Kafka consumer group: relays in one group share the topic\'s partitions' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter-topic -d 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l route -d 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`). A message is settled once every route it took accepted it' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l to -d 'Scheme, host and port to deliver to; a path other than / replaces the events\' paths' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s n -l count -d 'Stop after taking N messages' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l exchange -d 'Exchange the queue is bound to (a durable topic exchange)' -r

@@ -525,6 +525,10 @@ pub struct RelayArgs {
     /// Kafka topic for failed and invalid messages [default: TOPIC.dead-letter].
     #[arg(long, value_name = "NAME", help_heading = "Broker")]
     pub dead_letter_topic: Option<String>,
+    /// Send the events matching EXPR to TARGET instead of to --to (repeatable; as
+    /// `listen --route`). A message is settled once every route it took accepted it.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"])]
+    pub route: Vec<String>,
     /// Scheme, host and port to deliver to; a path other than / replaces the events' paths.
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,

@@ -1,4 +1,4 @@
-//! Delivering events from a queue through the delivery engine's [`Deliverer`].
+//! Delivering events from a queue through the delivery engine's [`Deliverer`](crate::deliver::Deliverer) (or the routes).
 //!
 //! The prefetch caps deliveries in flight. A message is acknowledged only after a 2xx, so
 //! delivery is at least once. An event that finally fails, and a message that is not an event,
@@ -24,9 +24,9 @@ use tokio::task::JoinSet;
 use super::{declare_exchange, declare_queue, name, reconnect_delay};
 use super::{BrokerError, BrokerUrl, Lost, Topology};
 pub use crate::bridge::relay::RelayStats;
+use crate::bridge::relay::Via;
 use crate::bridge::relay::{failure_reason, record, Handled};
 use crate::deliver::engine::{Pacer, Sink};
-use crate::deliver::Deliverer;
 use crate::event::Event;
 use crate::output::diag::{Diag, Untrusted};
 use crate::units::Rate;
@@ -62,7 +62,7 @@ pub struct RelayConfig {
 
 /// What the per-message tasks share.
 struct Context {
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     dead: DeadLetters,
     stop: watch::Receiver<bool>,
 }
@@ -88,7 +88,7 @@ enum Ended {
 /// to `sink`, whose errors end the relay too.
 pub async fn run(
     config: &RelayConfig,
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     mut stop: watch::Receiver<bool>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<RelayStats> {
@@ -248,7 +248,7 @@ async fn invalid(context: Arc<Context>, delivery: Delivery, reason: String) -> H
 /// Connects, declares the queue and the dead-letter exchange, and starts consuming.
 async fn open(
     config: &RelayConfig,
-    deliverer: &Arc<Deliverer>,
+    deliverer: &Via,
     stop: &watch::Receiver<bool>,
 ) -> Result<Session, BrokerError> {
     let queue = config.topology.queue.clone().ok_or(BrokerError::NoQueue)?;

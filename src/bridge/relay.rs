@@ -80,12 +80,63 @@ pub fn failure_reason(outcome: &Outcome) -> String {
     reason
 }
 
+/// Builds the routes of `relay --route` on the relay's runtime (brokers connect, files open).
+pub type BuildRoutes = Box<
+    dyn FnOnce() -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = anyhow::Result<crate::route::Router>>>,
+    >,
+>;
+
 /// Where a relay delivers, and how it reports: what both bridges' relays share.
 pub struct RelayRun {
     pub target: crate::deliver::Target,
     pub prepare: Option<crate::deliver::Prepare>,
     pub report: crate::deliver::report::ReportConfig,
     pub delivery: crate::deliver::DeliveryConfig,
+    /// `relay --route`: the routes instead of the target.
+    pub routes: Option<BuildRoutes>,
+}
+
+/// Where a relay delivers each event: one target, or the routes (`relay --route`).
+#[derive(Clone)]
+pub enum Via {
+    Target(std::sync::Arc<crate::deliver::Deliverer>),
+    Routes(std::sync::Arc<crate::route::Router>),
+}
+
+impl Via {
+    /// Delivers one event. Through routes, the outcome is a success when every route taken
+    /// accepted the event (or none took it), else the first failing route's.
+    pub async fn deliver(&self, event: &Event) -> Outcome {
+        match self {
+            Via::Target(deliverer) => deliverer.deliver(event).await,
+            Via::Routes(router) => routed_outcome(router.dispatch(event).await.unwrap_or_default()),
+        }
+    }
+}
+
+fn routed_outcome(notes: Vec<crate::event::RouteNote>) -> Outcome {
+    let latency_ms = notes.iter().map(|n| n.latency_ms).fold(0.0, f64::max);
+    let latency = std::time::Duration::try_from_secs_f64(latency_ms / 1000.0).unwrap_or_default();
+    let failed = notes.iter().find(|n| !n.ok);
+    Outcome {
+        status: match failed {
+            Some(failed) => failed.status,
+            None => Some(200),
+        },
+        latency,
+        attempts: 1,
+        error: failed.map(|f| {
+            crate::deliver::DeliveryError::InvalidRequest(format!(
+                "route {} ({}): {}",
+                f.name,
+                f.target,
+                f.error.clone().unwrap_or_else(|| "failed".into())
+            ))
+        }),
+        body: bytes::Bytes::new(),
+        content_type: None,
+    }
 }
 
 /// Runs `relay` (a bridge's consume loop) with a deliverer for `run`, stopped by Ctrl-C, then
@@ -99,7 +150,7 @@ pub fn run_reported<F>(
 ) -> anyhow::Result<crate::exit::Exit>
 where
     F: for<'a> FnOnce(
-        std::sync::Arc<crate::deliver::Deliverer>,
+        Via,
         tokio::sync::watch::Receiver<bool>,
         &'a mut crate::deliver::report::Reporter,
     ) -> std::pin::Pin<
@@ -109,14 +160,21 @@ where
     use crate::exit::Exit;
     crate::deliver::runtime()?.block_on(async move {
         let stop = crate::deliver::engine::stop_on_signals();
-        let deliverer = std::sync::Arc::new(crate::deliver::Deliverer::new(
-            run.delivery,
-            run.target,
-            run.prepare,
-            stop.clone(),
-        )?);
+        let via = match run.routes {
+            Some(build) => Via::Routes(std::sync::Arc::new(build().await?)),
+            None => Via::Target(std::sync::Arc::new(crate::deliver::Deliverer::new(
+                run.delivery,
+                run.target,
+                run.prepare,
+                stop.clone(),
+            )?)),
+        };
         let mut reporter = crate::deliver::report::Reporter::new(run.report)?;
-        let stats = relay(deliverer, stop.clone(), &mut reporter).await?;
+        let stats = relay(via.clone(), stop.clone(), &mut reporter).await;
+        if let Via::Routes(router) = &via {
+            router.close().await;
+        }
+        let stats = stats?;
         let by_signal = *stop.borrow();
         let exit = reporter.finish(false).await?;
         diag.line(format_args!(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::bridge::relay::RelayRun;
+use crate::bridge::relay::{BuildRoutes, RelayRun};
 use crate::bridge::{self, Kind};
 use crate::cli::{PublishArgs, RelayArgs};
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
@@ -13,6 +13,7 @@ use crate::event::Event;
 use crate::exit::Exit;
 use crate::listen::handler::Publish;
 use crate::output::diag::Diag;
+use crate::route::{RouteSpec, Router, RouterConfig};
 use crate::send::compose::{unix_now, EventSpec, TAG_HEADER};
 
 /// `hookctl relay URL ... --to URL`.
@@ -115,11 +116,42 @@ pub fn relay_run(args: &RelayArgs, global: &GlobalOptions) -> anyhow::Result<Rel
         }) as Prepare
     });
     let (report, delivery, _) = delivery_setup(&args.delivery, global, None);
+    let routes = if args.route.is_empty() {
+        None
+    } else {
+        let specs = RouteSpec::parse_all(&args.route).map_err(anyhow::Error::msg)?;
+        let config = RouterConfig {
+            delivery: delivery.clone(),
+            fsync: false,
+            unrouted: None,
+            ack_first: false,
+            diag: Diag::stderr(),
+        };
+        let build: BuildRoutes = Box::new(move || {
+            Box::pin(async move {
+                // Broker routes take RabbitMQ's default exchange; Kafka's topic is in the URL.
+                let publish = PublishArgs {
+                    publish: None,
+                    exchange: "webhooks".into(),
+                    queue: None,
+                    binding: "#".into(),
+                };
+                let diag = Diag::stderr();
+                Router::build(specs, config, |url| {
+                    let (publish, diag) = (&publish, &diag);
+                    async move { connect_publisher(publish, &url, diag).await }
+                })
+                .await
+            })
+        });
+        Some(build)
+    };
     Ok(RelayRun {
         target,
         prepare,
         report,
         delivery,
+        routes,
     })
 }
 

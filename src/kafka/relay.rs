@@ -1,5 +1,5 @@
 //! Delivering events from a topic, as a member of a consumer group, through the delivery
-//! engine's [`Deliverer`].
+//! engine's [`Deliverer`](crate::deliver::Deliverer) (or the routes).
 //!
 //! The group's members share the topic's partitions. `concurrency` caps deliveries in flight.
 //! A message's offset is stored for commit only after a 2xx (or once its dead letter is
@@ -24,10 +24,10 @@ use super::offsets::Offsets;
 use super::publisher::{PublishConfig, Publisher};
 use super::{ensure_topics, error::describe, KafkaError, KafkaUrl};
 use super::{OFFSET_HEADER, PARTITION_HEADER, TOPIC_HEADER};
+use crate::bridge::relay::Via;
 use crate::bridge::relay::{failure_reason, record, Handled, RelayStats, Settled};
 use crate::bridge::REASON_HEADER;
 use crate::deliver::engine::{Pacer, Sink};
-use crate::deliver::Deliverer;
 use crate::event::Event;
 use crate::output::diag::{Diag, Untrusted};
 use crate::units::Rate;
@@ -110,7 +110,7 @@ impl ConsumerContext for GroupContext {
 
 /// What the per-message tasks share.
 struct Context {
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     dead: Publisher,
     dead_topic: String,
     stop: watch::Receiver<bool>,
@@ -134,7 +134,7 @@ struct Taken {
 /// to `sink`, whose errors end the relay too.
 pub async fn run(
     config: &RelayConfig,
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     mut stop: watch::Receiver<bool>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<RelayStats> {

@@ -416,6 +416,53 @@ mod with_kafka {
     }
 
     #[test]
+    fn relay_route_fans_a_topic_out_and_commits_after_every_route_accepted() {
+        let Some(k) = kafka("relay_route_fans_a_topic_out") else {
+            return;
+        };
+        let (topic, group) = (unique("relay-route"), unique("group"));
+        let url = k.url(&topic, 1);
+        send_published(&url, &["payment_success", "--id", "evt_rp"]);
+        send_published(&url, &["order_created", "--id", "evt_ro"]);
+        let pay = Recorder::ok();
+        let dir = tempfile::tempdir().unwrap();
+        let all = dir.path().join("all.jsonl");
+        let all_target = format!("file:{}", all.display());
+        let out = hookctl()
+            .args(["relay", &url, "--group", &group, "--count", "2"])
+            .args(["--route", "pay:type=payment_*", &pay.url])
+            .args(["--route", "all:*", &all_target])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("relay: 2 delivered, 0 dead-lettered"), "{err}");
+        assert_eq!(
+            pay.take(1)[0].event.event_type.as_deref(),
+            Some("payment_success")
+        );
+        assert!(pay.drain().is_empty());
+        let ids: HashSet<String> = read_capture(&all).into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, HashSet::from(["evt_rp", "evt_ro"].map(String::from)));
+        // A route that fails dead-letters the message with the route's reason.
+        let dead = dead_url();
+        send_published(&url, &["payment_success", "--id", "evt_rx"]);
+        let out = hookctl()
+            .args(["relay", &url, "--group", &group, "--count", "1"])
+            .args(["--route", "gone:*", &dead])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        let dead_letters = k.read(&format!("{topic}.dead-letter"), 1);
+        let reason = dead_letters[0].header("x-hookctl-error").unwrap();
+        assert!(
+            reason.starts_with("route gone (http://127.0.0.1:"),
+            "{reason}"
+        );
+    }
+
+    #[test]
     fn kafka_errors_are_one_line_with_the_exit_code() {
         let cases: [(&[&str], &str); 6] = [
             (
