@@ -322,14 +322,7 @@ mod tests {
                 error: Some("refused".into()),
             }),
             error: Some("last\terror".into()),
-            routes: Some(vec![super::super::RouteNote {
-                name: "pay".into(),
-                target: "http://127.0.0.1:1/".into(),
-                ok: false,
-                status: Some(500),
-                latency_ms: 2.5,
-                error: Some("500 Internal Server Error".into()),
-            }]),
+            routes: None,
         };
         samples.push(e.clone());
         e.headers.clear();
@@ -455,5 +448,26 @@ mod tests {
         assert_eq!(rfc3339_millis(before), "1970-01-01T00:00:00.000Z");
         let after = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
         assert_eq!(rfc3339_millis(after), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn route_outcomes_round_trip_and_old_lines_have_none() {
+        let mut e = format_samples().remove(0);
+        let old = e.to_json_line();
+        e.notes.routes = Some(vec![RouteNote {
+            name: "pay".into(),
+            target: "http://127.0.0.1:1/".into(),
+            ok: false,
+            status: Some(500),
+            latency_ms: 2.5,
+            error: Some("answered 500 Internal Server Error".into()),
+        }]);
+        let line = e.to_json_line();
+        assert!(line.ends_with(
+            r#","routes":[{"name":"pay","target":"http://127.0.0.1:1/","ok":false,"status":500,"latency_ms":2.5,"error":"answered 500 Internal Server Error"}]}"#
+        ), "{line}");
+        assert_eq!(Event::from_json_line(line.as_bytes()).unwrap().unwrap(), e);
+        let read = Event::from_json_line(old.as_bytes()).unwrap().unwrap();
+        assert_eq!(read.notes.routes, None);
     }
 }
