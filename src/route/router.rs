@@ -206,10 +206,9 @@ impl Router {
                 report(&self.diag, &event.id, &r.note);
             }
         }
-        let reply = match ran
-            .iter()
-            .find(|r| !r.note.ok && !(r.http && ran.len() == 1))
-        {
+        // One app alone answers for itself, whatever its status (as with --forward-to).
+        let single_app = ran.len() == 1 && ran[0].http;
+        let reply = match ran.iter().find(|r| !r.note.ok && !single_app) {
             Some(failed) => {
                 let why = failed.note.error.clone().unwrap_or_default();
                 let mut reply = Reply::json(
