@@ -556,3 +556,31 @@ fn without_the_feature_kafka_urls_say_how_to_build_it() {
         );
     }
 }
+
+/// A relay says which it needs: a queue for RabbitMQ, a group for Kafka.
+#[cfg(feature = "amqp")]
+#[test]
+fn an_amqp_relay_needs_a_queue_and_takes_no_group() {
+    for (args, message) in [
+        (
+            &["relay", "amqp://u:p@127.0.0.1:1/v"][..],
+            "relay needs a queue: pass --queue NAME",
+        ),
+        (
+            &[
+                "relay",
+                "amqp://u:p@127.0.0.1:1/v",
+                "--queue",
+                "q",
+                "--group",
+                "g",
+            ][..],
+            "--group and --dead-letter-topic are for kafka:// relays",
+        ),
+    ] {
+        let out = crate::support::hookctl().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
