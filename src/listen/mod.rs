@@ -196,6 +196,9 @@ pub async fn run(
                     drop(writer);
                     closer.close().await;
                 }
+                if let Some(router) = &config.router {
+                    router.close().await;
+                }
                 let tracker = (!config.expectations.is_empty() || config.count.is_some())
                     .then(|| Tracker::new(config.expectations, config.count));
                 return Ok(Finished {
