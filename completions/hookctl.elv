@@ -19,6 +19,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
     var completions = [
         &'hookctl'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -34,6 +36,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
             cand channel 'Manage channels on a relay (`hookctl serve`)'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -81,8 +84,14 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --route 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect''s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event'
             cand --unrouted 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
+            cand --ready-json 'With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the events'
+            cand -c 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+            cand --compact 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+            cand --full 'Always the full view (summary line and body), never switching to --compact'
             cand --ack-first 'Answer 200 at once and forward (or route) in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
             cand --no-port 'Do not open the local port: events come only from --source'
@@ -97,9 +106,10 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;send'= {
             cand --to 'Where to send'
-            cand -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --data 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --set 'Override a field of the sample at a dot path; VALUE is JSON when it parses'
+            cand -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --data 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --set 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string'
+            cand --set-new 'Add a field at a dot path, creating objects on the way (applied before --set)'
             cand -H 'Extra request header ''Name: value'' (repeatable)'
             cand --header 'Extra request header ''Name: value'' (repeatable)'
             cand -X 'HTTP method'
@@ -126,6 +136,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --list 'List the built-in sample events'
             cand --dry-run 'Print the event that would be sent (capture format) and send nothing'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
@@ -140,7 +152,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;replay'= {
             cand --to 'Scheme, host and port to send to; a path other than / replaces the captured path'
-            cand --filter 'Only replay events matching type=GLOB (repeatable; any may match)'
+            cand --id 'Replay only the event with this id (repeatable). An id not in FILE is an error'
+            cand --filter 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag'
             cand --speed 'Keep the original gaps between events, divided by X (1 is real time)'
             cand --resign 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid'
             cand --route 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…, file:PATH or drop). HTTP routes use the delivery options'
@@ -157,6 +170,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --dry-run 'Print the events that would be sent (capture format) and send nothing'
             cand --skip-invalid 'Report malformed lines and go on, instead of stopping'
             cand --follow 'Keep FILE open and replay lines appended to it, like tail -f'
@@ -175,12 +190,15 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;verify'= {
             cand --scheme 'Signature scheme: standard, stripe, github, shopify, slack, hmac'
-            cand --tolerance 'Accept signature timestamps this far from now; 0 disables the check'
+            cand --tolerance 'Accept signature timestamps this far from the time each event was received (its received_at), or from now with --now; 0 disables the check'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
             cand --signature-header 'Header for the generic `hmac` scheme'
             cand --encoding 'Encoding for the generic `hmac` scheme'
             cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --now 'Measure timestamps against the current time instead of each event''s received_at'
             cand --json 'Print one NDJSON result per event'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -217,6 +235,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -239,12 +259,17 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --header-timeout 'How long a client may take to send a request''s headers (and the TLS handshake)'
             cand --body-timeout 'How long a client may take to send a whole body; slower ones get 408'
             cand --max-connections 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503'
+            cand --rate-limit 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second''s worth; further ones get 429 with Retry-After'
             cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
             cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --metrics-token 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics'
+            cand --verify 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable'
+            cand --tolerance 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays'
             cand --log-format 'Log lines on stderr as text or as one JSON object per line'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --fsync 'fsync each write before answering, for power-loss durability'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -257,6 +282,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;channel'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -273,6 +300,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --cacert 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one'
             cand --timeout 'How long to wait for the relay'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --json 'Print `{"channel": …, "url": …, "token": …}` on one line, for scripts'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -291,8 +320,47 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;channel;help;help'= {
         }
+        &'hookctl;config'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;show'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --json 'Print one NDJSON record (`kind: config`) instead of text'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;config;help'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;help;show'= {
+        }
+        &'hookctl;config;help;help'= {
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -310,6 +378,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
             cand channel 'Manage channels on a relay (`hookctl serve`)'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -329,6 +398,11 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
         }
         &'hookctl;help;channel;new'= {
+        }
+        &'hookctl;help;config'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+        }
+        &'hookctl;help;config;show'= {
         }
         &'hookctl;help;completions'= {
         }

@@ -7,6 +7,7 @@ pub mod amqp;
 pub mod bridge;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod deliver;
 pub mod error;
 pub mod event;
@@ -43,6 +44,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         choice,
         std::io::stdout().is_terminal(),
     ));
+    // Diagnostics go to stderr: its being a terminal decides their colour.
+    output::diag::set_color(output::should_color(
+        choice,
+        std::io::stderr().is_terminal(),
+    ));
     let global = cmd::GlobalOptions {
         verbose: cli.global.verbose,
         quiet: cli.global.quiet,
@@ -55,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Relay(args) => cmd::relay::run(args, &global)?,
         Command::Serve(args) => cmd::serve::run(args, &global)?,
         Command::Channel(command) => cmd::channel::run(command, &global)?,
+        Command::Config(args) => cmd::config::run(args)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

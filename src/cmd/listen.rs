@@ -16,6 +16,7 @@ use crate::listen::forward::ForwardConfig;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
+use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::route::{RouteSpec, Router, RouterConfig};
 use crate::shutdown::shutdown_signal;
@@ -23,7 +24,14 @@ use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
-    let mut config = config(&args, global, Box::new(std::io::stdout()), diag.clone())?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut config = config_for(
+        &args,
+        global,
+        Box::new(std::io::stdout()),
+        terminal,
+        diag.clone(),
+    )?;
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
@@ -41,19 +49,41 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             }
             None => Port::off(),
         };
-        let stop = shutdown_signal();
+        // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
+        // next delivery's write.
+        let watch_stdout = !matches!(config.output, Output::Quiet);
+        let signal = shutdown_signal();
+        let stop = async move {
+            tokio::select! {
+                () = signal => {}
+                () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
+            }
+        };
         listen::run(port, config, stop).await
     })?;
     drop(runtime);
     finished.report(&diag)
 }
 
-/// The listen settings the arguments ask for, printing to `stdout` and `diag`. Everything but
-/// the broker (`--publish`), which needs a runtime to connect.
+/// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
+/// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
+/// runtime to connect.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
+    diag: Diag,
+) -> anyhow::Result<ListenConfig> {
+    config_for(args, global, stdout, false, diag)
+}
+
+/// Like [`config`], for a `stdout` that may be a terminal (`terminal`): then untrusted text is
+/// escaped, and the view fits the terminal's width and the pace of deliveries.
+pub fn config_for(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
     // Checked now, so a bad route fails before anything is bound; built by `connect`.
@@ -101,15 +131,25 @@ pub fn config(
         None => None,
     };
     let output = if args.json {
-        Output::Json
+        Output::Json {
+            ready: args.ready_json,
+        }
     } else if global.quiet {
         Output::Quiet
     } else {
-        Output::Pretty(PrettyOptions {
-            verbose: global.verbose > 0,
-            sanitize: std::io::stdout().is_terminal(),
-            max_lines: args.max_print_lines as usize,
-            max_bytes: args.max_print_bytes,
+        Output::Pretty(ViewConfig {
+            options: PrettyOptions {
+                verbose: global.verbose > 0,
+                sanitize: terminal,
+                max_lines: args.max_print_lines as usize,
+                max_bytes: args.max_print_bytes,
+            },
+            choice: view_choice(args, global, terminal),
+            width: if terminal {
+                Width::Stdout
+            } else {
+                Width::Unlimited
+            },
         })
     };
     Ok(ListenConfig {
@@ -201,6 +241,18 @@ pub async fn connect(
     }
     config.router = Some(Arc::new(router));
     Ok(())
+}
+
+/// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the
+/// full view until it stops being readable, and anything else the full view.
+fn view_choice(args: &ListenArgs, global: &GlobalOptions, terminal: bool) -> ViewChoice {
+    if args.compact {
+        ViewChoice::Compact
+    } else if args.full || global.verbose > 0 || !terminal {
+        ViewChoice::Full
+    } else {
+        ViewChoice::Auto
+    }
 }
 
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.

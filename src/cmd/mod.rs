@@ -2,8 +2,10 @@
 //! plain config structs and calls the core modules, which never see clap.
 
 pub mod channel;
+pub mod config;
 pub mod kafka;
 pub mod listen;
+pub mod profile;
 pub mod relay;
 pub mod replay;
 pub mod send;
@@ -48,6 +50,7 @@ pub fn delivery_setup(
         dead_letter: args.dead_letter.clone(),
         total,
         concurrency: args.concurrency as usize,
+        progress: None,
     };
     let delivery = DeliveryConfig {
         timeout: args.timeout,

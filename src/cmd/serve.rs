@@ -12,10 +12,14 @@ use crate::cli::{LogFormatArg, ServeArgs};
 use crate::cmd::GlobalOptions;
 use crate::exit::Exit;
 use crate::output::diag::Diag;
+use crate::send::compose::Signer;
+use crate::serve::edge::EdgeCheck;
+use crate::serve::ids::is_channel_id;
 use crate::serve::log::Retention;
 use crate::serve::logs::{LogFormat, Logger};
 use crate::serve::{self, ServeConfig};
 use crate::shutdown::shutdown_signal;
+use crate::signature::{Scheme, Secret};
 
 pub fn run(args: ServeArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let config = config(&args, global)?;
@@ -59,6 +63,12 @@ pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeC
         max_channels: args.max_channels as usize,
         tls,
         metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+        rate_limit: args.rate_limit.map(|r| r.per_second),
+        verify: args
+            .verify
+            .iter()
+            .map(|spec| edge_check(spec, args.tolerance.as_secs()))
+            .collect::<anyhow::Result<_>>()?,
         log: Logger {
             format: match args.log_format {
                 LogFormatArg::Text => LogFormat::Text,
@@ -68,6 +78,40 @@ pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeC
             verbose: global.verbose > 0,
         },
     })
+}
+
+/// One `--verify CHANNEL=SCHEME[:ENV]`, its secret read from ENV and checked for its form.
+fn edge_check(spec: &str, tolerance_secs: u64) -> anyhow::Result<(String, EdgeCheck)> {
+    let usage = || {
+        anyhow::anyhow!("--verify {spec:?}: write it as CHANNEL=SCHEME or CHANNEL=SCHEME:ENV, e.g. '*=github:GITHUB_WEBHOOK_SECRET'")
+    };
+    let (channel, rest) = spec.split_once('=').ok_or_else(usage)?;
+    if channel != "*" && !is_channel_id(channel) {
+        anyhow::bail!("--verify {spec:?}: {channel:?} is not a channel id (22 characters, as `hookctl channel new` prints) or *");
+    }
+    let (scheme, env) = rest.split_once(':').unwrap_or((rest, "HOOKCTL_SECRET"));
+    if scheme.is_empty() || env.is_empty() {
+        return Err(usage());
+    }
+    let scheme =
+        Scheme::from_name(scheme, None).map_err(|e| anyhow::anyhow!("--verify {spec:?}: {e}"))?;
+    let secret = std::env::var(env).unwrap_or_default();
+    if secret.is_empty() {
+        anyhow::bail!(
+            "--verify {spec:?}: set the signing secret in the environment variable {env}"
+        );
+    }
+    let secret = Signer::new(scheme.clone(), Secret::new(secret))
+        .map_err(|e| anyhow::anyhow!("--verify {spec:?}: the secret in {env}: {e}"))?
+        .secret;
+    Ok((
+        channel.to_owned(),
+        EdgeCheck {
+            scheme,
+            secrets: vec![secret],
+            tolerance_secs,
+        },
+    ))
 }
 
 /// A rustls server configuration from PEM files.

@@ -24,9 +24,9 @@ use tokio::net::TcpListener;
 
 use crate::exit::{CodedError, Exit};
 use crate::output::diag::{Diag, Untrusted};
-use crate::output::pretty::render_app_answer;
 use crate::output::printer::{Printer, QueueLimit};
-use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
+use crate::output::view::{View, ViewConfig};
+use crate::output::{human_bytes, human_duration, style};
 use crate::source::{SourceConfig, Sources};
 use capture::CaptureWriter;
 use expect::{Expectation, Tracker};
@@ -51,10 +51,11 @@ const PRINTER_DRAIN: Duration = Duration::from_secs(2);
 pub enum Output {
     /// Nothing.
     Quiet,
-    /// One capture record per line (NDJSON), after a `ready` record.
-    Json,
-    /// The human rendering.
-    Pretty(PrettyOptions),
+    /// One capture record per line (NDJSON); first a `ready` record when `ready` is set.
+    Json { ready: bool },
+    /// The human rendering: the full view, one line per event, or the full view until it
+    /// stops being readable.
+    Pretty(ViewConfig),
 }
 
 /// Everything `listen` is asked to do.
@@ -173,25 +174,10 @@ pub async fn run(
     };
     tokio::pin!(stop, deadline);
     let mut sources = match sources {
-        Some(mut running) => {
-            let shown = running.shown();
-            for source in &shown {
-                diag.line(format_args!("subscribed to {source}"));
-            }
-            running.follow(&diag);
-            tokio::select! {
-                subscribed = running.subscribed() => {
-                    if let Err(why) = subscribed {
-                        running.stop().await;
-                        return Err(CodedError::error(Exit::Error, why));
-                    }
-                }
-                _ = &mut stop => {}
-                _ = &mut deadline => {}
-            }
-            if !running.is_subscribed() {
+        Some(sources) => match subscribe(sources, &diag, stop.as_mut(), deadline.as_mut()).await? {
+            Some(subscribed) => Some(subscribed),
+            None => {
                 // Stopped, or out of time, before every source was subscribed.
-                running.stop().await;
                 if let Some((writer, closer)) = capture {
                     drop(writer);
                     closer.close().await;
@@ -199,19 +185,13 @@ pub async fn run(
                 if let Some(router) = &config.router {
                     router.close().await;
                 }
-                let tracker = (!config.expectations.is_empty() || config.count.is_some())
-                    .then(|| Tracker::new(config.expectations, config.count));
-                return Ok(Finished {
-                    reason: Finish::Running,
-                    events: 0,
-                    bytes: 0,
-                    elapsed: started.elapsed(),
-                    not_printed: 0,
-                    unmet: tracker.map(|t| t.unmet_report()),
-                });
+                return Ok(Finished::before_ready(
+                    started,
+                    config.expectations,
+                    config.count,
+                ));
             }
-            Some((running, shown))
-        }
+        },
         None => None,
     };
     let shown_sources: Vec<String> = sources.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
@@ -222,18 +202,22 @@ pub async fn run(
         };
         write_ready_file(path, &ready)?;
     }
-    if let Output::Json = config.output {
-        let mut ready = serde_json::json!({ "kind": "ready", "pid": std::process::id() });
+    if let Output::Json { ready: true } = config.output {
+        let mut ready = serde_json::json!({ "kind": "ready" });
         if let Some((_, url)) = &url {
             ready["url"] = url.as_str().into();
         }
+        ready["pid"] = std::process::id().into();
         if !shown_sources.is_empty() {
             ready["sources"] = shown_sources.clone().into();
         }
         writeln!(config.stdout, "{ready}")?;
         config.stdout.flush()?;
     }
-    let printer = make_printer(config.output, config.stdout, diag.clone());
+    // Columns the compact view keeps free for the outcomes of --verify and --forward-to.
+    let tail = if config.verify.is_some() { 20 } else { 0 }
+        + if config.forward.is_some() { 14 } else { 0 };
+    let printer = make_printer(config.output, config.stdout, diag.clone(), tail);
     let (stopper, mut finished) = Stopper::new();
     let tracker = (!config.expectations.is_empty() || config.count.is_some())
         .then(|| Tracker::new(config.expectations, config.count));
@@ -328,7 +312,56 @@ pub async fn run(
     })
 }
 
+/// Follows every source and waits until each one is subscribed: `Ok(None)` when `stop` or
+/// `deadline` came first, an error when a source cannot be followed (a refused token).
+async fn subscribe(
+    mut sources: Sources<Shared>,
+    diag: &Diag,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+    deadline: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> anyhow::Result<Option<(Sources<Shared>, Vec<String>)>> {
+    let shown = sources.shown();
+    for source in &shown {
+        diag.line(format_args!("subscribed to {source}"));
+    }
+    sources.follow(diag);
+    let subscribed = tokio::select! {
+        subscribed = sources.subscribed() => Some(subscribed),
+        _ = stop => None,
+        _ = deadline => None,
+    };
+    match subscribed {
+        Some(Ok(())) => Ok(Some((sources, shown))),
+        Some(Err(why)) => {
+            sources.stop().await;
+            Err(CodedError::error(Exit::Error, why))
+        }
+        None => {
+            sources.stop().await;
+            Ok(None)
+        }
+    }
+}
+
 impl Finished {
+    /// A run that stopped before it was ready: nothing seen, every expectation unmet.
+    fn before_ready(
+        started: Instant,
+        expectations: Vec<Expectation>,
+        count: Option<u64>,
+    ) -> Finished {
+        let tracker = (!expectations.is_empty() || count.is_some())
+            .then(|| Tracker::new(expectations, count));
+        Finished {
+            reason: Finish::Running,
+            events: 0,
+            bytes: 0,
+            elapsed: started.elapsed(),
+            not_printed: 0,
+            unmet: tracker.map(|t| t.unmet_report()),
+        }
+    }
+
     /// Reports the run on `diag` (the summary line, unmet expectations) and gives the exit
     /// code: a forward failure with --exit-on-forward-failure is an error (3), unmet
     /// expectations are 4.
@@ -377,34 +410,33 @@ fn write_ready_file(path: &Path, url: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write --ready-file {}", path.display()))
 }
 
-/// The printer for `output`: NDJSON, pretty, or none.
+/// The printer for `output`: NDJSON, the human view, or none.
 fn make_printer(
     output: Output,
     out: Box<dyn Write + Send>,
     diag: Diag,
+    tail: usize,
 ) -> Option<Printer<Printed>> {
     match output {
         Output::Quiet => None,
-        Output::Json => Some(Printer::spawn(
+        Output::Json { .. } => Some(Printer::spawn(
             out,
             PRINT_QUEUE,
             diag,
             Printed::weight,
             |item: &Printed, out| item.event.write_json_line(out),
         )),
-        Output::Pretty(options) => Some(Printer::spawn(
-            out,
-            PRINT_QUEUE,
-            diag,
-            Printed::weight,
-            move |item: &Printed, out| {
-                render_event(&item.event, &options, out);
-                if options.verbose {
-                    if let Some(body) = item.forward_body.as_ref().filter(|b| !b.is_empty()) {
-                        render_app_answer(body, &options, out);
-                    }
-                }
-            },
-        )),
+        Output::Pretty(view) => {
+            let mut view = View::new(view, tail);
+            Some(Printer::spawn_with_notes(
+                out,
+                PRINT_QUEUE,
+                diag,
+                Printed::weight,
+                move |item: &Printed, out| {
+                    view.render(&item.event, item.forward_body.as_deref(), out)
+                },
+            ))
+        }
     }
 }

@@ -30,7 +30,14 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(1024);
-    let reader = std::thread::spawn(move || feed(input, &plan, tx));
+    let reader = std::thread::spawn(move || {
+        feed(
+            input,
+            &plan,
+            tx,
+            &crate::deliver::progress::Progress::default(),
+        )
+    });
     let events = stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut routed = events
         .map(|event| async move {

@@ -30,6 +30,8 @@ pub struct Channel {
     token_hash: [u8; 32],
     pub log: ChannelLog,
     pub counters: Counters,
+    /// Its rate limit, made on first use.
+    pub bucket: std::sync::OnceLock<super::ratelimit::Bucket>,
 }
 
 impl Channel {
@@ -108,6 +110,7 @@ impl Channels {
                     token_hash: hash,
                     log,
                     counters: Counters::default(),
+                    bucket: Default::default(),
                 }),
             );
         }
@@ -177,6 +180,7 @@ impl Channels {
             token_hash: hash,
             log,
             counters: Counters::default(),
+            bucket: Default::default(),
         });
         self.map
             .write()

@@ -5,10 +5,12 @@
 //! The wire protocol is in docs/relay-protocol.md.
 
 pub mod channels;
+pub mod edge;
 pub mod ids;
 pub mod log;
 pub mod logs;
 pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
 pub mod smee;
 pub mod subscribe;
@@ -52,6 +54,10 @@ pub struct ServeConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
     pub metrics_token: Option<String>,
+    /// Events per second each channel takes at most.
+    pub rate_limit: Option<f64>,
+    /// Signature checks per channel (`*` for the others).
+    pub verify: Vec<(String, edge::EdgeCheck)>,
     pub log: Logger,
 }
 
@@ -59,6 +65,8 @@ pub struct ServeConfig {
 pub struct RouteLimits {
     pub max_body: usize,
     pub body_timeout: Duration,
+    /// Events per second per channel.
+    pub rate_limit: Option<f64>,
 }
 
 /// What every request handler shares.
@@ -70,6 +78,7 @@ pub struct Server {
     /// Turns true when the server stops: subscriptions end.
     pub stop: watch::Receiver<bool>,
     pub metrics_token: Option<String>,
+    pub edge: edge::Edge,
     public_url: Option<String>,
     scheme: &'static str,
     bound: String,
@@ -130,10 +139,12 @@ pub async fn run(
         limits: RouteLimits {
             max_body: config.max_body,
             body_timeout: config.body_timeout,
+            rate_limit: config.rate_limit,
         },
         log: log.clone(),
         stop: stop_rx,
         metrics_token: config.metrics_token.clone(),
+        edge: edge::Edge::new(config.verify),
         public_url: config.public_url.clone(),
         scheme,
         bound: addr.to_string(),
@@ -149,6 +160,14 @@ pub async fn run(
             ("data", config.data.display().to_string().into()),
         ],
     );
+    for channel in server.edge.channels() {
+        if channels.get(channel).is_none() {
+            log.warn(
+                "--verify names a channel this relay does not have",
+                &[("channel", channel.into())],
+            );
+        }
+    }
     if addr.ip().is_unspecified() && config.tls.is_none() {
         log.warn(
             "serving plain HTTP on every network interface; use --tls-cert/--tls-key or a reverse proxy with TLS, since subscribe tokens travel in requests",

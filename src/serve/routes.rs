@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -15,8 +15,10 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::json;
 
+use super::edge::Checked;
 use super::ids::is_channel_id;
 use super::metrics::Reject;
+use super::ratelimit::Bucket;
 use super::subscribe::{Format, Subscription};
 use super::Server;
 use crate::event::Event;
@@ -94,6 +96,20 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
             .fetch_add(1, Ordering::Relaxed);
         return error(404, "no such channel");
     };
+    if let Some(rate) = server.limits.rate_limit {
+        let bucket = channel.bucket.get_or_init(|| Bucket::new(rate));
+        if let Err(wait) = bucket.take(Instant::now()) {
+            channel.counters.reject(Reject::RateLimited);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return whole(
+                Reply::json(
+                    429,
+                    &json!({ "error": "this channel's rate limit (--rate-limit) is reached; retry later" }),
+                )
+                .with_header("retry-after", &secs.to_string()),
+            );
+        }
+    }
     let (parts, body) = req.into_parts();
     let body = match read_body(
         body,
@@ -125,8 +141,27 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
         SystemTime::now(),
     );
     drop(parts);
+    match server.edge.check(id, &event) {
+        Checked::Store => {}
+        Checked::Duplicate(seq) => {
+            server.log.detail(
+                "duplicate delivery not stored again",
+                &[("channel", id.into()), ("seq", seq.into())],
+            );
+            return whole(Reply::json(200, &json!({ "seq": seq, "duplicate": true })));
+        }
+        Checked::Rejected(why) => {
+            channel.counters.reject(Reject::Signature);
+            server.log.warn(
+                "refused a delivery with 401: signature verification failed",
+                &[("channel", id.into()), ("reason", why.as_str().into())],
+            );
+            return error(401, &format!("signature verification failed: {why}"));
+        }
+    }
     match channel.log.append(&event).await {
         Ok(seq) => {
+            server.edge.stored(id, &event, seq);
             channel.counters.stored(event.body.len());
             server.log.detail(
                 "stored",

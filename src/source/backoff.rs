@@ -1,7 +1,7 @@
 //! How long to wait before reconnecting: exponential from one second, capped at 30 seconds,
 //! with jitter (half the step fixed, half random), so many laptops that lost the same relay
-//! do not all come back in the same instant. A connection that got as far as the relay's
-//! `ready` resets it.
+//! do not all come back in the same instant. A connection that delivered anything (the
+//! relay's `ready`, an event, a ping) resets it.
 
 use std::time::Duration;
 

@@ -55,6 +55,8 @@ struct Progress {
     server_retry: Option<Duration>,
     warned_smee: bool,
     warned_state: bool,
+    /// The current connection delivered something (an event, a ping).
+    heard: bool,
 }
 
 impl<S: Sink> Follow<S> {
@@ -67,6 +69,7 @@ impl<S: Sink> Follow<S> {
             server_retry: None,
             warned_smee: false,
             warned_state: false,
+            heard: false,
         };
         if self.source.is_smee() {
             self.warn_smee(&mut progress);
@@ -83,12 +86,17 @@ impl<S: Sink> Follow<S> {
                 Err(Refused::Retry { why, after }) => (why, after),
                 Ok(body) => {
                     connected_once = true;
-                    backoff.reset();
                     self.diag.line(format_args!("connected to {shown}"));
                     if let Some(ready) = self.ready.take() {
                         let _ = ready.send(()).await;
                     }
-                    match self.stream(body, &mut progress).await {
+                    progress.heard = false;
+                    let ended = self.stream(body, &mut progress).await;
+                    if progress.heard {
+                        // The relay spoke: the next wait starts short again.
+                        backoff.reset();
+                    }
+                    match ended {
                         Ended::Stopped => return Ok(()),
                         Ended::Lost(why) => (why, None),
                     }
@@ -137,6 +145,7 @@ impl<S: Sink> Follow<S> {
                 }
             }
             for item in items.drain(..) {
+                progress.heard = true;
                 match item {
                     Item::Retry(ms) => progress.server_retry = Some(Duration::from_millis(ms)),
                     Item::Comment => {}
@@ -168,16 +177,19 @@ impl<S: Sink> Follow<S> {
         }
     }
 
-    /// `ready`: `{"channel": ID, "last": SEQ}`; says how many events were missed when resuming.
-    fn ready_event(&self, data: &str, progress: &Progress) {
+    /// `ready`: `{"channel": ID, "last": SEQ}`. Resuming, it says how many events were
+    /// missed; starting afresh, SEQ becomes the resume point, so what arrives while a later
+    /// reconnect is pending is not lost.
+    fn ready_event(&self, data: &str, progress: &mut Progress) {
         #[derive(Deserialize)]
         struct Ready {
             last: Option<u64>,
         }
-        let (Some(after), Ok(Ready { last: Some(newest) })) =
-            (progress.last, serde_json::from_str::<Ready>(data))
-        else {
+        let Ok(Ready { last: Some(newest) }) = serde_json::from_str::<Ready>(data) else {
             return;
+        };
+        let Some(after) = progress.last else {
+            return self.remember(newest, progress);
         };
         let missed = newest.saturating_sub(after);
         self.diag.line(format_args!(

@@ -7,14 +7,17 @@ mod support;
 mod basics;
 mod broker;
 mod ci;
+mod config;
 mod core;
 mod delivery;
 mod design;
 mod hardening;
 mod kafka;
+mod output;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;
 mod routes;
 mod serve;
 mod signatures;
 mod source;
+mod truth;

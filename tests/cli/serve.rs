@@ -609,3 +609,251 @@ fn channels_cannot_be_created_cross_site() {
     assert_eq!(full.status, 503);
     assert!(full.text().contains("--max-channels"), "{}", full.text());
 }
+
+/// Headers that sign `body` with `scheme` and `secret` at `timestamp`.
+fn signed(
+    scheme: &str,
+    secret: &str,
+    body: &str,
+    id: &str,
+    timestamp: i64,
+) -> Vec<(String, String)> {
+    use hookctl::signature::{sign, Scheme, Secret, SignRequest};
+    let scheme = Scheme::from_name(scheme, None).unwrap();
+    let request = SignRequest {
+        id,
+        timestamp,
+        body: body.as_bytes(),
+        event_type: None,
+    };
+    sign(&scheme, &Secret::new(secret.to_owned()), &request).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn edge_verification_refuses_forged_and_replayed_deliveries() {
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = Serve::spawn(data.path(), &[]);
+    let (github, token) = serve.channel();
+    let (stripe, _) = serve.channel();
+    let (open, _) = serve.channel();
+    serve.kill();
+    let serve = Serve::spawn_with(
+        data.path(),
+        &[
+            "--verify",
+            &format!("{github}=github:GH_SECRET"),
+            "--verify",
+            &format!("{stripe}=stripe:STRIPE_SECRET"),
+        ],
+        |cmd| {
+            cmd.env("GH_SECRET", "gh-s3cret")
+                .env("STRIPE_SECRET", "whsec_test");
+        },
+    );
+    let post = |channel: &str, headers: &[(String, String)], body: &str| {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        request(
+            &serve.url,
+            "POST",
+            &format!("/{channel}"),
+            &headers,
+            body.as_bytes(),
+        )
+    };
+    let body = r#"{"zen":"Keep it logically awesome."}"#;
+    // Signed right: stored.
+    let mut good = signed("github", "gh-s3cret", body, "", now());
+    good.push(("x-github-delivery".into(), "delivery-1".into()));
+    let stored = post(&github, &good, body);
+    assert_eq!(
+        (stored.status, stored.text().as_str()),
+        (200, "{\"seq\":1}")
+    );
+    // The same delivery again (a retry, or a replay): answered with the first copy, not stored.
+    let again = post(&github, &good, body);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.text(), "{\"seq\":1,\"duplicate\":true}");
+    // Forged: wrong secret, tampered body, no signature.
+    let forged = signed("github", "guess", body, "", now());
+    let refused = post(&github, &forged, body);
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(
+        refused.text().contains("signature verification failed"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(post(&github, &good, "{\"zen\":\"tampered\"}").status, 401);
+    assert_eq!(post(&github, &[], body).status, 401);
+    // Stripe: a valid signature from an hour ago is a replay.
+    let old = signed("stripe", "whsec_test", body, "", now() - 3600);
+    let replay = post(&stripe, &old, body);
+    assert_eq!(replay.status, 401);
+    assert!(replay.text().contains("timestamp"), "{}", replay.text());
+    let fresh = signed("stripe", "whsec_test", body, "", now());
+    assert_eq!(post(&stripe, &fresh, body).status, 200);
+    // A channel without --verify takes anything.
+    assert_eq!(post(&open, &[], "anything").status, 200);
+    // Only the good delivery reached the github channel's subscribers.
+    let mut sse = Sse::open(
+        &serve.url,
+        &format!("/{github}?since=0&format=capture&token={token}"),
+        &[],
+    );
+    let got = captured(&mut sse, 1);
+    assert_eq!(got[0].1.body.as_ref(), body.as_bytes());
+    assert_eq!(sse.next_within(Duration::from_millis(300)), None);
+    let metrics = request(&serve.url, "GET", "/metrics", &[], b"").text();
+    assert!(
+        metrics.contains("hookctl_serve_rejected_total{reason=\"signature\"} 4"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn verify_flags_are_checked_before_serving() {
+    let data = tempfile::tempdir().unwrap();
+    for (spec, env, message) in [
+        ("github", None, "write it as CHANNEL=SCHEME"),
+        ("nope=github", None, "is not a channel id"),
+        (
+            "*=github:MISSING_SECRET",
+            None,
+            "set the signing secret in the environment variable MISSING_SECRET",
+        ),
+        ("*=frobnicate", Some("x"), "frobnicate"),
+        (
+            "*=standard",
+            Some("not base64!"),
+            "the secret in HOOKCTL_SECRET",
+        ),
+    ] {
+        let mut cmd = hookctl();
+        cmd.args(["serve", "--port", "0", "--data"])
+            .arg(data.path())
+            .args(["--verify", spec]);
+        if let Some(secret) = env {
+            cmd.env("HOOKCTL_SECRET", secret);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{spec}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("hookctl: error: --verify"),
+            "{spec}: {stderr}"
+        );
+        assert!(stderr.contains(message), "{spec}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn a_channel_over_its_rate_limit_gets_429() {
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::spawn(data.path(), &["--rate-limit", "3/m"]);
+    let (id, _) = serve.channel();
+    let (other, _) = serve.channel();
+    // A burst of one second's worth, at least one event: here one.
+    serve.post(&id, &[], b"{}");
+    let limited = request(&serve.url, "POST", &format!("/{id}"), &[], b"{}");
+    assert_eq!(limited.status, 429);
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((19..=20).contains(&retry), "{retry}");
+    assert!(limited.text().contains("--rate-limit"));
+    // Each channel has its own.
+    assert_eq!(serve.post(&other, &[], b"{}"), 1);
+}
+
+#[test]
+fn serves_https_with_a_certificate_made_in_the_test() {
+    use std::io::{Read, Write};
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, pem("CERTIFICATE", cert.der())).unwrap();
+    std::fs::write(&key_path, pem("PRIVATE KEY", &signing_key.serialize_der())).unwrap();
+    let serve = Serve::spawn(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    assert!(serve.url.starts_with("https://127.0.0.1:"), "{}", serve.url);
+    // channel new trusts the certificate with --cacert.
+    let out = hookctl()
+        .args([
+            "channel", "new", "--json", "--server", &serve.url, "--cacert",
+        ])
+        .arg(&cert_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["channel"].as_str().unwrap();
+    assert_eq!(created["url"], format!("{}/{id}", serve.url));
+    // Without it, the certificate is refused.
+    let untrusted = hookctl()
+        .args(["channel", "new", "--server", &serve.url])
+        .output()
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(1));
+    // A post over TLS is stored.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(serve.url.trim_start_matches("https://")).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    write!(
+        tls,
+        "POST /{id}/x HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("{\"seq\":1}"), "{answer}");
+    // Plain HTTP on the TLS port gets no answer.
+    let mut plain = std::net::TcpStream::connect(serve.url.trim_start_matches("https://")).unwrap();
+    plain.set_read_timeout(Some(WAIT)).unwrap();
+    plain
+        .write_all(b"GET /_hookctl/health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = plain.read_to_end(&mut reply);
+    assert!(!reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+}
+
+/// DER bytes as a PEM block.
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

@@ -339,6 +339,102 @@ fn a_relay_that_is_down_is_retried_until_listen_is_stopped() {
 }
 
 #[test]
+fn expectations_time_out_while_the_relay_is_unreachable() {
+    let source = format!("{}/ch_8", crate::support::dead_url());
+    let out = hookctl()
+        .args([
+            "listen",
+            "--no-port",
+            "--source",
+            &source,
+            "--expect",
+            "type=x",
+            "--timeout",
+            "1500ms",
+        ])
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to {source}: connection refused; retrying in "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 events (0 B) in "), "{stderr}");
+    assert!(
+        stderr.contains("timed out waiting for expected events:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_fresh_start_resumes_from_where_it_joined_after_a_reconnect() {
+    let server = SseServer::start();
+    let source = format!("{}/ch_9", server.url);
+    let mut listen = Listen::start(&["--source", &source, "--json"]);
+    let mut conn = server.next();
+    assert_eq!(conn.header("last-event-id"), None);
+    conn.accept();
+    conn.event(None, Some("ready"), r#"{"channel":"ch_9","last":41}"#);
+    drop(conn);
+    // Events 42.. that reach the relay while listen reconnects are asked for, not lost.
+    let mut conn = server.next();
+    assert_eq!(conn.header("last-event-id"), Some("41"));
+    conn.accept();
+    conn.event(None, Some("ready"), r#"{"channel":"ch_9","last":42}"#);
+    conn.capture(42, &provider_event(42));
+    assert_eq!(events(&mut listen, 1)[0]["id"], "msg_42");
+    listen
+        .stderr
+        .wait_for("the resume", |l| l == "resumed after #41: 1 missed event");
+    assert_eq!(listen.interrupt().code(), Some(0));
+}
+
+/// An event listen could not keep (the broker refused it) is fetched again, not skipped.
+#[cfg(feature = "amqp")]
+#[test]
+fn an_event_that_could_not_be_published_is_fetched_again() {
+    let Ok(amqp) = std::env::var("HOOKCTL_TEST_AMQP_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "HOOKCTL_TEST_AMQP_URL is needed in CI"
+        );
+        eprintln!("skipped: set HOOKCTL_TEST_AMQP_URL to run against a broker");
+        return;
+    };
+    let server = SseServer::start();
+    let source = format!("{}/ch_10", server.url);
+    // No queue is bound to this exchange: every publish is unroutable, answered 503.
+    let exchange = format!("source-unroutable-{}", std::process::id());
+    let mut listen = Listen::start(&[
+        "--source",
+        &source,
+        "--publish",
+        &amqp,
+        "--exchange",
+        &exchange,
+    ]);
+    let mut conn = server.next();
+    conn.accept();
+    conn.event(None, Some("ready"), r#"{"channel":"ch_10","last":0}"#);
+    conn.capture(1, &provider_event(1));
+    let line = listen
+        .stderr
+        .wait_for("the refetch", |l| l.starts_with("disconnected from"));
+    assert!(
+        line.starts_with(&format!(
+            "disconnected from {source}: event #1 could not be kept (not published: "
+        )),
+        "{line}"
+    );
+    assert!(line.contains("; retrying in "), "{line}");
+    let conn = server.next();
+    assert_eq!(conn.header("last-event-id"), Some("0"));
+    assert_eq!(listen.interrupt().code(), Some(0));
+}
+
+#[test]
 fn a_stream_that_is_not_an_event_stream_is_an_error() {
     let server = SseServer::start();
     let source = format!("{}/page", server.url);
@@ -369,6 +465,7 @@ fn no_port_subscribes_without_a_local_port() {
             "--source",
             &source,
             "--json",
+            "--ready-json",
             "--ready-file",
         ])
         .arg(&ready)
@@ -406,39 +503,33 @@ fn no_port_subscribes_without_a_local_port() {
     assert!(lines.iter().all(|l| !l.contains("SECRET")), "{lines:#?}");
 }
 
+/// `hookctl listen ARGS`, expected to fail with `code` at once; its stderr.
+fn listen_fails(args: &[&str], code: i32) -> String {
+    let out = hookctl().arg("listen").args(args).assert().code(code);
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
 #[test]
 fn bad_source_flags_are_usage_errors() {
-    let out = hookctl().args(["listen", "--no-port"]).assert().code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = listen_fails(&["--no-port"], 2);
     assert!(err.contains("--source <URL>"), "{err}");
-    let out = hookctl()
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--source",
-            "ftp://relay.test/x?token=SECRET",
-        ])
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = listen_fails(
+        &["--port", "0", "--source", "ftp://relay.test/x?token=SECRET"],
+        1,
+    );
     assert_eq!(
         err,
         "hookctl: error: invalid --source \"ftp://relay.test/x\": only http:// and https:// URLs with a host are supported\n"
     );
-    let out = hookctl()
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--source",
-            "http://r.test/a",
-            "--source",
-            "http://r.test/a?token=x",
-        ])
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let twice = [
+        "--port",
+        "0",
+        "--source",
+        "http://r.test/a",
+        "--source",
+        "http://r.test/a?token=x",
+    ];
+    let err = listen_fails(&twice, 1);
     assert_eq!(
         err,
         "hookctl: error: --source http://r.test/a is given twice\n"
@@ -446,23 +537,21 @@ fn bad_source_flags_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::write(&state, "not json").unwrap();
-    let out = hookctl()
-        .args([
-            "listen",
+    let state_arg = state.to_str().unwrap();
+    let err = listen_fails(
+        &[
             "--port",
             "0",
             "--source",
             "http://r.test/a",
             "--source-state",
-        ])
-        .arg(&state)
-        .assert()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+            state_arg,
+        ],
+        1,
+    );
     assert!(
         err.starts_with(&format!(
-            "hookctl: error: {}: not a hookctl source state file",
-            state.display()
+            "hookctl: error: {state_arg}: not a hookctl source state file"
         )),
         "{err}"
     );
@@ -518,6 +607,7 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
     let state = dir.path().join("state.json");
     let server = SseServer::start();
     let source = format!("{}/ch_7", server.url);
+    std::fs::write(&state, format!(r#"{{"v":1,"sources":{{"{source}":0}}}}"#)).unwrap();
     let mut listen = Listen::start(&[
         "--source",
         &source,
@@ -526,11 +616,15 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
         state.to_str().unwrap(),
     ]);
     let mut conn = server.next();
+    assert_eq!(conn.header("last-event-id"), Some("0"));
     conn.accept();
-    conn.event(None, Some("ready"), r#"{"channel":"ch_7","last":20}"#);
+    conn.event(None, Some("ready"), r#"{"channel":"ch_7","last":15}"#);
     conn.send("id: 14\nevent: gap\ndata: {\"after\":0,\"next\":15,\"missed\":14}\n\n");
     conn.capture(15, &provider_event(15));
     assert_eq!(events(&mut listen, 1)[0]["id"], "msg_15");
+    listen
+        .stderr
+        .wait_for("the resume", |l| l == "resumed after #0: 15 missed events");
     let warning = listen.stderr.wait_for("the gap", |l| l.contains("dropped"));
     assert_eq!(
         warning,
@@ -540,3 +634,6 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
     let saved = std::fs::read_to_string(&state).unwrap();
     assert_eq!(json_line(&saved)["sources"][&source], 15);
 }
+
+#[path = "source/relay.rs"]
+mod relay;

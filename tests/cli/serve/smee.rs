@@ -7,23 +7,23 @@ use std::process::{Child, Command, Stdio};
 use super::harness::*;
 use crate::support::*;
 
-/// `tests/compat/smee/node_modules/.bin/smee`, or `None` (after saying why) outside CI when
-/// it is not installed.
-fn smee_client() -> Option<PathBuf> {
+/// A client installed under `tests/compat/smee` (`relative` in it), or `None` (after saying
+/// how to install it) outside CI when it is not there.
+fn installed(relative: &str, install: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/smee");
-    let bin = dir.join("node_modules/.bin/smee");
+    let bin = dir.join(relative);
     if bin.exists() {
         return Some(bin);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!(
-            "CI=true but {} is missing: .ci/run must run `npm ci` in {}",
-            bin.display(),
-            dir.display()
+            "CI=true but {} is missing: .ci/run must install it ({install})",
+            bin.display()
         );
     }
     eprintln!(
-        "SKIPPED serve::smee: smee-client is not installed (run: npm ci --prefix {})",
+        "SKIPPED serve::smee: {} is not installed (in {}: {install})",
+        bin.display(),
         dir.display()
     );
     None
@@ -40,7 +40,9 @@ impl Drop for Killed {
 
 #[test]
 fn the_real_smee_client_relays_a_channel_to_a_local_app() {
-    let Some(smee) = smee_client() else { return };
+    let Some(smee) = installed("node_modules/.bin/smee", "npm ci") else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let serve = Serve::spawn(data.path(), &[]);
     let (id, token) = serve.channel();
@@ -82,5 +84,57 @@ fn the_real_smee_client_relays_a_channel_to_a_local_app() {
     assert_eq!(relayed, sent);
     stdout.wait_for("smee-client's log of the delivery", |l| {
         l.contains("POST") && l.contains("/app") && l.ends_with("200")
+    });
+}
+
+#[test]
+fn pysmee_relays_a_channel_to_a_local_app() {
+    let Some(pysmee) = installed(
+        "venv/bin/pysmee",
+        "python3 -m venv venv && venv/bin/pip install -r requirements.txt",
+    ) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let serve = Serve::spawn(data.path(), &[]);
+    let (id, token) = serve.channel();
+    let app = Recorder::ok();
+    let mut child = Command::new(&pysmee)
+        .args([
+            "-v",
+            "forward",
+            &format!("{}/{id}?token={token}", serve.url),
+        ])
+        .arg(format!("{}/app", app.url))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pysmee");
+    let _stdout = Lines::spawn(child.stdout.take().unwrap());
+    let mut stderr = Lines::spawn(child.stderr.take().unwrap());
+    let _child = Killed(child);
+    // pysmee logs `Connected` when it gets the `ready` event.
+    stderr.wait_for("pysmee to connect", |l| l.contains("VERBOSE: Connected to"));
+    // pysmee re-serialises the body compactly and keeps the original Content-Length, as it
+    // does with smee.io: a compact body goes through unchanged.
+    let body = r#"{"ref":"refs/heads/main","size":3,"ok":true}"#;
+    let response = request(
+        &serve.url,
+        "POST",
+        &format!("/{id}"),
+        &[
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(response.status, 200);
+    let seen = app.next().event;
+    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("POST", "/app"));
+    assert_eq!(seen.header("x-github-event"), Some("push"));
+    assert_eq!(seen.body.as_ref(), body.as_bytes());
+    stderr.wait_for("pysmee's log of the delivery", |l| {
+        l.contains("POST") && l.ends_with("- 200")
     });
 }
