@@ -551,7 +551,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__listen)
-            opts="-p -c -v -q -h -V --host --port --capture --fsync --json --ready-json --compact --full --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --source --token --no-port --source-state --color --verbose --quiet --config --profile --help --version"
+            opts="-p -c -v -q -h -V --host --port --capture --fsync --json --ready-json --compact --full --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --source --token --no-port --source-state --route --unrouted --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,6 +717,14 @@ _hookctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --route)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unrouted)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -737,13 +745,25 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__relay)
-            opts="-n -c -v -q -h -V --queue --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --config --profile --help --version"
+            opts="-n -c -v -q -h -V --queue --group --dead-letter-topic --route --to --count --exchange --binding --dead-letter-exchange --dead-letter-queue --resign --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --route)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -847,7 +867,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__replay)
-            opts="-c -v -q -h -V --to --id --filter --dry-run --skip-invalid --speed --follow --from-end --resign --resign-unverified --new-ids --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --config --profile --help --version"
+            opts="-c -v -q -h -V --to --id --filter --dry-run --skip-invalid --speed --follow --from-end --resign --resign-unverified --new-ids --route --secret --signature-header --encoding --prefix --timeout --retries --backoff --concurrency --rate --dead-letter --tag --json --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,6 +890,10 @@ _hookctl() {
                     return 0
                     ;;
                 --resign)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --route)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

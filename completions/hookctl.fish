@@ -77,13 +77,15 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-timeout -d 'Timeout for each forward attempt' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-retries -d 'Retries for a failed forward' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source -d 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The channel\'s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l route -d 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect\'s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l unrouted -d 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -94,7 +96,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Prin
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-json -d 'With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the events'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s c -l compact -d 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l full -d 'Always the full view (summary line and body), never switching to --compact'
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward (or route) in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l no-port -d 'Do not open the local port: events come only from --source'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
@@ -130,7 +132,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s c -l concurrenc
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l rate -d 'Cap throughput, e.g. 50/s or 600/m' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dead-letter -d 'Append every event that finally failed to FILE, in the capture format' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l tag -d 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
@@ -151,6 +153,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l id -d 'Replay
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l route -d 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…, file:PATH or drop). HTTP routes use the delivery options' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l signature-header -d 'Header for the generic `hmac` scheme' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
@@ -197,7 +200,10 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose 
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'Queue to consume: declared durable and bound to --exchange with --binding if missing' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l queue -d 'RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if missing' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l group -d 'Kafka consumer group: relays in one group share the topic\'s partitions' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l dead-letter-topic -d 'Kafka topic for failed and invalid messages [default: TOPIC.dead-letter]' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l route -d 'Send the events matching EXPR to TARGET instead of to --to (repeatable; as `listen --route`). A message is settled once every route it took accepted it' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l to -d 'Scheme, host and port to deliver to; a path other than / replaces the events\' paths' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s n -l count -d 'Stop after taking N messages' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l exchange -d 'Exchange the queue is bound to (a durable topic exchange)' -r

@@ -97,7 +97,9 @@ pub enum Command {
   hookctl listen
   hookctl listen --port 0 --ready-file url.txt --capture events.jsonl
   hookctl listen --expect type=payment_success --timeout 30s
-  hookctl listen --verify stripe --secret whsec_... --forward-to http://127.0.0.1:8080")]
+  hookctl listen --verify stripe --secret whsec_... --forward-to http://127.0.0.1:8080
+  hookctl listen --route 'pay:type=payment_*' http://127.0.0.1:4001 --route '*' file:all.jsonl")]
+#[command(group(clap::ArgGroup::new("forward_or_route").args(["forward_to", "route"]).multiple(true)))]
 pub struct ListenArgs {
     /// Address to bind. Use 0.0.0.0 only if other machines must reach you.
     #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
@@ -173,6 +175,24 @@ pub struct ListenArgs {
     pub publish: PublishArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub routes: RouteArgs,
+}
+
+/// `listen --route`: each event to the targets whose expression it matches.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Routes")]
+pub struct RouteArgs {
+    /// Send events matching EXPR to TARGET (repeatable; an event goes to every route it
+    /// matches). EXPR is --expect's syntax, or * for every event; prefix it with NAME: to name
+    /// the route, and with first: to send what it takes to no later route. TARGET is an
+    /// http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…,
+    /// file:PATH or drop. The sender gets 2xx only once every route taken accepted the event.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"], conflicts_with = "forward_to")]
+    pub route: Vec<String>,
+    /// Answer events that no route takes with STATUS (e.g. 404) instead of as usual.
+    #[arg(long, value_name = "STATUS", requires = "route", value_parser = clap::value_parser!(u16).range(100..=999))]
+    pub unrouted: Option<u16>,
 }
 
 /// `listen --source`: take events from a relay (`hookctl serve`, or a smee.io channel).
@@ -201,14 +221,14 @@ pub struct SourceArgs {
     pub source_state: Option<PathBuf>,
 }
 
-/// `listen --publish` and `send --publish`: put events into RabbitMQ.
+/// `listen --publish` and `send --publish`: put events into RabbitMQ or Kafka.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Broker")]
 pub struct PublishArgs {
     /// Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher
-    /// confirms. listen answers 2xx only once the broker confirmed, else 503; send publishes
-    /// instead of sending HTTP.
-    #[arg(long, value_name = "AMQP_URL")]
+    /// confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only
+    /// once the broker confirmed, else 503; send publishes instead of sending HTTP.
+    #[arg(long, value_name = "URL")]
     pub publish: Option<String>,
     /// Exchange to publish to: a durable topic exchange, declared if missing. The routing key
     /// is the event type, or `unknown`.
@@ -340,8 +360,8 @@ pub struct ForwardArgs {
     /// Relay every delivery to your app at URL and answer with the app's response.
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
-    /// Answer 200 at once and forward in the background.
-    #[arg(long, requires = "forward_to")]
+    /// Answer 200 at once and forward (or route) in the background.
+    #[arg(long, requires = "forward_or_route")]
     pub ack_first: bool,
     /// Exit non-zero (3) once a forward finally fails.
     #[arg(long, requires = "forward_to")]
@@ -522,6 +542,11 @@ pub struct ReplayArgs {
     /// Give each replayed event a new id.
     #[arg(long, help_heading = "Signatures")]
     pub new_ids: bool,
+    /// Send the events matching EXPR to TARGET instead of to --to (repeatable; as
+    /// `listen --route`: NAME: and first: prefixes; http(s):// URL, amqp://…, kafka://…,
+    /// file:PATH or drop). HTTP routes use the delivery options.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"], conflicts_with_all = ["dry_run", "follow"])]
+    pub route: Vec<String>,
     #[command(flatten)]
     pub secrets: SecretArgs,
     #[command(flatten)]
@@ -557,24 +582,38 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each message is a capture line, as `listen --publish` and `send --publish` put it
-in. A message is acknowledged only after a 2xx, so delivery is at least once. An event that
-still fails after --retries, and a message that is not an event, is published to the
-dead-letter exchange (routing key: the queue's name, reason in the x-hookctl-error header) and
-then acknowledged: nothing is requeued forever. Several relays on one queue share the work.
+in. A message is acknowledged (RabbitMQ) or its offset committed (Kafka) only after a 2xx, so
+delivery is at least once. An event that still fails after --retries, and a message that is
+not an event, goes to the dead letters with the reason in the x-hookctl-error header: the
+dead-letter exchange (routing key: the queue's name) or the dead-letter topic. Nothing is
+retried forever. Several relays on one queue, or in one Kafka group, share the work.
 --concurrency is also the prefetch.
 
 Examples:
   hookctl relay amqp://guest:guest@127.0.0.1:5672/%2f --queue webhooks --to http://127.0.0.1:8080
   hookctl relay amqp://... --queue webhooks --to http://127.0.0.1:8080 --concurrency 8 --retries 3
-  hookctl relay amqp://... --queue webhooks --resign stripe --secret whsec_..."
+  hookctl relay amqp://... --queue webhooks --resign stripe --secret whsec_...
+  hookctl relay kafka://127.0.0.1:9092/webhooks --group billing --to http://127.0.0.1:8080"
 )]
 pub struct RelayArgs {
-    /// Broker to consume from: amqp://USER:PASS@HOST:PORT/VHOST.
-    #[arg(value_name = "AMQP_URL")]
+    /// Broker to consume from: amqp://USER:PASS@HOST:PORT/VHOST (RabbitMQ) or
+    /// kafka://HOST:PORT/TOPIC (Kafka; ?partitions=N when hookctl creates the topic).
+    #[arg(value_name = "URL")]
     pub url: String,
-    /// Queue to consume: declared durable and bound to --exchange with --binding if missing.
+    /// RabbitMQ queue to consume: declared durable and bound to --exchange with --binding if
+    /// missing.
     #[arg(long, value_name = "NAME")]
-    pub queue: String,
+    pub queue: Option<String>,
+    /// Kafka consumer group: relays in one group share the topic's partitions.
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub group: Option<String>,
+    /// Kafka topic for failed and invalid messages [default: TOPIC.dead-letter].
+    #[arg(long, value_name = "NAME", help_heading = "Broker")]
+    pub dead_letter_topic: Option<String>,
+    /// Send the events matching EXPR to TARGET instead of to --to (repeatable; as
+    /// `listen --route`). A message is settled once every route it took accepted it.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"])]
+    pub route: Vec<String>,
     /// Scheme, host and port to deliver to; a path other than / replaces the events' paths.
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,

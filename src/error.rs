@@ -64,4 +64,5 @@ pub enum ConfigError {
 }
 
 /// The predicates `--expect` knows, for its error messages.
-const PREDICATES: &str = "use id=, type=, path=, method=, status=, header.NAME= or body.PATH=";
+const PREDICATES: &str =
+    "use id=, type=, path=, method=, status=, header.NAME=, body.PATH= or route.NAME=";

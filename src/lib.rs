@@ -4,6 +4,7 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod bridge;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -11,9 +12,12 @@ pub mod deliver;
 pub mod error;
 pub mod event;
 pub mod exit;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod listen;
 pub mod output;
 pub mod replay;
+pub mod route;
 pub mod send;
 pub mod serve;
 pub mod shutdown;

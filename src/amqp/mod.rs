@@ -208,14 +208,6 @@ pub fn routing_key(event: &Event) -> ShortString {
     }
 }
 
-/// The message body for an event: its capture line without the newline.
-pub fn message_body(event: &Event) -> Vec<u8> {
-    let mut line = Vec::with_capacity(event.body.len() + 384);
-    event.write_json_line(&mut line);
-    line.pop();
-    line
-}
-
 /// One line for a lapin error, with a hint for the usual causes.
 pub fn describe(e: &lapin::Error) -> String {
     let text = e.to_string();

@@ -14,8 +14,9 @@ use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::{watch, Notify};
 
-use super::{message_body, reconnect_delay, routing_key, short_lossy};
+use super::{reconnect_delay, routing_key, short_lossy};
 use super::{BrokerError, BrokerUrl, Lost, Topology};
+use crate::bridge::message_body;
 use crate::event::Event;
 use crate::listen::handler::{Publish, PublishResult};
 use crate::output::diag::Diag;

@@ -1,4 +1,4 @@
-//! Delivering events from a queue through the delivery engine's [`Deliverer`].
+//! Delivering events from a queue through the delivery engine's [`Deliverer`](crate::deliver::Deliverer) (or the routes).
 //!
 //! The prefetch caps deliveries in flight. A message is acknowledged only after a 2xx, so
 //! delivery is at least once. An event that finally fails, and a message that is not an event,
@@ -23,13 +23,15 @@ use tokio::task::JoinSet;
 
 use super::{declare_exchange, declare_queue, name, reconnect_delay};
 use super::{BrokerError, BrokerUrl, Lost, Topology};
+pub use crate::bridge::relay::RelayStats;
+use crate::bridge::relay::Via;
+use crate::bridge::relay::{failure_reason, record, Handled};
 use crate::deliver::engine::{Pacer, Sink};
-use crate::deliver::{Deliverer, Outcome};
 use crate::event::Event;
 use crate::output::diag::{Diag, Untrusted};
 use crate::units::Rate;
 
-use super::settle::{ack, requeue, DeadLetters, Settled};
+use super::settle::{ack, requeue, DeadLetters};
 pub use super::settle::{QUEUE_HEADER, REASON_HEADER, ROUTING_KEY_HEADER};
 
 /// Where failed and invalid messages go.
@@ -58,30 +60,9 @@ pub struct RelayConfig {
     pub diag: Diag,
 }
 
-/// What a relay did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RelayStats {
-    /// Delivered with a 2xx and acknowledged.
-    pub acked: u64,
-    /// Events that finally failed, dead-lettered.
-    pub dead_lettered: u64,
-    /// Messages that were not events, dead-lettered.
-    pub invalid: u64,
-    /// Handed back to the queue (interrupted, or the dead-letter publish failed).
-    pub requeued: u64,
-    /// Times the connection was re-opened.
-    pub reconnects: u32,
-}
-
-/// One finished message.
-enum Handled {
-    Event(Box<(Event, Outcome)>, Settled),
-    Invalid(Settled),
-}
-
 /// What the per-message tasks share.
 struct Context {
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     dead: DeadLetters,
     stop: watch::Receiver<bool>,
 }
@@ -107,7 +88,7 @@ enum Ended {
 /// to `sink`, whose errors end the relay too.
 pub async fn run(
     config: &RelayConfig,
-    deliverer: Arc<Deliverer>,
+    deliverer: Via,
     mut stop: watch::Receiver<bool>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<RelayStats> {
@@ -229,33 +210,6 @@ async fn serve(
     Ok(ended)
 }
 
-/// Counts a finished message and hands delivered events to the sink.
-fn record(handled: Handled, stats: &mut RelayStats, sink: &mut dyn Sink) -> anyhow::Result<()> {
-    let settled = match handled {
-        Handled::Event(delivered, settled) => {
-            if !matches!(settled, Settled::Requeued) {
-                let (event, outcome) = *delivered;
-                sink.outcome(event, outcome)?;
-            }
-            settled
-        }
-        Handled::Invalid(settled) => {
-            if matches!(settled, Settled::DeadLettered) {
-                stats.invalid += 1;
-                return Ok(());
-            }
-            settled
-        }
-    };
-    match settled {
-        Settled::Acked => stats.acked += 1,
-        Settled::DeadLettered => stats.dead_lettered += 1,
-        Settled::Requeued => stats.requeued += 1,
-        Settled::Unsettled => {}
-    }
-    Ok(())
-}
-
 /// Delivers one event; acknowledges it after a 2xx, dead-letters it after the last failure.
 async fn deliver(context: Arc<Context>, delivery: Delivery, event: Event) -> Handled {
     let outcome = context.deliverer.deliver(&event).await;
@@ -265,14 +219,10 @@ async fn deliver(context: Arc<Context>, delivery: Delivery, event: Event) -> Han
         // Interrupted between retries: another relay may do better.
         requeue(&delivery).await
     } else {
-        let mut reason = outcome
-            .error
-            .as_ref()
-            .map_or_else(|| "failed".into(), ToString::to_string);
-        if outcome.attempts > 1 {
-            reason.push_str(&format!(" (after {} attempts)", outcome.attempts));
-        }
-        context.dead.send(&delivery, &reason).await
+        context
+            .dead
+            .send(&delivery, &failure_reason(&outcome))
+            .await
     };
     Handled::Event(Box::new((event, outcome)), settled)
 }
@@ -298,7 +248,7 @@ async fn invalid(context: Arc<Context>, delivery: Delivery, reason: String) -> H
 /// Connects, declares the queue and the dead-letter exchange, and starts consuming.
 async fn open(
     config: &RelayConfig,
-    deliverer: &Arc<Deliverer>,
+    deliverer: &Via,
     stop: &watch::Receiver<bool>,
 ) -> Result<Session, BrokerError> {
     let queue = config.topology.queue.clone().ok_or(BrokerError::NoQueue)?;

@@ -11,8 +11,8 @@ use lapin::{Channel, Confirmation};
 use super::{describe, name};
 use crate::output::diag::Diag;
 
-/// The header carrying why a message was dead-lettered.
-pub const REASON_HEADER: &str = "x-hookctl-error";
+pub use crate::bridge::relay::Settled;
+pub use crate::bridge::REASON_HEADER;
 /// The header naming the queue a dead letter came from.
 pub const QUEUE_HEADER: &str = "x-hookctl-queue";
 /// The header keeping a dead letter's original routing key.
@@ -20,15 +20,6 @@ pub const ROUTING_KEY_HEADER: &str = "x-hookctl-routing-key";
 
 /// How long the broker may take to confirm a dead letter.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How one message ended.
-pub enum Settled {
-    Acked,
-    DeadLettered,
-    Requeued,
-    /// The channel is gone: the broker hands the message out again.
-    Unsettled,
-}
 
 /// A confirming channel to the dead-letter exchange, for messages from one queue.
 pub struct DeadLetters {

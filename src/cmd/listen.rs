@@ -18,6 +18,7 @@ use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
 use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
+use crate::route::{RouteSpec, Router, RouterConfig};
 use crate::shutdown::shutdown_signal;
 use crate::source::{SourceConfig, SourceUrl};
 
@@ -39,8 +40,8 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         .transpose()?;
     let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
-        // The broker is reached before listen announces itself, so a wrong URL fails at once.
-        config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
+        // The brokers are reached before listen announces itself, so a wrong URL fails at once.
+        connect(&args, &mut config, &diag).await?;
         let port = match listener {
             Some(listener) => {
                 listener.set_nonblocking(true)?;
@@ -85,6 +86,8 @@ pub fn config_for(
     terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
+    // Checked now, so a bad route fails before anything is bound; built by `connect`.
+    RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
     let expectations = args
         .expect
         .iter()
@@ -162,6 +165,7 @@ pub fn config_for(
         only_tag: args.only_tag.clone(),
         forward,
         publisher: None,
+        router: None,
         max_body: args.max_body,
         header_timeout: args.header_timeout,
         body_timeout: args.body_timeout,
@@ -202,6 +206,41 @@ fn source_config(args: &ListenArgs) -> anyhow::Result<Option<SourceConfig>> {
         // A body as JSON text (escapes) or base64, with its headers.
         max_event: args.max_body.saturating_mul(6).saturating_add(1 << 20),
     }))
+}
+
+/// What `config` leaves out because it needs a runtime: the broker of `--publish`, and the
+/// routes (`--route`), whose brokers are connected and whose files are opened now.
+pub async fn connect(
+    args: &ListenArgs,
+    config: &mut ListenConfig,
+    diag: &Diag,
+) -> anyhow::Result<()> {
+    config.publisher = crate::cmd::relay::listen_publisher(&args.publish, diag).await?;
+    if args.routes.route.is_empty() {
+        return Ok(());
+    }
+    let specs = RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
+    let router = Router::build(
+        specs,
+        RouterConfig {
+            delivery: DeliveryConfig {
+                timeout: args.forward.forward_timeout,
+                retries: args.forward.retries,
+                ..DeliveryConfig::default()
+            },
+            fsync: args.fsync,
+            unrouted: args.routes.unrouted,
+            ack_first: args.forward.ack_first,
+            diag: diag.clone(),
+        },
+        |url| async move { crate::cmd::relay::connect_publisher(&args.publish, &url, diag).await },
+    )
+    .await?;
+    for line in router.describe() {
+        diag.line(line);
+    }
+    config.router = Some(Arc::new(router));
+    Ok(())
 }
 
 /// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the

@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod kafka;
 pub mod listen;
 pub mod profile;
 pub mod relay;

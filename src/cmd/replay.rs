@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
-use crate::cli::ReplayArgs;
+use crate::cli::{PublishArgs, ReplayArgs};
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
 use crate::deliver::engine::Run;
 use crate::deliver::Target;
 use crate::exit::Exit;
+use crate::output::diag::Diag;
+use crate::replay::routed::RoutedOptions;
 use crate::replay::{self, ReplayConfig, ReplayPlan, Selector};
+use crate::route::{RouteSpec, Router, RouterConfig};
 
 pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let target = Target::parse(&args.to)?;
@@ -36,6 +39,9 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         resign_unverified: args.resign_unverified,
     };
     let input = replay::open(&plan)?;
+    if !args.route.is_empty() {
+        return routed(args, global, input, plan);
+    }
     if args.dry_run {
         crate::output::pipe::widen_stdout_pipe();
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
@@ -53,5 +59,52 @@ pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             delivery,
             engine,
         },
+    })
+}
+
+/// `replay --route`: the events through the routes, on one runtime that also connects the
+/// brokers and opens the files.
+fn routed(
+    args: ReplayArgs,
+    global: &GlobalOptions,
+    input: Box<dyn std::io::BufRead + Send>,
+    plan: ReplayPlan,
+) -> anyhow::Result<Exit> {
+    let specs = RouteSpec::parse_all(&args.route).map_err(anyhow::Error::msg)?;
+    let diag = Diag::stderr();
+    let (_, delivery, _) = delivery_setup(&args.delivery, global, None);
+    // Broker routes take RabbitMQ's default exchange; Kafka's topic is in the URL.
+    let publish = PublishArgs {
+        publish: None,
+        exchange: "webhooks".into(),
+        queue: None,
+        binding: "#".into(),
+    };
+    crate::deliver::runtime()?.block_on(async {
+        let router = Router::build(
+            specs,
+            RouterConfig {
+                delivery,
+                fsync: false,
+                unrouted: None,
+                ack_first: false,
+                diag: diag.clone(),
+            },
+            |url| {
+                let (publish, diag) = (&publish, &diag);
+                async move { crate::cmd::relay::connect_publisher(publish, &url, diag).await }
+            },
+        )
+        .await?;
+        let options = RoutedOptions {
+            concurrency: args.delivery.concurrency as usize,
+            json: args.delivery.json,
+            quiet: global.quiet,
+            diag: diag.clone(),
+        };
+        let out = &mut std::io::stdout().lock();
+        let exit = replay::routed::run(input, plan, &router, options, out).await;
+        router.close().await;
+        exit
     })
 }

@@ -48,6 +48,37 @@ pub struct Notes {
     pub forward: Option<ForwardNote>,
     /// The last error, for events written to a dead-letter file.
     pub error: Option<String>,
+    /// The outcome of each route the event matched (`listen --route`), in route order.
+    pub routes: Option<Vec<RouteNote>>,
+}
+
+/// One route's outcome stored with an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteNote {
+    /// The route's name (`pay` in `--route 'pay:type=payment_*' URL`, or its number).
+    pub name: String,
+    /// Where it went: the URL (without a password), `file:PATH` or `drop`.
+    pub target: String,
+    /// Durably accepted: an HTTP 2xx, a broker confirm, a written line, or dropped.
+    pub ok: bool,
+    /// The app's status, for HTTP routes that got an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub latency_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RouteNote {
+    /// What `--expect route.NAME=…` compares: the HTTP status when there was an answer, else
+    /// `ok` or `failed`.
+    pub fn result(&self) -> String {
+        match self.status {
+            Some(status) => status.to_string(),
+            None if self.ok => "ok".to_owned(),
+            None => "failed".to_owned(),
+        }
+    }
 }
 
 /// Signature verification outcome stored with an event.

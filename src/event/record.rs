@@ -13,7 +13,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{Event, ForwardNote, Headers, Notes, Verified, FORMAT_VERSION};
+use super::{Event, ForwardNote, Headers, Notes, RouteNote, Verified, FORMAT_VERSION};
 
 /// One capture line. Text fields borrow from the event being written, or from the line being
 /// read when it holds no escapes.
@@ -51,6 +51,9 @@ pub(super) struct Record<'a> {
     forward: Option<Cow<'a, ForwardNote>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     error: Option<Cow<'a, str>>,
+    /// Per-route outcomes (`listen --route`); lines written before routes have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    routes: Option<Cow<'a, [RouteNote]>>,
 }
 
 fn format_version() -> u32 {
@@ -111,6 +114,7 @@ impl<'a> Record<'a> {
             verified: notes.verified.as_ref().map(Cow::Borrowed),
             forward: notes.forward.as_ref().map(Cow::Borrowed),
             error: notes.error.as_deref().map(Cow::Borrowed),
+            routes: notes.routes.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -171,6 +175,7 @@ impl<'a> Record<'a> {
                 verified: self.verified.map(Cow::into_owned),
                 forward: self.forward.map(Cow::into_owned),
                 error: self.error.map(Cow::into_owned),
+                routes: self.routes.map(Cow::into_owned),
             },
         };
         // Capture lines carry their id and type; only hand-written ones need deriving, which
@@ -317,6 +322,7 @@ mod tests {
                 error: Some("refused".into()),
             }),
             error: Some("last\terror".into()),
+            routes: None,
         };
         samples.push(e.clone());
         e.headers.clear();
@@ -442,5 +448,26 @@ mod tests {
         assert_eq!(rfc3339_millis(before), "1970-01-01T00:00:00.000Z");
         let after = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
         assert_eq!(rfc3339_millis(after), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn route_outcomes_round_trip_and_old_lines_have_none() {
+        let mut e = format_samples().remove(0);
+        let old = e.to_json_line();
+        e.notes.routes = Some(vec![RouteNote {
+            name: "pay".into(),
+            target: "http://127.0.0.1:1/".into(),
+            ok: false,
+            status: Some(500),
+            latency_ms: 2.5,
+            error: Some("answered 500 Internal Server Error".into()),
+        }]);
+        let line = e.to_json_line();
+        assert!(line.ends_with(
+            r#","routes":[{"name":"pay","target":"http://127.0.0.1:1/","ok":false,"status":500,"latency_ms":2.5,"error":"answered 500 Internal Server Error"}]}"#
+        ), "{line}");
+        assert_eq!(Event::from_json_line(line.as_bytes()).unwrap().unwrap(), e);
+        let read = Event::from_json_line(old.as_bytes()).unwrap().unwrap();
+        assert_eq!(read.notes.routes, None);
     }
 }

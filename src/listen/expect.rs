@@ -11,6 +11,9 @@
 //!   for a class. An event without a status (one sent by `send --dry-run`) has the status `""`.
 //! * `header.NAME=GLOB` matches any header called NAME (name ignoring case, value by glob); a
 //!   missing header never matches.
+//! * `route.NAME=GLOB` matches the outcome of the route called NAME (`listen --route`): the
+//!   app's HTTP status (`route.pay=200`, `route.pay=2*`), else `ok` or `failed`; a route the
+//!   event did not take never matches.
 //! * `body.PATH=VALUE` reads a dot path from the JSON body (see [`crate::event::jsonpath`]) and
 //!   compares it as JSON. VALUE is JSON when it parses and a plain string otherwise, so
 //!   `body.data.currency=usd` works and `body.data.amount=4200` does not match `"4200"`. Numbers
@@ -66,6 +69,7 @@ enum Predicate {
     Method(String),
     Header(String, Pattern),
     Body(Vec<String>, Value),
+    Route(String, Pattern),
 }
 
 /// How close an event came to an expectation.
@@ -197,6 +201,8 @@ fn parse_predicate(part: &str) -> Result<Predicate, ConfigError> {
         _ => {
             if let Some(name) = key.strip_prefix("header.").filter(|n| !n.is_empty()) {
                 Ok(Predicate::Header(name.to_ascii_lowercase(), glob(value)?))
+            } else if let Some(name) = key.strip_prefix("route.").filter(|n| !n.is_empty()) {
+                Ok(Predicate::Route(name.to_owned(), glob(value)?))
             } else if let Some(path) = key.strip_prefix("body.") {
                 let path = jsonpath::parse_path(path)
                     .map_err(|_| ConfigError::BodyPath(key.to_owned()))?;
@@ -281,6 +287,14 @@ impl Predicate {
                     Some(v) => format!("header {name} is {}, not {p}", shorten(v)),
                     None => format!("header {name} is missing"),
                 })
+            }
+            Predicate::Route(name, p) => {
+                let note = e.notes.routes.iter().flatten().find(|r| &r.name == name);
+                match note {
+                    Some(note) if p.matches(&note.result()) => None,
+                    Some(note) => Some(format!("route {name} is {}, not {p}", note.result())),
+                    None => Some(format!("route {name} did not run")),
+                }
             }
             Predicate::Body(path, want) => {
                 let shown = jsonpath::display(path);

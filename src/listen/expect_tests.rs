@@ -119,7 +119,7 @@ fn parse_errors_name_the_bad_part() {
         .to_string();
     assert_eq!(
         err,
-        "bad --expect `amount=4`: unknown field `amount`; use id=, type=, path=, method=, status=, header.NAME= or body.PATH="
+        "bad --expect `amount=4`: unknown field `amount`; use id=, type=, path=, method=, status=, header.NAME=, body.PATH= or route.NAME="
     );
     for (text, part) in [
         ("type", "`type`"),
@@ -245,4 +245,27 @@ fn count_mode_without_expectations() {
     let mut forever = Tracker::new(Vec::new(), None);
     assert!(!forever.observe(&payment("evt_1", "a", "1")));
     assert!(Tracker::new(Vec::new(), Some(0)).is_done());
+}
+
+#[test]
+fn route_predicates_check_each_routes_outcome() {
+    let mut e = payment("evt_1", "payment_success", "4200");
+    let note = |name: &str, ok: bool, status: Option<u16>| crate::event::RouteNote {
+        name: name.into(),
+        target: "x".into(),
+        ok,
+        status,
+        latency_ms: 1.0,
+        error: None,
+    };
+    e.notes.routes = Some(vec![note("pay", true, Some(200)), note("bus", false, None)]);
+    assert!(expect("route.pay=200").matches(&e));
+    assert!(expect("route.pay=2*,route.bus=failed").matches(&e));
+    assert!(!expect("route.bus=ok").matches(&e));
+    let missed = expect("route.bus=ok,route.crm=200").explain(&e);
+    assert_eq!(
+        missed.misses,
+        ["route bus is failed, not ok", "route crm did not run"]
+    );
+    assert!("route.=1".parse::<Expectation>().is_err());
 }

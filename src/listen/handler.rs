@@ -145,6 +145,8 @@ pub struct HandlerConfig {
     pub only_tag: Option<String>,
     pub forward: Option<Arc<Forwarder>>,
     pub publisher: Option<Arc<dyn Publish>>,
+    /// `--route`: decides the answer instead of the responder or the forwarder.
+    pub router: Option<Arc<crate::route::Router>>,
     pub diag: Diag,
     pub stopper: Stopper,
 }
@@ -159,6 +161,7 @@ pub struct Receiver {
     only_tag: Option<String>,
     forward: Option<Arc<Forwarder>>,
     publisher: Option<Arc<dyn Publish>>,
+    router: Option<Arc<crate::route::Router>>,
     diag: Diag,
     events: AtomicU64,
     bytes: AtomicU64,
@@ -176,6 +179,7 @@ impl Receiver {
             only_tag: config.only_tag,
             forward: config.forward,
             publisher: config.publisher,
+            router: config.router,
             diag: config.diag,
             events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -250,6 +254,11 @@ impl Receiver {
 }
 
 impl Receiver {
+    /// The answer of the routes (`--route`), when they decide it.
+    async fn route(&self, event: &mut Event) -> Option<Reply> {
+        self.router.as_ref()?.answer(event, &self.responder).await
+    }
+
     /// The pipeline for one delivery, from the port or from a relay: verify, answer (simulated
     /// or the app's), publish, capture before answering, count, track expectations, print.
     pub async fn process(&self, mut event: Event, origin: Origin) -> Handled {
@@ -278,6 +287,8 @@ impl Receiver {
                 401,
                 &json!({ "error": format!("signature verification failed: {reason}") }),
             )
+        } else if let Some(reply) = self.route(&mut event).await {
+            reply
         } else {
             match &self.forward {
                 Some(forwarder) if !forwarder.ack_first() => {

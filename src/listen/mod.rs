@@ -77,6 +77,8 @@ pub struct ListenConfig {
     pub only_tag: Option<String>,
     pub forward: Option<ForwardConfig>,
     pub publisher: Option<Arc<dyn Publish>>,
+    /// `--route`: where each event goes, and what decides the answer.
+    pub router: Option<Arc<crate::route::Router>>,
     pub max_body: usize,
     /// How long a client may take to send the request head (and idle between requests).
     pub header_timeout: Duration,
@@ -180,6 +182,9 @@ pub async fn run(
                     drop(writer);
                     closer.close().await;
                 }
+                if let Some(router) = &config.router {
+                    router.close().await;
+                }
                 return Ok(Finished::before_ready(
                     started,
                     config.expectations,
@@ -227,6 +232,7 @@ pub async fn run(
             .forward
             .map(|f| Arc::new(Forwarder::new(f, diag.clone(), stopper.clone()))),
         publisher: config.publisher,
+        router: config.router.clone(),
         diag: diag.clone(),
         stopper,
     }));
@@ -286,6 +292,9 @@ pub async fn run(
     if let Some((writer, closer)) = capture {
         drop(writer);
         closer.close().await;
+    }
+    if let Some(router) = &config.router {
+        router.close().await;
     }
     // A stuck writer (a pipe nobody reads) must not hold up the exit.
     let not_printed = printer.map_or(0, |p| {

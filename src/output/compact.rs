@@ -21,7 +21,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::pretty::clock;
 use super::sanitize::sanitize_line;
 use super::{human_duration, short_bytes, style};
-use crate::event::{Event, ForwardNote, Verified};
+use crate::event::{Event, ForwardNote, RouteNote, Verified};
 
 /// What marks a value cut short.
 const CUT: &str = "\u{2026}";
@@ -177,6 +177,9 @@ fn tail(e: &Event, left: Option<usize>, out: &mut Vec<u8>) {
     if let Some(f) = &e.notes.forward {
         parts.push(forwarding(f));
     }
+    for r in e.notes.routes.iter().flatten() {
+        parts.push(routed(r));
+    }
     if let Some(error) = &e.notes.error {
         parts.push((format!("error: {}", sanitize_line(error)), Tone::Bad));
     }
@@ -251,6 +254,19 @@ fn forwarding(f: &ForwardNote) -> (String, Tone) {
         text.push_str(&format!(" ({} attempts)", f.attempts));
     }
     (text, tone)
+}
+
+/// `⇢ pay 200`, `⇢ bus ok` or `⇢ crm error: …`: one route's outcome (`listen --route`).
+fn routed(r: &RouteNote) -> (String, Tone) {
+    let name = sanitize_line(&r.name);
+    match (&r.error, r.status) {
+        (Some(error), _) => (
+            format!("\u{21e2} {name} error: {}", sanitize_line(error)),
+            Tone::Bad,
+        ),
+        (None, Some(status)) => (format!("\u{21e2} {name} {status}"), Tone::Plain),
+        (None, None) => (format!("\u{21e2} {name} ok"), Tone::Plain),
+    }
 }
 
 /// Request text escaped, then padded (and, when `fit`, cut) to `width` display columns.

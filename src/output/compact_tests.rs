@@ -206,3 +206,27 @@ fn widest_line_ignores_colour() {
     colored::control::unset_override();
     assert_eq!(widest_line(styled.as_bytes()), 4);
 }
+
+#[test]
+fn route_outcomes_follow_the_status() {
+    let mut e = event("/webhook", "{}", "evt_1", Some("payment_success"));
+    let note =
+        |name: &str, ok: bool, status: Option<u16>, error: Option<&str>| crate::event::RouteNote {
+            name: name.into(),
+            target: "x".into(),
+            ok,
+            status,
+            latency_ms: 1.0,
+            error: error.map(Into::into),
+        };
+    e.notes.routes = Some(vec![
+        note("pay", true, Some(200), None),
+        note("bus", true, None, None),
+        note("crm", false, Some(500), Some("answered 500")),
+    ]);
+    let text = line(&e, &Layout::new(None, 0));
+    assert!(
+        text.ends_with("\u{21e2} pay 200 \u{21e2} bus ok \u{21e2} crm error: answered 500"),
+        "{text}"
+    );
+}

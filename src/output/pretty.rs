@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::json_color::{self, Budget};
 use super::sanitize::{sanitize_line, sanitize_text};
 use super::{human_bytes, human_duration, style};
-use crate::event::{Event, ForwardNote, Verified};
+use crate::event::{Event, ForwardNote, RouteNote, Verified};
 
 /// Indentation of everything below the summary line.
 const INDENT: &str = "  ";
@@ -103,6 +103,9 @@ fn summary_line(e: &Event, opts: &PrettyOptions, out: &mut Vec<u8>) {
     if let Some(forward) = &notes.forward {
         forwarding(forward, opts, out);
     }
+    for route in notes.routes.iter().flatten() {
+        routed(route, opts, out);
+    }
     if let Some(error) = &notes.error {
         let text = format!("error: {}", clean(error, opts));
         put(out, format_args!(" {}", style::error(&text)));
@@ -149,6 +152,28 @@ fn forwarding(f: &ForwardNote, opts: &PrettyOptions, out: &mut Vec<u8>) {
         let text = format!("({} attempts)", f.attempts);
         put(out, format_args!(" {}", style::dim(&text)));
     }
+}
+
+/// ` ⇢ pay 200 12ms`, ` ⇢ bus ok 3ms`, ` ⇢ crm error: … 3.0s`: one route's outcome.
+fn routed(r: &RouteNote, opts: &PrettyOptions, out: &mut Vec<u8>) {
+    put(
+        out,
+        format_args!(" \u{21e2} {}", style::dim(&clean(&r.name, opts))),
+    );
+    match (r.status, &r.error) {
+        (Some(status), _) => put(out, format_args!(" {}", style::status(status))),
+        (None, None) => put(out, format_args!(" {}", style::ok("ok"))),
+        (None, Some(_)) => {}
+    }
+    if let Some(error) = &r.error {
+        let text = format!("error: {}", clean(error, opts));
+        put(out, format_args!(" {}", style::error(&text)));
+    }
+    let latency = Duration::try_from_secs_f64(r.latency_ms / 1000.0).unwrap_or_default();
+    put(
+        out,
+        format_args!(" {}", style::dim(&human_duration(latency))),
+    );
 }
 
 /// The body: JSON re-indented and coloured, other text as is, binary as a hex preview.

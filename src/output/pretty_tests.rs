@@ -1,7 +1,7 @@
 //! Tests of [`super`]: pretty.rs.
 
 use super::*;
-use crate::event::Notes;
+use crate::event::{Notes, RouteNote};
 use bytes::Bytes;
 
 const TERMINAL: PrettyOptions = PrettyOptions {
@@ -119,6 +119,7 @@ fn summary_line_with_notes() {
             error: None,
         }),
         error: None,
+        routes: None,
     };
     let first = render(&e, TERMINAL).lines().next().unwrap().to_owned();
     assert_eq!(
@@ -238,4 +239,29 @@ fn clock_is_utc_time_of_day() {
         "23:59:59.999"
     );
     assert_eq!(clock(UNIX_EPOCH - Duration::from_millis(1)), "23:59:59.999");
+}
+
+#[test]
+fn summary_line_with_routes() {
+    let mut e = event(b"{}");
+    let note = |name: &str, ok: bool, status: Option<u16>, error: Option<&str>| RouteNote {
+        name: name.into(),
+        target: "x".into(),
+        ok,
+        status,
+        latency_ms: 3.0,
+        error: error.map(Into::into),
+    };
+    e.notes.routes = Some(vec![
+        note("pay", true, Some(200), None),
+        note("bus", true, None, None),
+        note("crm", false, None, Some("not published: nack")),
+    ]);
+    let first = render(&e, TERMINAL).lines().next().unwrap().to_owned();
+    assert!(
+        first.ends_with(
+            "\u{21e2} pay 200 3ms \u{21e2} bus ok 3ms \u{21e2} crm error: not published: nack 3ms"
+        ),
+        "{first}"
+    );
 }

@@ -5,6 +5,7 @@
 pub mod dry_run;
 pub mod follow;
 pub mod reader;
+pub mod routed;
 mod run;
 mod select;
 

@@ -12,7 +12,11 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+mod kafka;
 mod output;
+#[cfg(any(feature = "amqp", feature = "kafka"))]
+mod proxy;
+mod routes;
 mod serve;
 mod samples;
 mod signatures;

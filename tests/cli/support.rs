@@ -202,8 +202,7 @@ impl Listen {
                     Box::new(out_writer),
                     diag.clone(),
                 )?;
-                config.publisher =
-                    hookctl::cmd::relay::listen_publisher(&listen_args.publish, &diag).await?;
+                hookctl::cmd::listen::connect(&listen_args, &mut config, &diag).await?;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 hookctl::listen::run(listener, config, async {
                     let _ = stop_rx.await;

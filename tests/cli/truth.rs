@@ -572,7 +572,7 @@ fn replay_id_picks_events_by_id() {
 fn replay_refuses_an_unknown_filter_key_listing_the_valid_ones() {
     let dir = tempfile::tempdir().unwrap();
     let file = varied_capture(dir.path());
-    let keys = "use id=, type=, path=, method=, status=, header.NAME= or body.PATH=";
+    let keys = "use id=, type=, path=, method=, status=, header.NAME=, body.PATH= or route.NAME=";
     for (filter, want) in [
         (
             "kind=event",

@@ -347,3 +347,18 @@ fn a_flag_the_file_sets_that_needs_another_says_which() {
         "hookctl.toml [profile.default]: the following required arguments were not provided: --capture <FILE>"
     );
 }
+
+#[test]
+fn routes_come_from_the_profile_as_arrays_of_expr_and_target() {
+    let dir = with_file(
+        "[profile.dev.listen]\nroute = [[\"pay:type=payment_*\", \"http://127.0.0.1:4001\"], [\"*\", \"drop\"]]\nunrouted = 404\n",
+    );
+    let Command::Listen(args) = cli(dir.path(), &["--profile", "dev", "listen"]).command else {
+        panic!("listen")
+    };
+    assert_eq!(
+        args.routes.route,
+        ["pay:type=payment_*", "http://127.0.0.1:4001", "*", "drop"]
+    );
+    assert_eq!(args.routes.unrouted, Some(404));
+}

@@ -61,6 +61,7 @@ impl Predicate {
             Predicate::Method(_) => "method".to_owned(),
             Predicate::Header(name, _) => format!("header.{name}"),
             Predicate::Body(path, _) => format!("body.{}", jsonpath::display(path)),
+            Predicate::Route(name, _) => format!("route.{name}"),
         }
     }
 }
@@ -142,7 +143,8 @@ mod tests {
 
     #[test]
     fn bad_filters_name_the_predicate_and_the_keys_there_are() {
-        let keys = "use id=, type=, path=, method=, status=, header.NAME= or body.PATH=";
+        let keys =
+            "use id=, type=, path=, method=, status=, header.NAME=, body.PATH= or route.NAME=";
         let cases = [
             (
                 "kind=x",
