@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod error;
 pub mod event;
 pub mod exit;
+pub mod inspect;
 pub mod listen;
 pub mod output;
 pub mod replay;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Inspect(args) => cmd::inspect::run(args, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

@@ -2,51 +2,93 @@
 //! [`listen::run`].
 
 use std::io::{IsTerminal, Write};
-use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::cli::{ListenArgs, RespondArgs, VerifyMode};
+use crate::cli::{EncodingArg, ListenArgs, RespondArgs, SecretArgs, VerifyMode};
 use crate::cmd::{verifier_from, GlobalOptions};
 use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::exit::Exit;
+use crate::inspect::guard::Guard;
+use crate::inspect::{Inspector, InspectorConfig, ListenObserver, Signing};
 use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
+use crate::listen::observe::Observe;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, VerifyConfig};
 use crate::output::diag::Diag;
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
+use crate::signature::{Encoding, HmacOptions, Secret};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
-    let mut config = config(&args, global, Box::new(std::io::stdout()), diag.clone())?;
+    let (mut config, inspector) =
+        config_with_ui(&args, global, Box::new(std::io::stdout()), diag.clone())?;
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
     let listener = bind(&args.host, args.port)?;
+    let ui_listener = match (&inspector, args.ui.ui_port) {
+        (Some(_), Some(port)) => Some(bind(&args.host, port)?),
+        _ => None,
+    };
     let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let ui_server = match (inspector, ui_listener) {
+            (Some(inspector), Some(ui_listener)) => {
+                ui_listener.set_nonblocking(true)?;
+                let ui_listener = tokio::net::TcpListener::from_std(ui_listener)?;
+                let addr = ui_listener.local_addr()?;
+                inspector.guard.allow(addr);
+                inspector.announce(&format!("http://{addr}"));
+                let mut closing = inspector.closing();
+                Some(tokio::spawn(crate::inspect::server::serve(
+                    ui_listener,
+                    inspector,
+                    async move {
+                        let _ = closing.wait_for(|c| *c).await;
+                    },
+                )))
+            }
+            _ => None,
+        };
         let stop = shutdown_signal();
-        listen::run(listener, config, stop).await
+        let finished = listen::run(listener, config, stop).await;
+        if let Some(server) = ui_server {
+            let _ = server.await;
+        }
+        finished
     })?;
     drop(runtime);
     finished.report(&diag)
 }
 
 /// The listen settings the arguments ask for, printing to `stdout` and `diag`. Everything but
-/// the broker (`--publish`), which needs a runtime to connect.
+/// the broker (`--publish`), which needs a runtime to connect. With `--ui` on listen's own
+/// port, the inspector is in the config's observer.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
+    config_with_ui(args, global, stdout, diag).map(|(config, _)| config)
+}
+
+/// [`config`], and the inspector that `--ui` asks for (to serve on `--ui-port`).
+pub fn config_with_ui(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    diag: Diag,
+) -> anyhow::Result<(ListenConfig, Option<Arc<Inspector>>)> {
     let expectations = args
         .expect
         .iter()
@@ -101,7 +143,14 @@ pub fn config(
             max_bytes: args.max_print_bytes,
         })
     };
-    Ok(ListenConfig {
+    let inspector = inspector(args, &diag);
+    let observer = inspector.as_ref().map(|inspector| {
+        Arc::new(ListenObserver {
+            inspector: inspector.clone(),
+            same_port: args.ui.ui_port.is_none(),
+        }) as Arc<dyn Observe>
+    });
+    let config = ListenConfig {
         output,
         stdout,
         diag,
@@ -120,11 +169,79 @@ pub fn config(
         max_connections: args.max_connections as usize,
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
+        observer,
+    };
+    Ok((config, inspector))
+}
+
+/// The inspector `--ui` asks for; off loopback only with `--ui-token`.
+fn inspector(args: &ListenArgs, diag: &Diag) -> Option<Arc<Inspector>> {
+    if !args.ui.ui {
+        return None;
+    }
+    let guard = match &args.ui.ui_token {
+        Some(token) => Guard::with_token(token.clone()),
+        None if is_loopback(&args.host) => Guard::loopback(),
+        None => {
+            diag.warn(format_args!(
+                "the inspector stays off on --host {}: it serves every payload, so off loopback it needs --ui-token (or HOOKCTL_UI_TOKEN)",
+                args.host
+            ));
+            return None;
+        }
+    };
+    let source = match &args.capture {
+        Some(path) => path.display().to_string(),
+        None => "memory".to_owned(),
+    };
+    Some(Inspector::new(
+        InspectorConfig {
+            mode: "listen",
+            default_target: args.forward.forward_to.clone(),
+            delivery: DeliveryConfig {
+                timeout: args.forward.forward_timeout,
+                ..DeliveryConfig::default()
+            },
+            signing: signing(&args.verify.secrets),
+            source,
+            diag: diag.clone(),
+            open: args.ui.open,
+        },
+        guard,
+    ))
+}
+
+/// The secret the inspector re-signs edited events with, if one was given.
+pub fn signing(secrets: &SecretArgs) -> Option<Signing> {
+    let secret = secrets.secret.first()?;
+    let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
+        header: header.clone(),
+        encoding: match secrets.encoding {
+            EncodingArg::Hex => Encoding::Hex,
+            EncodingArg::Base64 => Encoding::Base64,
+        },
+        prefix: secrets.prefix.clone(),
+    });
+    Some(Signing {
+        secret: Secret::new(secret.clone()),
+        hmac,
     })
 }
 
+/// True when `host` is a loopback address (or `localhost`).
+pub fn is_loopback(host: &str) -> bool {
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Binds HOST:PORT, turning the usual failures into one line that says what to do.
-fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
+pub fn bind(host: &str, port: u16) -> anyhow::Result<StdListener> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {

@@ -1,6 +1,7 @@
 //! Glue between the command line and the core: each subcommand turns its clap arguments into
 //! plain config structs and calls the core modules, which never see clap.
 
+pub mod inspect;
 pub mod listen;
 pub mod relay;
 pub mod replay;

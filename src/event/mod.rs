@@ -48,6 +48,9 @@ pub struct Notes {
     pub forward: Option<ForwardNote>,
     /// The last error, for events written to a dead-letter file.
     pub error: Option<String>,
+    /// The id of the event this one was edited from and resent (the web inspector's edit
+    /// and resend).
+    pub edited_from: Option<String>,
 }
 
 /// Signature verification outcome stored with an event.

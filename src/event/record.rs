@@ -4,7 +4,8 @@
 //! Written, a line is `v`, `kind`, `id`, `type`, `received_at`, `method`, `path`, `query`
 //! (when there is one), `headers` as `[[name, value], ...]`, then `body` (when it is UTF-8
 //! text) or `body_base64`, then the notes that are set: `status`, `verified`, `forward`,
-//! `error`. Read, every field may be missing, in any order, and unknown ones are ignored.
+//! `error`, `edited_from` (the id of the event it was edited from in the web inspector).
+//! Read, every field may be missing, in any order, and unknown ones are ignored.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,6 +52,8 @@ pub(super) struct Record<'a> {
     forward: Option<Cow<'a, ForwardNote>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     error: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    edited_from: Option<Cow<'a, str>>,
 }
 
 fn format_version() -> u32 {
@@ -111,6 +114,7 @@ impl<'a> Record<'a> {
             verified: notes.verified.as_ref().map(Cow::Borrowed),
             forward: notes.forward.as_ref().map(Cow::Borrowed),
             error: notes.error.as_deref().map(Cow::Borrowed),
+            edited_from: notes.edited_from.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -171,6 +175,7 @@ impl<'a> Record<'a> {
                 verified: self.verified.map(Cow::into_owned),
                 forward: self.forward.map(Cow::into_owned),
                 error: self.error.map(Cow::into_owned),
+                edited_from: self.edited_from.map(Cow::into_owned),
             },
         };
         // Capture lines carry their id and type; only hand-written ones need deriving, which
@@ -317,6 +322,7 @@ mod tests {
                 error: Some("refused".into()),
             }),
             error: Some("last\terror".into()),
+            edited_from: None,
         };
         samples.push(e.clone());
         e.headers.clear();

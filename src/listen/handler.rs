@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::capture::CaptureWriter;
 use super::expect::Tracker;
 use super::forward::Forwarder;
+use super::observe::Observe;
 use super::respond::Responder;
 use super::server::{Handler, Reply};
 use crate::event::{Event, Verified};
@@ -122,6 +123,7 @@ pub struct HandlerConfig {
     pub only_tag: Option<String>,
     pub forward: Option<Arc<Forwarder>>,
     pub publisher: Option<Arc<dyn Publish>>,
+    pub observer: Option<Arc<dyn Observe>>,
     pub diag: Diag,
     pub stopper: Stopper,
 }
@@ -136,6 +138,7 @@ pub struct Receiver {
     only_tag: Option<String>,
     forward: Option<Arc<Forwarder>>,
     publisher: Option<Arc<dyn Publish>>,
+    observer: Option<Arc<dyn Observe>>,
     diag: Diag,
     events: AtomicU64,
     bytes: AtomicU64,
@@ -153,6 +156,7 @@ impl Receiver {
             only_tag: config.only_tag,
             forward: config.forward,
             publisher: config.publisher,
+            observer: config.observer,
             diag: config.diag,
             events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -312,6 +316,9 @@ impl Handler for Shared {
         me.bytes
             .fetch_add(event.body.len() as u64, Ordering::Relaxed);
         me.observe(&event);
+        if let Some(observer) = &me.observer {
+            observer.observed(&event, forward_body.as_ref());
+        }
         // Shared only when two things keep it past the answer.
         let kept = match (&me.forward, background) {
             (Some(forwarder), true) => {

@@ -10,6 +10,7 @@ pub mod capture;
 pub mod expect;
 pub mod forward;
 pub mod handler;
+pub mod observe;
 pub mod respond;
 pub mod server;
 
@@ -86,6 +87,8 @@ pub struct ListenConfig {
     pub timeout: Option<Duration>,
     /// A file that gets the URL once listen is ready.
     pub ready_file: Option<PathBuf>,
+    /// Who watches each delivery (the web inspector), and serves under `/_hookctl/`.
+    pub observer: Option<Arc<dyn observe::Observe>>,
 }
 
 /// How a listen run ended, and what it saw.
@@ -123,6 +126,12 @@ pub async fn run(
         .map(|path| CaptureWriter::open(path, config.fsync, config.diag.clone()))
         .transpose()?;
     let diag = config.diag.clone();
+    if let Some(observer) = &config.observer {
+        observer.started(observe::Started {
+            url: &url,
+            capture: capture.as_ref().map(|(w, _)| w.clone()),
+        });
+    }
     diag.line(format_args!("listening on {url}"));
     if addr.ip().is_unspecified() {
         diag.warn(format_args!(
@@ -154,11 +163,13 @@ pub async fn run(
             .forward
             .map(|f| Arc::new(Forwarder::new(f, diag.clone(), stopper.clone()))),
         publisher: config.publisher,
+        observer: config.observer.clone(),
         diag: diag.clone(),
         stopper,
     }));
     let broken = printer.as_ref().map(|p| p.broken_signal());
     let timeout = config.timeout;
+    let observer = config.observer.clone();
     let mut reason = Finish::Running;
     let stopping = async {
         let output_closed = async {
@@ -185,7 +196,11 @@ pub async fn run(
             _ = deadline => {}
             _ = output_closed => {}
         }
+        if let Some(observer) = &observer {
+            observer.stopping();
+        }
     };
+    let reserved = config.observer.as_ref().and_then(|o| o.reserved());
     serve(
         listener,
         ServerConfig {
@@ -194,6 +209,7 @@ pub async fn run(
             body_timeout: config.body_timeout,
             max_connections: config.max_connections,
             diag: diag.clone(),
+            reserved,
         },
         Arc::new(Shared(receiver.clone())),
         stopping,

@@ -119,6 +119,7 @@ fn summary_line_with_notes() {
             error: None,
         }),
         error: None,
+        edited_from: None,
     };
     let first = render(&e, TERMINAL).lines().next().unwrap().to_owned();
     assert_eq!(
