@@ -36,7 +36,7 @@ mod tests {
         let (html, _) = super::get("index.html").unwrap();
         let html = std::str::from_utf8(html).unwrap();
         assert!(!html.contains("<script>") && !html.contains("style="));
-        assert!(!html.contains(" on") || !html.contains("onclick"));
+        assert!(!html.contains("onclick") && !html.contains("onload"));
         let (js, _) = super::get("app.js").unwrap();
         let js = std::str::from_utf8(js).unwrap();
         assert!(!js.contains("innerHTML") && !js.contains("outerHTML"));
