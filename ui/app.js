@@ -15,20 +15,24 @@
   };
 
   // ---- DOM helpers: text only ----
+  // Bidi controls would reorder what is shown (an "exe.png" that is a .exe): shown as escapes.
+  const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  const vis = (s) => String(s).replace(BIDI, (c) => "\\u{" + c.charCodeAt(0).toString(16) + "}");
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
     if (props) {
       for (const [k, v] of Object.entries(props)) {
         if (v === undefined || v === null || v === false) continue;
         if (k === "class") node.className = v;
-        else if (k === "text") node.textContent = v;
+        else if (k === "text") node.textContent = vis(v);
+        else if (k === "title") node.setAttribute(k, vis(v));
         else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
         else node.setAttribute(k, v === true ? "" : String(v));
       }
     }
     for (const c of children) {
       if (c === null || c === undefined || c === false) continue;
-      node.append(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+      node.append(typeof c === "string" || typeof c === "number" ? document.createTextNode(vis(c)) : c);
     }
     return node;
   }
@@ -115,6 +119,7 @@
     state.total = data.total;
     state.matched = data.matched;
     state.rows = new Map();
+    list.dataset.q = state.q;
     data.rows.forEach((row, i) => state.rows.set(offset + i, row));
     const dropped = data.memory && data.memory.dropped;
     if (state.session && !state.session.file) {
@@ -397,6 +402,7 @@
 
   async function replay(keys) {
     if (!keys.length) return;
+    state.pinned = true;
     const where = out();
     clear(where);
     where.append(el("p", { class: "dim", text: "Replaying " + keys.length + " event" + (keys.length === 1 ? "" : "s") + "…" }));
@@ -413,6 +419,7 @@
   }
 
   function editForm(e) {
+    state.pinned = true;
     const where = out();
     clear(where);
     const text = e.body_base64 === undefined;
@@ -460,6 +467,7 @@
   }
 
   async function copyCurl(e) {
+    state.pinned = true;
     const where = out();
     clear(where);
     try {

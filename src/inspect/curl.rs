@@ -66,12 +66,17 @@ pub fn render(event: &Event, base: &str) -> String {
     }
 }
 
-/// The body as text when it is UTF-8 with no controls but tab and newline.
+/// The body as text when it is UTF-8 with no controls but tab and newline, and no bidi
+/// controls (which would make the command read differently from what it runs).
 fn printable_text(body: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(body).ok()?;
     text.chars()
-        .all(|c| c == '\n' || c == '\t' || !c.is_control())
+        .all(|c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi(c)))
         .then_some(text)
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A bash word holding exactly `bytes`.
@@ -148,5 +153,9 @@ mod tests {
         assert_eq!(quote(b"a\tb"), "$'a\\x09b'");
         assert_eq!(quote(b"\x1b[31m"), "$'\\x1b[31m'");
         assert_eq!(quote("é".as_bytes()), "'é'");
+        assert_eq!(
+            quote("\u{202e}gnp.exe".as_bytes()),
+            "$'\\xe2\\x80\\xaegnp.exe'"
+        );
     }
 }
