@@ -11,4 +11,5 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+mod inspector;
 mod signatures;
