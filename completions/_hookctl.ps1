@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -77,11 +78,15 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Also declare a durable queue bound to the exchange, so events wait there for a relay')
             [CompletionResult]::new('--binding', '--binding', [CompletionResultType]::ParameterName, 'Binding key of --queue, in topic syntax: # is everything, payment.* one word')
+            [CompletionResult]::new('--ui-port', '--ui-port', [CompletionResultType]::ParameterName, 'Serve the inspector on this port instead of listen''s own (0 picks a free one)')
+            [CompletionResult]::new('--ui-token', '--ui-token', [CompletionResultType]::ParameterName, 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'fsync the capture file before answering, for power-loss durability')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print each delivery to stdout as one NDJSON line, and nothing else')
             [CompletionResult]::new('--ack-first', '--ack-first', [CompletionResultType]::ParameterName, 'Answer 200 at once and forward in the background')
             [CompletionResult]::new('--exit-on-forward-failure', '--exit-on-forward-failure', [CompletionResultType]::ParameterName, 'Exit non-zero (3) once a forward finally fails')
+            [CompletionResult]::new('--ui', '--ui', [CompletionResultType]::ParameterName, 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open the inspector in the browser')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
@@ -224,6 +229,29 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hookctl;inspect' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to bind. Off loopback, --ui-token is required')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to serve the inspector on; 0 picks a free one (announced on stderr)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to serve the inspector on; 0 picks a free one (announced on stderr)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where replays go unless another URL is typed in the page')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout for each replay')
+            [CompletionResult]::new('--ui-token', '--ui-token', [CompletionResultType]::ParameterName, 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open the inspector in the browser')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hookctl;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
@@ -242,6 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Resend captured events byte for byte')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the signatures of captured events offline')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -259,6 +288,9 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;help;relay' {
+            break
+        }
+        'hookctl;help;inspect' {
             break
         }
         'hookctl;help;completions' {

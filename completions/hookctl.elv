@@ -32,6 +32,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -73,11 +74,15 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
+            cand --ui-port 'Serve the inspector on this port instead of listen''s own (0 picks a free one)'
+            cand --ui-token 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
             cand --ack-first 'Answer 200 at once and forward in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
+            cand --ui 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
+            cand --open 'Open the inspector in the browser'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -215,6 +220,28 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;inspect'= {
+            cand --host 'Address to bind. Off loopback, --ui-token is required'
+            cand -p 'Port to serve the inspector on; 0 picks a free one (announced on stderr)'
+            cand --port 'Port to serve the inspector on; 0 picks a free one (announced on stderr)'
+            cand --to 'Where replays go unless another URL is typed in the page'
+            cand --timeout 'Timeout for each replay'
+            cand --ui-token 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --open 'Open the inspector in the browser'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'Show more: headers, response bodies, every result'
@@ -232,6 +259,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -244,6 +272,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;verify'= {
         }
         &'hookctl;help;relay'= {
+        }
+        &'hookctl;help;inspect'= {
         }
         &'hookctl;help;completions'= {
         }

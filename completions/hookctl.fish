@@ -36,6 +36,7 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "send" -d 'Send a sa
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend captured events byte for byte'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
@@ -76,6 +77,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'P
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-port -d 'Serve the inspector on this port instead of listen\'s own (0 picks a free one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-token -d 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -83,6 +86,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsy
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui -d 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l open -d 'Open the inspector in the browser'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
@@ -195,6 +200,24 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s v -l verbose -
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l host -d 'Address to bind. Off loopback, --ui-token is required' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s p -l port -d 'Port to serve the inspector on; 0 picks a free one (announced on stderr)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l to -d 'Where replays go unless another URL is typed in the page' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l timeout -d 'Timeout for each replay' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l ui-token -d 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l open -d 'Open the inspector in the browser'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -202,10 +225,11 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l ver
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
