@@ -149,6 +149,7 @@ class Browser:
         self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
+        self.pages = []
 
     def page(self, url, dark=False):
         context = self.browser.new_context(viewport={"width": 1360, "height": 800},
