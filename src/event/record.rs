@@ -360,6 +360,17 @@ mod tests {
     }
 
     #[test]
+    fn edited_from_is_written_when_set_and_lines_without_it_still_read() {
+        let mut e = event(&[], "{}");
+        e.notes.edited_from = Some("evt_\"orig".into());
+        let line = e.to_json_line();
+        assert!(line.ends_with(r#","edited_from":"evt_\"orig"}"#), "{line}");
+        assert_eq!(Event::from_json_line(line.as_bytes()).unwrap().unwrap(), e);
+        e.notes.edited_from = None;
+        assert!(!e.to_json_line().contains("edited_from"));
+    }
+
+    #[test]
     fn reader_is_lenient_but_reports_bad_lines() {
         let e = Event::from_json_line(br#"{"body":"{}","future_field":1}"#)
             .unwrap()

@@ -253,7 +253,12 @@ pub async fn run(
     };
     guard.allow(addr);
     let inspector = Inspector::new(run.config, guard);
-    inspector.set_store(Arc::new(store));
+    let store = Arc::new(store);
+    inspector.set_store(store.clone());
+    if store.has_file() {
+        // Lines another process (a listen) appends show up live.
+        tokio::spawn(follow(run.file.clone(), store, inspector.closing()));
+    }
     let base = format!("http://{addr}");
     inspector.set_receiver(&base);
     inspector.announce(&base);
@@ -264,6 +269,26 @@ pub async fn run(
     };
     server::serve(listener, inspector, stop).await;
     Ok(())
+}
+
+/// How often `inspect` looks whether its file grew.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Tells the page when the file grows (or shrinks), until the inspector closes.
+async fn follow(path: PathBuf, store: Arc<Store>, mut closing: watch::Receiver<bool>) {
+    let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut last = size(&path);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+            _ = closing.wait_for(|c| *c) => return,
+        }
+        let now = size(&path);
+        if now != last {
+            last = now;
+            store.changed();
+        }
+    }
 }
 
 /// The store for `inspect FILE`: a HAR file's entries in memory, or a capture file indexed.

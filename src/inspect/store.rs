@@ -316,6 +316,9 @@ impl Store {
             let filter = &cache.filter;
             let mut found = Vec::new();
             file.for_each_line(cache.file_seen, |i, line| {
+                if !filter.may_match_line(line) {
+                    return;
+                }
                 if let Ok(Some(e)) = Event::from_json_line(line) {
                     if filter.matches(&e) {
                         found.push(i as Key);

@@ -595,6 +595,11 @@ def a_hundred_thousand_events_stay_responsive(b):
             page.keyboard.press("j")
         expect(page.locator("#detail h2")).to_contain_text("/bulk/99940")
         shot(page, "hundred-thousand")
+        # A line appended by another process (a listen writing the capture) shows up live.
+        with path.open("a") as f:
+            f.write(json.dumps({"v": 1, "kind": "event", "id": "evt_appended", "type": "bulk.tenth",
+                                "method": "POST", "path": "/appended", "body": ""}) + "\n")
+        expect(page.locator("#count")).to_have_text("10,001 of 100,001")
     finally:
         inspect.stop()
 
