@@ -19,6 +19,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
     var completions = [
         &'hookctl'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -33,6 +35,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -77,8 +80,14 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --ui-port 'Serve the inspector on this port instead of listen''s own (0 picks a free one)'
             cand --ui-token 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --fsync 'fsync the capture file before answering, for power-loss durability'
             cand --json 'Print each delivery to stdout as one NDJSON line, and nothing else'
+            cand --ready-json 'With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the events'
+            cand -c 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+            cand --compact 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+            cand --full 'Always the full view (summary line and body), never switching to --compact'
             cand --ack-first 'Answer 200 at once and forward in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
             cand --ui 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
@@ -94,9 +103,10 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;send'= {
             cand --to 'Where to send'
-            cand -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --data 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin'
-            cand --set 'Override a field of the sample at a dot path; VALUE is JSON when it parses'
+            cand -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --data 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin'
+            cand --set 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string'
+            cand --set-new 'Add a field at a dot path, creating objects on the way (applied before --set)'
             cand -H 'Extra request header ''Name: value'' (repeatable)'
             cand --header 'Extra request header ''Name: value'' (repeatable)'
             cand -X 'HTTP method'
@@ -123,6 +133,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --list 'List the built-in sample events'
             cand --dry-run 'Print the event that would be sent (capture format) and send nothing'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
@@ -137,7 +149,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;replay'= {
             cand --to 'Scheme, host and port to send to; a path other than / replaces the captured path'
-            cand --filter 'Only replay events matching type=GLOB (repeatable; any may match)'
+            cand --id 'Replay only the event with this id (repeatable). An id not in FILE is an error'
+            cand --filter 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag'
             cand --speed 'Keep the original gaps between events, divided by X (1 is real time)'
             cand --resign 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
@@ -153,6 +166,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --dry-run 'Print the events that would be sent (capture format) and send nothing'
             cand --skip-invalid 'Report malformed lines and go on, instead of stopping'
             cand --follow 'Keep FILE open and replay lines appended to it, like tail -f'
@@ -171,12 +186,15 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;verify'= {
             cand --scheme 'Signature scheme: standard, stripe, github, shopify, slack, hmac'
-            cand --tolerance 'Accept signature timestamps this far from now; 0 disables the check'
+            cand --tolerance 'Accept signature timestamps this far from the time each event was received (its received_at), or from now with --now; 0 disables the check'
             cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
             cand --signature-header 'Header for the generic `hmac` scheme'
             cand --encoding 'Encoding for the generic `hmac` scheme'
             cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --now 'Measure timestamps against the current time instead of each event''s received_at'
             cand --json 'Print one NDJSON result per event'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -210,6 +228,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --dead-letter 'Append every event that finally failed to FILE, in the capture format'
             cand --tag 'Add an X-Hookctl-Tag: RUN_ID header, for `listen --only-tag`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --json 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -232,6 +252,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --encoding 'Encoding for the generic `hmac` scheme'
             cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand --open 'Open the inspector in the browser'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
@@ -242,8 +264,47 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;config'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;show'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --json 'Print one NDJSON record (`kind: config`) instead of text'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;config;help'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;config;help;show'= {
+        }
+        &'hookctl;config;help;help'= {
+        }
         &'hookctl;completions'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -260,6 +321,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+            cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -274,6 +336,11 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;relay'= {
         }
         &'hookctl;help;inspect'= {
+        }
+        &'hookctl;help;config'= {
+            cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+        }
+        &'hookctl;help;config;show'= {
         }
         &'hookctl;help;completions'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_hookctl_global_optspecs
-    string join \n color= v/verbose q/quiet h/help V/version
+    string join \n color= v/verbose q/quiet config= profile= h/help V/version
 end
 
 function __fish_hookctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c hookctl -n "__fish_hookctl_needs_command" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_needs_command" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_needs_command" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_needs_command" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_needs_command" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_needs_command" -s h -l help -d 'Print help'
@@ -37,6 +39,7 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend 
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l host -d 'Address to bind. Use 0.0.0.0 only if other machines must reach you' -r
@@ -82,8 +85,13 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-token -d '
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l fsync -d 'fsync the capture file before answering, for power-loss durability'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l json -d 'Print each delivery to stdout as one NDJSON line, and nothing else'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ready-json -d 'With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the events'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s c -l compact -d 'One aligned line per event: time, method, path, type, id, size, status, verification and forwarding. The default on a terminal too narrow for the full view, or when events arrive faster than 5 a second'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l full -d 'Always the full view (summary line and body), never switching to --compact'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui -d 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
@@ -93,8 +101,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l to -d 'Where to send' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Override a field of the sample at a dot path; VALUE is JSON when it parses' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s d -l data -d 'Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or - for stdin' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set -d 'Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3; the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l set-new -d 'Add a field at a dot path, creating objects on the way (applied before --set)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s H -l header -d 'Extra request header \'Name: value\' (repeatable)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s X -l method -d 'HTTP method' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s n -l count -d 'Send N events, each with a fresh id and timestamp' -r
@@ -120,6 +129,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l binding -d 'Bin
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l list -d 'List the built-in sample events'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l dry-run -d 'Print the event that would be sent (capture format) and send nothing'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
@@ -128,7 +139,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s q -l quiet -d '
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand send" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l to -d 'Scheme, host and port to send to; a path other than / replaces the captured path' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Only replay events matching type=GLOB (repeatable; any may match)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l id -d 'Replay only the event with this id (repeatable). An id not in FILE is an error' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l filter -d 'Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are alternatives, on different keys all must hold; commas join several in one flag' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l speed -d 'Keep the original gaps between events, divided by X (1 is real time)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l resign -d 'Replace the captured signatures with fresh ones (new timestamp). Events captured with a failed verification are skipped, so a forgery is never made valid' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
@@ -146,6 +158,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l tag -d 'Add a
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l dry-run -d 'Print the events that would be sent (capture format) and send nothing'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l skip-invalid -d 'Report malformed lines and go on, instead of stopping'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -l follow -d 'Keep FILE open and replay lines appended to it, like tail -f'
@@ -158,7 +172,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s q -l quiet -d
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l scheme -d 'Signature scheme: standard, stripe, github, shopify, slack, hmac' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l tolerance -d 'Accept signature timestamps this far from now; 0 disables the check' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l tolerance -d 'Accept signature timestamps this far from the time each event was received (its received_at), or from now with --now; 0 disables the check' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l signature-header -d 'Header for the generic `hmac` scheme' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
@@ -167,6 +181,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l prefix -d 'Pr
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l now -d 'Measure timestamps against the current time instead of each event\'s received_at'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -l json -d 'Print one NDJSON result per event'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand verify" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -195,6 +212,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l tag -d 'Add an
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -l json -d 'Print one NDJSON result per event (with -q, only failed ones) and a summary record to stdout'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -213,23 +232,52 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l prefix -d 'P
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l open -d 'Open the inspector in the browser'
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one NDJSON record (`kind: config`) instead of text'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'
+complete -c hookctl -n "__fish_hookctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'

@@ -46,6 +46,14 @@ pub struct GlobalArgs {
     /// Show less: no per-event output on the terminal, only errors and the summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Project file with named profiles [default: hookctl.toml in the working directory, if
+    /// there is one].
+    #[arg(long, global = true, env = "HOOKCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Take the flags you do not give from this profile of the project file (without one, its
+    /// `default` profile applies, if it has one).
+    #[arg(long, global = true, env = "HOOKCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -69,6 +77,8 @@ pub enum Command {
     Relay(RelayArgs),
     /// Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page.
     Inspect(InspectArgs),
+    /// Show the settings in effect from hookctl.toml, the environment and the defaults.
+    Config(ConfigArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.
@@ -99,6 +109,18 @@ pub struct ListenArgs {
     /// Print each delivery to stdout as one NDJSON line, and nothing else.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// With --json, print a `ready` record ({"kind":"ready","url":…,"pid":…}) before the
+    /// events.
+    #[arg(long, requires = "json", help_heading = "Output")]
+    pub ready_json: bool,
+    /// One aligned line per event: time, method, path, type, id, size, status, verification
+    /// and forwarding. The default on a terminal too narrow for the full view, or when events
+    /// arrive faster than 5 a second.
+    #[arg(short = 'c', long, conflicts_with_all = ["json", "full"], help_heading = "Output")]
+    pub compact: bool,
+    /// Always the full view (summary line and body), never switching to --compact.
+    #[arg(long, conflicts_with = "json", help_heading = "Output")]
+    pub full: bool,
     /// The most lines of one body printed; the rest is left out with a note (the capture
     /// keeps every byte).
     #[arg(long, default_value = "100", value_name = "N", help_heading = "Output", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
@@ -362,12 +384,17 @@ pub struct SendArgs {
         value_name = "URL"
     )]
     pub to: String,
-    /// Your own body, sent byte for byte: inline JSON, @FILE, or - for stdin.
+    /// Your own body, sent byte for byte (unless --set edits it): inline JSON, @FILE, or -
+    /// for stdin.
     #[arg(short, long, value_name = "JSON|@FILE|-", conflicts_with = "event")]
     pub data: Option<String>,
-    /// Override a field of the sample at a dot path; VALUE is JSON when it parses.
+    /// Change a field at a dot path, e.g. data.amount=4200 or data.line_items.0.quantity=3;
+    /// the field must exist. VALUE is JSON when it parses (12, true, {"a":1}), else a string.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
+    /// Add a field at a dot path, creating objects on the way (applied before --set).
+    #[arg(long = "set-new", value_name = "PATH=VALUE")]
+    pub set_new: Vec<String>,
     /// Extra request header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -400,7 +427,9 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hookctl replay events.jsonl
+  hookctl replay events.jsonl --id evt_1Nq4vFJ2eZvKYlo2C0d1xG7a      # one event again
   hookctl replay events.jsonl --to http://127.0.0.1:8080/webhooks --filter 'type=payment_*'
+  hookctl replay events.jsonl --filter 'type=payment_*' --filter status=5xx
   hookctl replay events.jsonl --resign stripe --secret whsec_...
   hookctl replay events.jsonl --speed 2
   hookctl replay events.jsonl --follow --from-end")]
@@ -411,8 +440,13 @@ pub struct ReplayArgs {
     /// Scheme, host and port to send to; a path other than / replaces the captured path.
     #[arg(long, default_value = "http://127.0.0.1:3000", value_name = "URL")]
     pub to: String,
-    /// Only replay events matching type=GLOB (repeatable; any may match).
-    #[arg(long, value_name = "type=GLOB")]
+    /// Replay only the event with this id (repeatable). An id not in FILE is an error.
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Replay only events matching KEY=VALUE: id, type, path, status (globs; 5xx for a
+    /// class), method, header.NAME (glob) or body.PATH (JSON). Filters on the same key are
+    /// alternatives, on different keys all must hold; commas join several in one flag.
+    #[arg(long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Print the events that would be sent (capture format) and send nothing.
     #[arg(long)]
@@ -448,7 +482,8 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hookctl verify events.jsonl --scheme github --secret \"$GITHUB_WEBHOOK_SECRET\"
-  HOOKCTL_SECRET=whsec_... hookctl verify events.jsonl --scheme standard --tolerance 0")]
+  HOOKCTL_SECRET=whsec_... hookctl verify events.jsonl --scheme standard --tolerance 0
+  hookctl verify events.jsonl --scheme stripe --secret whsec_... --now")]
 pub struct VerifyArgs {
     /// Capture file to check; - reads stdin.
     #[arg(value_name = "FILE")]
@@ -456,9 +491,13 @@ pub struct VerifyArgs {
     /// Signature scheme: standard, stripe, github, shopify, slack, hmac.
     #[arg(long, value_name = "SCHEME")]
     pub scheme: String,
-    /// Accept signature timestamps this far from now; 0 disables the check.
+    /// Accept signature timestamps this far from the time each event was received (its
+    /// received_at), or from now with --now; 0 disables the check.
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub tolerance: Duration,
+    /// Measure timestamps against the current time instead of each event's received_at.
+    #[arg(long)]
+    pub now: bool,
     /// Print one NDJSON result per event.
     #[arg(long)]
     pub json: bool,
@@ -551,6 +590,43 @@ pub struct InspectArgs {
     pub ui_token: Option<String>,
     #[command(flatten)]
     pub secrets: SecretArgs,
+}
+
+/// `hookctl config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print each setting of a command, its value and where it came from: a flag, an
+    /// environment variable, hookctl.toml (file, line and profile) or the built-in default.
+    #[command(after_help = "Examples:
+  hookctl config show
+  hookctl --profile stripe-dev config show listen
+  hookctl config show --json send --to http://127.0.0.1:8080")]
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Print one NDJSON record (`kind: config`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The command to show (listen, send, replay, ...), then its flags as you would give them
+    /// [default: listen, send and replay, without flags].
+    #[arg(
+        value_name = "COMMAND [FLAGS]",
+        num_args = 0..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<std::ffi::OsString>,
+    /// The file and profile asked for, and how (filled in by the parser).
+    #[arg(skip)]
+    pub request: Option<crate::config::Request>,
 }
 
 #[cfg(test)]

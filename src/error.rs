@@ -32,6 +32,8 @@ pub enum ConfigError {
     UnknownField(String),
     #[error("`{0}` is not an HTTP method")]
     Method(String),
+    #[error("`{0}` is not a status; use e.g. 500, 5xx or 4*")]
+    Status(String),
     #[error("`{0}` needs a dot path, e.g. body.data.amount")]
     BodyPath(String),
     #[error("invalid glob `{glob}`: {cause}")]
@@ -39,12 +41,10 @@ pub enum ConfigError {
         glob: String,
         cause: glob::PatternError,
     },
-    #[error("bad --filter {0:?}: write it as type=GLOB, e.g. type=payment_*")]
-    Filter(String),
-    #[error("bad --filter {filter:?}: {cause}")]
-    FilterGlob {
-        filter: String,
-        cause: glob::PatternError,
+    #[error("bad --filter `{part}`: {cause}")]
+    Filter {
+        part: String,
+        cause: Box<ConfigError>,
     },
     #[error(
         "unknown sample event `{name}`{} Known events: {known} (see `hookctl send --list`)",
@@ -64,4 +64,4 @@ pub enum ConfigError {
 }
 
 /// The predicates `--expect` knows, for its error messages.
-const PREDICATES: &str = "use type=, path=, method=, header.NAME= or body.PATH=";
+const PREDICATES: &str = "use id=, type=, path=, method=, status=, header.NAME= or body.PATH=";

@@ -9,6 +9,8 @@ pub enum Exit {
     Ok,
     /// An error: bad input, a file that cannot be opened, a port in use.
     Error,
+    /// A usage error: a bad flag, or a project file or profile that cannot be used.
+    Usage,
     /// A delivery failed: `send` or `replay` got a non-2xx answer or no answer.
     DeliveryFailed,
     /// An expectation failed: `listen --expect/--count` timed out, or `verify` found a bad signature.
@@ -23,6 +25,7 @@ impl Exit {
         match self {
             Exit::Ok => 0,
             Exit::Error => 1,
+            Exit::Usage => 2,
             Exit::DeliveryFailed => 3,
             Exit::ExpectationFailed => 4,
             Exit::Interrupted => 130,

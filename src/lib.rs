@@ -6,6 +6,7 @@
 pub mod amqp;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod deliver;
 pub mod error;
 pub mod event;
@@ -38,6 +39,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         choice,
         std::io::stdout().is_terminal(),
     ));
+    // Diagnostics go to stderr: its being a terminal decides their colour.
+    output::diag::set_color(output::should_color(
+        choice,
+        std::io::stderr().is_terminal(),
+    ));
     let global = cmd::GlobalOptions {
         verbose: cli.global.verbose,
         quiet: cli.global.quiet,
@@ -48,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Config(args) => cmd::config::run(args)?,
         Command::Inspect(args) => cmd::inspect::run(args, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;

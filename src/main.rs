@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// jemalloc keeps the receiver's many small, short-lived allocations cheap (see Cargo.toml).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
@@ -14,7 +12,14 @@ fn main() -> ExitCode {
     // keeps allocating: a listen that goes idle after a burst would hold them for good.
     #[cfg(not(target_env = "msvc"))]
     let _ = tikv_jemalloc_ctl::background_thread::write(true);
-    let cli = hookctl::cli::Cli::parse();
+    let cli = match hookctl::cmd::profile::parse_args(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(hookctl::cmd::profile::Failure::Clap(e)) => e.exit(),
+        Err(hookctl::cmd::profile::Failure::Profile(e)) => {
+            hookctl::output::diag::Diag::stderr().error(&e);
+            return hookctl::exit::Exit::Usage.into();
+        }
+    };
     match hookctl::run(cli) {
         Ok(code) => code,
         Err(err) => {

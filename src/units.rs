@@ -169,6 +169,64 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     Ok(Rate { per_second })
 }
 
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// A span of seconds for people, to the unit that matters: `45s`, `9m 30s`, `17m`, `5h 20m`,
+/// `14h`, `1 day`, `3 days 4h`, `26 days`. A second, smaller unit is shown only while the
+/// first is below 10; every unit is rounded down, so an age never reads as less than it is.
+pub fn human_secs(secs: u64) -> String {
+    let (big, small) = match secs {
+        s if s < MINUTE => return format!("{s}s"),
+        s if s < HOUR => ((s / MINUTE, "m"), (s % MINUTE, "s")),
+        s if s < DAY => ((s / HOUR, "h"), (s % HOUR / MINUTE, "m")),
+        s => ((s / DAY, " days"), (s % DAY / HOUR, "h")),
+    };
+    let first = match big {
+        (1, " days") => "1 day".to_owned(),
+        (n, unit) => format!("{n}{unit}"),
+    };
+    match small {
+        (n, unit) if n > 0 && big.0 < 10 => format!("{first} {n}{unit}"),
+        _ => first,
+    }
+}
+
+/// Every non-zero unit of a span of seconds: `10m 20s`, `2 days 1h 3s`; `0s` for nothing.
+pub fn exact_secs(secs: u64) -> String {
+    let parts = [
+        (secs / DAY, " days"),
+        (secs % DAY / HOUR, "h"),
+        (secs % HOUR / MINUTE, "m"),
+        (secs % MINUTE, "s"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|&(n, unit)| match (n, unit) {
+            (1, " days") => "1 day".to_owned(),
+            (n, unit) => format!("{n}{unit}"),
+        })
+        .collect();
+    if words.is_empty() {
+        "0s".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// An age and the tolerance it exceeded, for one message: [`human_secs`] each, unless the
+/// rounding would make them read the same (`10m` old, tolerance `10m`); then both exactly.
+pub fn human_age_and_tolerance(age: u64, tolerance: u64) -> (String, String) {
+    let (a, t) = (human_secs(age), human_secs(tolerance));
+    if a == t && age != tolerance {
+        (exact_secs(age), exact_secs(tolerance))
+    } else {
+        (a, t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +291,56 @@ mod tests {
         for bad in ["1e-21/h", "1e308", "inf", "NaN", "-1", "0"] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn spans_read_in_the_unit_that_matters() {
+        let cases = [
+            (0, "0s"),
+            (45, "45s"),
+            (60, "1m"),
+            (90, "1m 30s"),
+            (301, "5m 1s"),
+            (599, "9m 59s"),
+            (600, "10m"),
+            (1000, "16m"),
+            (3599, "59m"),
+            (3600, "1h"),
+            (3605, "1h"),
+            (5 * 3600 + 20 * 60 + 7, "5h 20m"),
+            (14 * 3600 + 59 * 60, "14h"),
+            (86_400, "1 day"),
+            (86_400 + 3600, "1 day 1h"),
+            (3 * 86_400 + 4 * 3600, "3 days 4h"),
+            (26 * 86_400 + 23 * 3600, "26 days"),
+            (96_528_506, "1117 days"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_secs(secs), want, "{secs}");
+        }
+        assert_eq!(exact_secs(0), "0s");
+        assert_eq!(exact_secs(620), "10m 20s");
+        assert_eq!(exact_secs(86_400 + 3600 + 3), "1 day 1h 3s");
+        assert_eq!(exact_secs(2 * 86_400), "2 days");
+    }
+
+    #[test]
+    fn an_age_never_reads_the_same_as_the_tolerance_it_exceeds() {
+        assert_eq!(
+            human_age_and_tolerance(26 * 86_400, 300),
+            ("26 days".into(), "5m".into())
+        );
+        assert_eq!(
+            human_age_and_tolerance(620, 600),
+            ("10m 20s".into(), "10m".into())
+        );
+        assert_eq!(
+            human_age_and_tolerance(3605, 3600),
+            ("1h 5s".into(), "1h".into())
+        );
+        assert_eq!(
+            human_age_and_tolerance(301, 300),
+            ("5m 1s".into(), "5m".into())
+        );
     }
 }

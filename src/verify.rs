@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
@@ -19,6 +19,9 @@ pub struct VerifyConfig {
     pub scheme: Scheme,
     pub secrets: Vec<Secret>,
     pub tolerance: Duration,
+    /// Measure timestamps against the current time (`--now`) instead of the time each event
+    /// was received, so that an old capture still verifies as it did when it arrived.
+    pub against_now: bool,
     /// One NDJSON record per event instead of a line for people.
     pub json: bool,
     /// Show only the events that fail.
@@ -46,17 +49,23 @@ pub fn run(config: &VerifyConfig, out: &mut dyn Write, diag: &Diag) -> anyhow::R
                 ))
             }
         };
+        let reference = if config.against_now {
+            now
+        } else {
+            unix_secs(event.received_at)
+        };
         let verdict = signature::verify(
             &config.scheme,
             &config.secrets,
             &event.headers,
             &event.body,
-            now,
+            reference,
             config.tolerance.as_secs(),
         );
         let (ok, reason) = match &verdict {
             Verdict::Valid { .. } => (true, "signature matches".to_owned()),
-            Verdict::Invalid(failure) => (false, failure.to_string()),
+            Verdict::Invalid(failure) if config.against_now => (false, failure.to_string()),
+            Verdict::Invalid(failure) => (false, failure.at_arrival()),
         };
         if ok {
             valid += 1;
@@ -73,6 +82,7 @@ pub fn run(config: &VerifyConfig, out: &mut dyn Write, diag: &Diag) -> anyhow::R
                 "scheme": config.scheme.name(),
                 "ok": ok,
                 "reason": reason,
+                "checked_against": if config.against_now { "now" } else { "received_at" },
             });
             writeln!(out, "{record}")?;
         } else if !ok || !config.quiet {
@@ -101,4 +111,11 @@ pub fn run(config: &VerifyConfig, out: &mut dyn Write, diag: &Diag) -> anyhow::R
     } else {
         Exit::ExpectationFailed
     })
+}
+
+/// Whole seconds since the Unix epoch; times before it count as 0.
+fn unix_secs(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }

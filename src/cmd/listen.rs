@@ -19,14 +19,21 @@ use crate::listen::observe::Observe;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, VerifyConfig};
 use crate::output::diag::Diag;
+use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
 use crate::signature::{Encoding, HmacOptions, Secret};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
-    let (mut config, inspector) =
-        config_with_ui(&args, global, Box::new(std::io::stdout()), diag.clone())?;
+    let terminal = std::io::stdout().is_terminal();
+    let (mut config, inspector) = config_with_ui(
+        &args,
+        global,
+        Box::new(std::io::stdout()),
+        terminal,
+        diag.clone(),
+    )?;
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
@@ -59,7 +66,16 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             }
             _ => None,
         };
-        let stop = shutdown_signal();
+        // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
+        // next delivery's write.
+        let watch_stdout = !matches!(config.output, Output::Quiet);
+        let signal = shutdown_signal();
+        let stop = async move {
+            tokio::select! {
+                () = signal => {}
+                () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
+            }
+        };
         let finished = listen::run(listener, config, stop).await;
         if let Some(server) = ui_server {
             let _ = server.await;
@@ -70,23 +86,37 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     finished.report(&diag)
 }
 
-/// The listen settings the arguments ask for, printing to `stdout` and `diag`. Everything but
-/// the broker (`--publish`), which needs a runtime to connect. With `--ui` on listen's own
-/// port, the inspector is in the config's observer.
+/// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
+/// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
+/// runtime to connect. With `--ui` on
+/// listen's own port, the inspector is in the config's observer.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
-    config_with_ui(args, global, stdout, diag).map(|(config, _)| config)
+    config_for(args, global, stdout, false, diag)
 }
 
-/// [`config`], and the inspector that `--ui` asks for (to serve on `--ui-port`).
+/// Like [`config`], for a `stdout` that may be a terminal (`terminal`): then untrusted text is
+/// escaped, and the view fits the terminal's width and the pace of deliveries.
+pub fn config_for(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    terminal: bool,
+    diag: Diag,
+) -> anyhow::Result<ListenConfig> {
+    config_with_ui(args, global, stdout, terminal, diag).map(|(config, _)| config)
+}
+
+/// [`config_for`], and the inspector that `--ui` asks for (to serve on `--ui-port`).
 pub fn config_with_ui(
     args: &ListenArgs,
     global: &GlobalOptions,
     stdout: Box<dyn Write + Send>,
+    terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<(ListenConfig, Option<Arc<Inspector>>)> {
     let expectations = args
@@ -132,15 +162,25 @@ pub fn config_with_ui(
         None => None,
     };
     let output = if args.json {
-        Output::Json
+        Output::Json {
+            ready: args.ready_json,
+        }
     } else if global.quiet {
         Output::Quiet
     } else {
-        Output::Pretty(PrettyOptions {
-            verbose: global.verbose > 0,
-            sanitize: std::io::stdout().is_terminal(),
-            max_lines: args.max_print_lines as usize,
-            max_bytes: args.max_print_bytes,
+        Output::Pretty(ViewConfig {
+            options: PrettyOptions {
+                verbose: global.verbose > 0,
+                sanitize: terminal,
+                max_lines: args.max_print_lines as usize,
+                max_bytes: args.max_print_bytes,
+            },
+            choice: view_choice(args, global, terminal),
+            width: if terminal {
+                Width::Stdout
+            } else {
+                Width::Unlimited
+            },
         })
     };
     let inspector = inspector(args, &diag);
@@ -237,6 +277,18 @@ pub fn is_loopback(host: &str) -> bool {
     {
         Ok(ip) => ip.is_loopback(),
         Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the
+/// full view until it stops being readable, and anything else the full view.
+fn view_choice(args: &ListenArgs, global: &GlobalOptions, terminal: bool) -> ViewChoice {
+    if args.compact {
+        ViewChoice::Compact
+    } else if args.full || global.verbose > 0 || !terminal {
+        ViewChoice::Full
+    } else {
+        ViewChoice::Auto
     }
 }
 

@@ -1,8 +1,10 @@
 //! Glue between the command line and the core: each subcommand turns its clap arguments into
 //! plain config structs and calls the core modules, which never see clap.
 
+pub mod config;
 pub mod inspect;
 pub mod listen;
+pub mod profile;
 pub mod relay;
 pub mod replay;
 pub mod send;
@@ -46,6 +48,7 @@ pub fn delivery_setup(
         dead_letter: args.dead_letter.clone(),
         total,
         concurrency: args.concurrency as usize,
+        progress: None,
     };
     let delivery = DeliveryConfig {
         timeout: args.timeout,

@@ -12,7 +12,7 @@ use crate::replay::{self, ReplayConfig, ReplayPlan, Selector};
 
 pub fn run(args: ReplayArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let target = Target::parse(&args.to)?;
-    let selector = Selector::parse(&args.filter).map_err(anyhow::Error::msg)?;
+    let selector = Selector::new(&args.ids, &args.filter).map_err(anyhow::Error::msg)?;
     let signer = match &args.resign {
         Some(scheme) => Some(Arc::new(signer_from(scheme, &args.secrets)?)),
         None => None,

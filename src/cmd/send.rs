@@ -11,11 +11,11 @@ use crate::cli::SendArgs;
 use crate::cmd::{delivery_setup, signer_from, GlobalOptions};
 use crate::deliver::engine::Run;
 use crate::deliver::Target;
-use crate::event::jsonpath;
+use crate::event::jsonpath::Assignment;
 use crate::event::Headers;
 use crate::exit::Exit;
 use crate::listen::respond::parse_header;
-use crate::send::compose::{BodySource, EventSpec};
+use crate::send::compose::{BodySource, EventSpec, Overrides};
 use crate::send::{self, samples, SendConfig};
 
 pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
@@ -24,21 +24,21 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     }
     let target = Target::parse(&args.to)?;
     let url = url::Url::parse(&args.to)?;
+    // --set-new first, so that --set may change what it added.
+    let overrides: Overrides = (args.set_new.iter().map(|s| Assignment::parse(s, true)))
+        .chain(args.set.iter().map(|s| Assignment::parse(s, false)))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     let body = match (&args.data, &args.event) {
-        (Some(data), _) => {
-            if !args.set.is_empty() {
-                anyhow::bail!("--set changes a sample event; with --data, edit your body instead");
-            }
-            BodySource::Raw(read_data(data)?)
-        }
+        (Some(data), _) if overrides.is_empty() => BodySource::Raw(read_data(data)?),
+        (Some(data), _) => BodySource::Raw(
+            overrides
+                .edit_body(&read_data(data)?)
+                .map_err(anyhow::Error::msg)?,
+        ),
         (None, Some(name)) => BodySource::Sample {
             sample: samples::find(name).map_err(anyhow::Error::msg)?,
-            overrides: args
-                .set
-                .iter()
-                .map(|s| jsonpath::parse_assignment(s))
-                .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)?,
+            overrides,
         },
         (None, None) => anyhow::bail!("name a sample event (see --list) or give --data"),
     };

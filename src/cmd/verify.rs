@@ -12,6 +12,7 @@ pub fn run(args: VerifyArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         secrets: secrets_from(&args.secrets)?,
         file: args.file,
         tolerance: args.tolerance,
+        against_now: args.now,
         json: args.json,
         quiet: global.quiet,
     };

@@ -47,6 +47,8 @@ pub async fn deliver_reported(
     let stop = stop_on_signals();
     let deliverer = Deliverer::new(run.delivery, run.target, run.prepare, stop.clone())?;
     let mut reporter = Reporter::new(run.report)?;
+    // Ctrl-C takes the bar away at once, while deliveries in flight finish.
+    reporter.progress().clear_on(stop.clone());
     let interrupted =
         self::run(Arc::new(deliverer), run.engine, source, stop, &mut reporter).await?;
     Ok((reporter, interrupted))

@@ -12,10 +12,10 @@ use super::describe_status;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DeliveryError {
     /// No whole response within the attempt's timeout.
-    #[error("no answer from {url} within {} (raise --timeout)", humantime::format_duration(*.timeout))]
+    #[error("no answer from {url} within {}", humantime::format_duration(*.timeout))]
     Timeout { url: String, timeout: Duration },
     /// The host refused the connection: nothing listens on that port.
-    #[error("cannot connect to {url}: {cause}; is anything listening there? (start one with `hookctl listen`)")]
+    #[error("cannot connect to {url}: {cause}")]
     Refused { url: String, cause: String },
     /// The host name did not resolve.
     #[error("cannot connect to {url}: cannot resolve the host: {cause}")]
@@ -64,6 +64,54 @@ impl DeliveryError {
         } else {
             DeliveryError::Connect { url, cause }
         }
+    }
+}
+
+/// Who a delivery went to, which decides the hint that fits a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A webhook receiver (`send`, `replay`, `relay`).
+    Receiver,
+    /// The app behind `listen --forward-to`.
+    App,
+}
+
+impl DeliveryError {
+    /// What to try, when the cause suggests something: only a refused connection asks whether
+    /// anything listens, and only a timeout suggests a longer one.
+    pub fn hint(&self, peer: Peer) -> Option<&'static str> {
+        match (self, peer) {
+            (DeliveryError::Refused { .. }, Peer::Receiver) => {
+                Some("is anything listening there? (start one with `hookctl listen`)")
+            }
+            (DeliveryError::Refused { .. }, Peer::App) => {
+                Some("is your app running and listening on that port?")
+            }
+            (DeliveryError::Timeout { .. }, Peer::Receiver) => Some("raise --timeout"),
+            (DeliveryError::Timeout { .. }, Peer::App) => Some("raise --forward-timeout"),
+            _ => None,
+        }
+    }
+
+    /// The message followed by its hint, if any: `…; is anything listening there? …`.
+    pub fn with_hint(&self, peer: Peer) -> Hinted<'_> {
+        Hinted { error: self, peer }
+    }
+}
+
+/// A [`DeliveryError`] shown with the hint for its peer.
+pub struct Hinted<'a> {
+    error: &'a DeliveryError,
+    peer: Peer,
+}
+
+impl std::fmt::Display for Hinted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)?;
+        if let Some(hint) = self.error.hint(self.peer) {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 mod client;
 pub mod engine;
 mod error;
+pub mod progress;
 pub mod report;
 pub mod retry;
 pub mod summary;
@@ -22,7 +23,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
 use client::Client;
-pub use error::DeliveryError;
+pub use error::{DeliveryError, Peer};
 use retry::{backoff, retryable, MAX_WAIT};
 pub use target::{redact_url, Target};
 

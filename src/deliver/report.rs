@@ -1,14 +1,16 @@
 //! What `send` and `replay` show while they run: a line or an NDJSON record per event, a
 //! progress bar on a terminal, the dead-letter file, and the closing summary.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write;
+use std::time::Instant;
 
 use std::path::PathBuf;
 
+use console::{pad_str, Alignment};
+
 use crate::deliver::engine::Sink;
+use crate::deliver::error::Peer;
+use crate::deliver::progress::Progress;
 use crate::deliver::summary::Summary;
 use crate::deliver::{describe_status, Outcome};
 use crate::event::Event;
@@ -37,6 +39,9 @@ pub struct ReportConfig {
     /// Events expected, when known (drives the progress bar's ETA).
     pub total: Option<u64>,
     pub concurrency: usize,
+    /// A progress bar made by the caller, to share with whatever else moves it (replay's
+    /// reader counts the lines it passes over); otherwise one is made from `total`.
+    pub progress: Option<Progress>,
 }
 
 /// Collects outcomes and prints them.
@@ -44,7 +49,7 @@ pub struct Reporter {
     config: ReportConfig,
     dead_letter: Option<(CaptureWriter, CaptureCloser)>,
     pub summary: Summary,
-    progress: Option<ProgressBar>,
+    progress: Progress,
     started: Instant,
     failures_shown: u64,
     /// Lines for stdout not written yet (see [`Sink::hold_output`]).
@@ -62,7 +67,10 @@ const MAX_FAILURE_LINES: u64 = 20;
 impl Reporter {
     /// Opens the dead-letter file, if any; call from within the tokio runtime.
     pub fn new(config: ReportConfig) -> anyhow::Result<Reporter> {
-        let progress = progress_bar(config.total, config.detail);
+        let progress = match &config.progress {
+            Some(progress) => progress.clone(),
+            None => Progress::new(config.total, config.detail),
+        };
         let dead_letter = config
             .dead_letter
             .as_deref()
@@ -81,6 +89,13 @@ impl Reporter {
         })
     }
 
+    /// Whether an event with this outcome gets a result line on stdout (when events get
+    /// lines at all): a 2xx always; another answer with `-v`, with its body, in place of the
+    /// error line.
+    fn result_line_for(&self, outcome: &Outcome) -> bool {
+        outcome.is_success() || (outcome.status.is_some() && self.config.detail == Detail::Verbose)
+    }
+
     fn each_event(&self) -> bool {
         match self.config.detail {
             Detail::Quiet => false,
@@ -89,23 +104,20 @@ impl Reporter {
         }
     }
 
+    /// The result line of an answered event: status, latency, type and id in aligned
+    /// columns (and the response body with `-v`).
     fn print_line(&mut self, event: &Event, outcome: &Outcome) -> std::io::Result<()> {
-        let status = match outcome.status {
-            Some(s) => style::status(s).to_string() + &describe_status(s)[3..],
-            None => style::error("no answer").to_string(),
+        let Some(status) = outcome.status else {
+            return Ok(());
         };
-        let mut line = format!(
-            "{status}  {}  {}  {}",
-            human_duration(outcome.latency),
-            style::event_type(&sanitize::sanitize_line(
-                event.event_type.as_deref().unwrap_or("-")
-            )),
-            style::id(&sanitize::sanitize_line(&event.id)),
-        );
-        if outcome.attempts > 1 {
-            line.push_str(&format!("  ({} attempts)", outcome.attempts));
-        }
-        writeln!(self.out, "{line}")?;
+        let columns = if self.config.detail == Detail::Verbose {
+            LONG_STATUS_COLUMNS
+        } else {
+            STATUS_COLUMNS
+        };
+        self.out
+            .extend_from_slice(result_line(event, status, outcome, columns).as_bytes());
+        self.out.push(b'\n');
         if self.config.detail == Detail::Verbose && !outcome.body.is_empty() {
             let body = String::from_utf8_lossy(&outcome.body);
             writeln!(self.out, "{}", sanitize::sanitize_text(&body))?;
@@ -136,6 +148,17 @@ impl Reporter {
         self.summary.skipped += n;
     }
 
+    /// Counts events that were not sent because `--filter` or `--id` left them out (they are
+    /// also counted by [`Reporter::skipped`]).
+    pub fn filtered(&mut self, n: u64) {
+        self.summary.filtered += n;
+    }
+
+    /// The run's progress bar.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
+    }
+
     /// Closes the dead-letter file, prints the summary, and returns the exit status the run
     /// deserves.
     pub async fn finish(mut self, interrupted: bool) -> anyhow::Result<Exit> {
@@ -151,9 +174,7 @@ impl Reporter {
                 ));
             }
         }
-        if let Some(bar) = &self.progress {
-            bar.finish_and_clear();
-        }
+        self.progress.clear();
         let elapsed = self.started.elapsed();
         self.write_out()?;
         if self.config.json {
@@ -166,8 +187,9 @@ impl Reporter {
             )?;
             out.flush()?;
         }
-        let show_summary = self.config.detail != Detail::Quiet || !self.summary.all_succeeded();
-        if show_summary && self.config.total != Some(1) {
+        // One event's result line is its summary; `-q` hides that line, so it keeps the summary.
+        let show_summary = self.config.total != Some(1) || self.config.detail == Detail::Quiet;
+        if show_summary {
             self.diag.line(
                 self.summary
                     .render(elapsed, self.config.concurrency, interrupted),
@@ -208,9 +230,7 @@ impl Sink for Reporter {
 
     fn outcome(&mut self, mut event: Event, outcome: Outcome) -> anyhow::Result<()> {
         self.summary.record(&outcome);
-        if let Some(bar) = &self.progress {
-            bar.inc(1);
-        }
+        self.progress.advance(1);
         // `-q` keeps only what went wrong: with --json, the results of failed events.
         let result_record = self.config.detail != Detail::Quiet || !outcome.is_success();
         if self.config.json && result_record {
@@ -227,7 +247,7 @@ impl Sink for Reporter {
             serde_json::to_writer(&mut self.out, &record)?;
             self.out.push(b'\n');
             self.emit()?;
-        } else if !self.config.json && self.each_event() && outcome.status.is_some() {
+        } else if !self.config.json && self.each_event() && self.result_line_for(&outcome) {
             self.print_line(&event, &outcome)?;
             self.emit()?;
         }
@@ -237,15 +257,22 @@ impl Sink for Reporter {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            if !self.config.json {
+            // A failed event is one line: its result line (an answer, with -v), or this one
+            // on stderr.
+            let has_result_line = self.each_event() && self.result_line_for(&outcome);
+            if !self.config.json && !has_result_line {
                 self.failures_shown += 1;
                 if self.failures_shown <= MAX_FAILURE_LINES {
-                    self.suspend(|| {
-                        self.diag
-                            .error(format_args!("{}: {why}", Untrusted(&event.id)))
+                    self.progress.suspend(|| {
+                        self.diag.error(format_args!(
+                            "{}: {}{}",
+                            Untrusted(&event.id),
+                            failure(&outcome),
+                            attempts(outcome.attempts),
+                        ));
                     });
                 } else if self.failures_shown == MAX_FAILURE_LINES + 1 {
-                    self.suspend(|| {
+                    self.progress.suspend(|| {
                         self.diag
                             .note("further failures are only counted in the summary")
                     });
@@ -262,30 +289,52 @@ impl Sink for Reporter {
     }
 }
 
-impl Reporter {
-    fn suspend(&self, f: impl FnOnce()) {
-        match &self.progress {
-            Some(bar) => bar.suspend(f),
-            None => f(),
-        }
+/// Columns of a result line: `204 No Content` is the longest common 2xx status; latencies
+/// read like `350µs`, `12ms`, `1.5s`, `2m03s`; types are mostly shorter than 24 columns.
+const STATUS_COLUMNS: usize = 14;
+/// With `-v` non-2xx answers get result lines too: `500 Internal Server Error`.
+const LONG_STATUS_COLUMNS: usize = 25;
+const LATENCY_COLUMNS: usize = 5;
+const TYPE_COLUMNS: usize = 24;
+
+/// `200 OK          12ms  payment_success           evt_…  (2 attempts)`: each column padded
+/// to its width, measured in display columns after escaping.
+pub fn result_line(event: &Event, status: u16, outcome: &Outcome, status_columns: usize) -> String {
+    let described = describe_status(status);
+    let status_text = pad_str(&described, status_columns, Alignment::Left, None);
+    let latency = human_duration(outcome.latency);
+    let latency = pad_str(&latency, LATENCY_COLUMNS, Alignment::Right, None);
+    let event_type = sanitize::sanitize_line(event.event_type.as_deref().unwrap_or("-"));
+    let event_type = pad_str(&event_type, TYPE_COLUMNS, Alignment::Left, None);
+    let mut line = format!(
+        "{}  {}  {}  {}",
+        style::status_text(status, &status_text),
+        latency,
+        style::event_type(&event_type),
+        style::id(&sanitize::sanitize_line(&event.id)),
+    );
+    if outcome.attempts > 1 {
+        line.push_str(&format!("  ({} attempts)", outcome.attempts));
+    }
+    line
+}
+
+/// Why an event failed, with the hint that fits the cause.
+fn failure(outcome: &Outcome) -> String {
+    match &outcome.error {
+        Some(error) => error.with_hint(Peer::Receiver).to_string(),
+        None => match outcome.status {
+            Some(status) => format!("answered {}", describe_status(status)),
+            None => "no answer".to_owned(),
+        },
     }
 }
 
-/// A bar on stderr when it is a terminal and more than one event is going out.
-fn progress_bar(total: Option<u64>, detail: Detail) -> Option<ProgressBar> {
-    if detail == Detail::Quiet || !std::io::stderr().is_terminal() || total == Some(1) {
-        return None;
+/// ` after 3 attempts`, or nothing for one.
+fn attempts(n: u32) -> String {
+    if n > 1 {
+        format!(" after {n} attempts")
+    } else {
+        String::new()
     }
-    let bar = match total {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} events  {per_sec}  ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{spinner} {pos} events  {per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
 }

@@ -20,6 +20,8 @@ pub struct Summary {
     pub failed: u64,
     /// Not sent: filtered out, or invalid lines skipped with --skip-invalid.
     pub skipped: u64,
+    /// Of the skipped, those `--filter` or `--id` left out.
+    pub filtered: u64,
     /// Attempts beyond the first.
     pub retries: u64,
     latencies: Histogram<u64>,
@@ -33,6 +35,7 @@ impl Default for Summary {
             rejected: 0,
             failed: 0,
             skipped: 0,
+            filtered: 0,
             retries: 0,
             // Microseconds from 1µs to 1h, 3 significant figures.
             latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)
@@ -72,16 +75,23 @@ impl Summary {
     pub fn render(&self, elapsed: Duration, concurrency: usize, interrupted: bool) -> String {
         let rate = self.sent as f64 / elapsed.as_secs_f64().max(1e-9);
         let mut text = format!(
-            "{}sent {} event{} in {} ({rate:.1}/s): {} 2xx, {} non-2xx, {} failed, {} skipped",
+            "{}sent {} event{} in {} ({}): {} 2xx, {} non-2xx, {} failed, {} skipped",
             if interrupted { "interrupted: " } else { "" },
             self.sent,
             if self.sent == 1 { "" } else { "s" },
             human_duration(elapsed),
+            crate::deliver::progress::rate(rate),
             self.succeeded,
             self.rejected,
             self.failed,
             self.skipped,
         );
+        if self.filtered > 0 {
+            text.push_str(&format!(
+                " ({} not selected by --filter/--id)",
+                self.filtered
+            ));
+        }
         if self.sent > 0 {
             text.push_str(&format!(
                 "\nlatency p50 {}, p90 {}, p99 {}, max {}",
@@ -121,6 +131,7 @@ impl Summary {
             "rejected": self.rejected,
             "failed": self.failed,
             "skipped": self.skipped,
+            "filtered": self.filtered,
             "retries": self.retries,
             "elapsed_ms": ms(elapsed),
             "rate_per_s": self.sent as f64 / elapsed.as_secs_f64().max(1e-9),

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Deliverer, DeliveryConfig, DeliveryError, Target};
+use super::{Deliverer, DeliveryConfig, DeliveryError, Peer, Target};
 use crate::event::Event;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -232,7 +232,10 @@ async fn only_a_refused_connection_suggests_starting_a_listener() {
         "{refused:?}"
     );
     assert!(
-        refused.to_string().contains("is anything listening there?"),
+        refused
+            .with_hint(Peer::Receiver)
+            .to_string()
+            .contains("is anything listening there?"),
         "{refused}"
     );
 
@@ -243,5 +246,19 @@ async fn only_a_refused_connection_suggests_starting_a_listener() {
         .error
         .unwrap();
     assert!(matches!(unknown, DeliveryError::Dns { .. }), "{unknown:?}");
-    assert!(!unknown.to_string().contains("listening"), "{unknown}");
+    assert!(
+        !unknown
+            .with_hint(Peer::Receiver)
+            .to_string()
+            .contains("listening"),
+        "{unknown}"
+    );
+    assert!(
+        !refused.to_string().contains("listening"),
+        "no hint in the message itself"
+    );
+    assert!(refused
+        .with_hint(Peer::App)
+        .to_string()
+        .contains("is your app running"));
 }

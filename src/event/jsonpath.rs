@@ -1,11 +1,15 @@
 //! Dot paths into JSON documents: `data.amount`, `data.items.0.qty`.
 //!
-//! Used by `send --set PATH=VALUE` to edit a body before it is sent, and by `--expect body.PATH=`
-//! to read one. A path is a list of segments separated by `.`; a segment names an object key, or
+//! Used by `send --set PATH=VALUE` (an existing field) and `--set-new PATH=VALUE` (a field that
+//! may be added) to edit a body before it is sent, and by `--expect body.PATH=` to read one. A path is a list of segments separated by `.`; a segment names an object key, or
 //! an array element when the value it applies to is an array and the segment is an index.
 //! Keys that themselves contain a `.` cannot be addressed.
 
 use serde_json::{Map, Value};
+
+mod nearest;
+
+pub use nearest::Nearest;
 
 /// Why a path or an assignment cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,6 +22,9 @@ pub enum PathError {
     NotAnAssignment(String),
     #[error("bad assignment `{text}`: {cause}")]
     BadAssignment { text: String, cause: Box<PathError> },
+    /// A `--set` path that names a field the document does not have.
+    #[error("no field {path}{nearest}")]
+    NoField { path: String, nearest: Nearest },
     /// `at` is where the path stops being an object: "the document" or `` `data.items` ``.
     #[error("cannot set `{path}`: {at} {why}")]
     CannotSet {
@@ -70,6 +77,41 @@ pub fn parse_assignment(s: &str) -> Result<(Vec<String>, Value), PathError> {
     Ok((path, parse_value(value)))
 }
 
+/// One `--set PATH=VALUE` or `--set-new PATH=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The assignment as it was written, for messages.
+    pub text: String,
+    pub path: Vec<String>,
+    pub value: Value,
+    /// `--set-new`: missing object keys on the way are created. Without it the path must
+    /// already exist, so a typo is an error instead of a new field.
+    pub adds: bool,
+}
+
+impl Assignment {
+    /// Parses `PATH=VALUE` (see [`parse_assignment`]).
+    pub fn parse(text: &str, adds: bool) -> Result<Assignment, PathError> {
+        let (path, value) = parse_assignment(text)?;
+        Ok(Assignment {
+            text: text.to_owned(),
+            path,
+            value,
+            adds,
+        })
+    }
+
+    /// Stores the value in `root`: with [`set`] when it may add a field, else with
+    /// [`replace`].
+    pub fn apply(&self, root: &mut Value) -> Result<(), PathError> {
+        if self.adds {
+            set(root, &self.path, self.value.clone())
+        } else {
+            replace(root, &self.path, self.value.clone())
+        }
+    }
+}
+
 /// The path as it is written, `data.items.0`.
 pub fn display(path: &[String]) -> String {
     path.join(".")
@@ -111,6 +153,80 @@ pub fn set(root: &mut Value, path: &[String], value: Value) -> Result<(), PathEr
         }
         Err(why) => Err(fail(parents.len(), why)),
     }
+}
+
+/// Stores `value` at `path` under `root`, which must already be there: object keys by name,
+/// array elements by index. A missing key is a [`PathError::NoField`] naming the nearest
+/// existing path (or the fields there are); a path through a value that is not an object or
+/// an array is the same error as for [`set`]. An empty path replaces `root`.
+pub fn replace(root: &mut Value, path: &[String], value: Value) -> Result<(), PathError> {
+    if let Some(why) = why_missing(root, path) {
+        return Err(why);
+    }
+    let slot = path.iter().try_fold(root, |node, segment| match node {
+        Value::Object(map) => map.get_mut(segment),
+        Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?),
+        _ => None,
+    });
+    match slot {
+        Some(slot) => {
+            *slot = value;
+            Ok(())
+        }
+        // Not reached: the path was found above.
+        None => Err(PathError::NoField {
+            path: display(path),
+            nearest: Nearest::Nothing,
+        }),
+    }
+}
+
+/// Why `path` is not in `root`: the first segment that is missing or cannot be followed;
+/// `None` when the path is there.
+fn why_missing(root: &Value, path: &[String]) -> Option<PathError> {
+    let mut node = root;
+    for (depth, segment) in path.iter().enumerate() {
+        let blocked = match node {
+            Value::Object(map) => match map.get(segment) {
+                Some(child) => {
+                    node = child;
+                    continue;
+                }
+                None => None,
+            },
+            Value::Array(items) => match segment.parse::<usize>() {
+                Ok(index) => match items.get(index) {
+                    Some(child) => {
+                        node = child;
+                        continue;
+                    }
+                    None => Some(Blocked::NoElement {
+                        index,
+                        len: items.len(),
+                    }),
+                },
+                Err(_) => Some(Blocked::ArrayNeedsIndex(items.len())),
+            },
+            // A `null` stands for an object that is not there yet: `--set-new` creates it.
+            Value::Null => None,
+            other => Some(Blocked::NotAnObject(kind(other))),
+        };
+        return Some(match blocked {
+            Some(why) => PathError::CannotSet {
+                path: display(path),
+                at: match depth {
+                    0 => "the document".to_owned(),
+                    _ => format!("`{}`", display(&path[..depth])),
+                },
+                why,
+            },
+            None => PathError::NoField {
+                path: display(path),
+                nearest: Nearest::find(root, path, depth),
+            },
+        });
+    }
+    None
 }
 
 /// The child of `node` named by `segment`, created as `null` when `node` is an object (or a
@@ -277,5 +393,61 @@ mod tests {
         assert_eq!(get(&doc, &path("data.amount.x")), None);
         assert_eq!(get(&doc, &path("nope")), None);
         assert_eq!(get(&doc, &[]), Some(&doc));
+    }
+
+    #[test]
+    fn replace_only_changes_what_is_there() {
+        let mut doc = json!({"data": {"amount": 4200, "items": [{"qty": 1}], "meta": null}});
+        replace(&mut doc, &path("data.amount"), json!(99)).unwrap();
+        replace(&mut doc, &path("data.items.0.qty"), json!(5)).unwrap();
+        replace(&mut doc, &path("data.meta"), json!({"a": 1})).unwrap();
+        let want = json!({"data": {"amount": 99, "items": [{"qty": 5}], "meta": {"a": 1}}});
+        assert_eq!(doc, want);
+
+        let err = replace(&mut doc, &path("data.amout"), json!(1)).unwrap_err();
+        assert_eq!(
+            err,
+            PathError::NoField {
+                path: "data.amout".into(),
+                nearest: Nearest::Path("data.amount".into()),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "no field data.amout; did you mean data.amount?"
+        );
+        let mut with_null = json!({"data": {"meta": null}});
+        let err = replace(&mut with_null, &path("data.meta.x"), json!(1)).unwrap_err();
+        assert_eq!(err.to_string(), "no field data.meta.x");
+        // Through a scalar or past an array's end: the same errors as `set`.
+        let err = replace(&mut doc, &path("data.amount.x"), json!(1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot set `data.amount.x`: `data.amount` is a number, not an object"
+        );
+        let err = replace(&mut doc, &path("data.items.3.qty"), json!(1)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`data.items` has no element 3 (it has 1)"),
+            "{err}"
+        );
+        let err = replace(&mut doc, &path("data.items.first"), json!(1)).unwrap_err();
+        assert!(err.to_string().contains("is an array"), "{err}");
+        assert_eq!(doc, want, "nothing changed by the failed attempts");
+    }
+
+    #[test]
+    fn assignments_add_fields_only_when_asked() {
+        let mut doc = json!({"data": {"amount": 1}});
+        let strict = Assignment::parse("data.note=hi", false).unwrap();
+        assert!(matches!(
+            strict.apply(&mut doc),
+            Err(PathError::NoField { .. })
+        ));
+        let adding = Assignment::parse("data.note=hi", true).unwrap();
+        assert_eq!(adding.text, "data.note=hi");
+        adding.apply(&mut doc).unwrap();
+        strict.apply(&mut doc).unwrap();
+        assert_eq!(doc, json!({"data": {"amount": 1, "note": "hi"}}));
     }
 }

@@ -96,8 +96,18 @@ pub fn is_hop_by_hop(name: &str) -> bool {
 pub const TYPE_HEADERS: &[&str] = &["ce-type", "x-github-event", "x-shopify-topic"];
 /// Body fields that name the event type, after the headers.
 pub const TYPE_FIELDS: &[&str] = &["type", "event", "event_type"];
+/// The header `send` and `replay --new-ids` add when nothing else shows a receiver the id they
+/// report (a `--data` body without an `id`, say).
+pub const ID_HEADER: &str = "x-hookctl-id";
 /// Headers that carry the event id, in the order they are consulted; then the body's `id`.
-pub const ID_HEADERS: &[&str] = &["webhook-id", "svix-id", "x-github-delivery", "ce-id"];
+/// hookctl's own comes first: it is only ever added to say which id hookctl reported.
+pub const ID_HEADERS: &[&str] = &[
+    ID_HEADER,
+    "webhook-id",
+    "svix-id",
+    "x-github-delivery",
+    "ce-id",
+];
 
 impl Event {
     /// Builds an event from what a request carries, deriving `id` and `type`.
@@ -128,14 +138,8 @@ impl Event {
 
     /// Works out id and type from headers first, then from the body's top-level fields.
     fn derive_identity(&self) -> (Option<String>, Option<String>) {
-        let mut id = ID_HEADERS
-            .iter()
-            .find_map(|h| self.header(h))
-            .map(str::to_owned);
-        let mut event_type = TYPE_HEADERS
-            .iter()
-            .find_map(|h| self.header(h))
-            .map(str::to_owned);
+        let (id, event_type) = self.identity_headers();
+        let (mut id, mut event_type) = (id.map(str::to_owned), event_type.map(str::to_owned));
         if id.is_none() || event_type.is_none() {
             let names = BodyNames::read(&self.body);
             if id.is_none() {
@@ -146,6 +150,27 @@ impl Event {
             }
         }
         (id, event_type)
+    }
+
+    /// The first value of the first-listed [`ID_HEADERS`] and [`TYPE_HEADERS`] name present.
+    /// One pass per name, which the compiler specialises for each constant name: in a
+    /// stand-alone copy under callgrind (rustc -O, oha's five request headers) this takes 295
+    /// instructions, against 506 for one pass over the headers comparing each with every
+    /// name, and 262 before `X-Hookctl-Id` joined the id names.
+    fn identity_headers(&self) -> (Option<&str>, Option<&str>) {
+        (
+            ID_HEADERS.iter().find_map(|h| self.header(h)),
+            TYPE_HEADERS.iter().find_map(|h| self.header(h)),
+        )
+    }
+
+    /// The id a receiver derives for this event, from its headers and then its body (as
+    /// [`Event::from_parts`] does), or `None` when neither carries one.
+    pub fn visible_id(&self) -> Option<String> {
+        match self.identity_headers().0 {
+            Some(id) => Some(id.to_owned()),
+            None => BodyNames::read(&self.body).id,
+        }
     }
 
     /// The first header called `name` (case-insensitive).
@@ -308,6 +333,32 @@ mod tests {
         assert_eq!(e.event_type.as_deref(), Some("b"));
         let e = event(&[], r#"[1,2]"#);
         assert_eq!(e.event_type, None);
+    }
+
+    #[test]
+    fn the_first_listed_header_wins_whatever_the_order_they_came_in() {
+        let e = event(
+            &[
+                ("ce-id", "ce_1"),
+                ("X-GitHub-Delivery", "gh_1"),
+                ("x-github-event", "push"),
+                ("ce-type", "ce.type"),
+                ("Webhook-Id", "msg_1"),
+                ("webhook-id", "msg_2"),
+            ],
+            r#"{"id":"evt_body","type":"t"}"#,
+        );
+        assert_eq!(e.id, "msg_1");
+        assert_eq!(e.event_type.as_deref(), Some("ce.type"));
+        let e = event(
+            &[("webhook-id", "msg_1"), ("X-Hookctl-Id", "evt_sent")],
+            "{}",
+        );
+        assert_eq!(e.id, "evt_sent");
+        assert_eq!(e.visible_id().as_deref(), Some("evt_sent"));
+        let e = event(&[], r#"{"id":"evt_body"}"#);
+        assert_eq!(e.visible_id().as_deref(), Some("evt_body"));
+        assert_eq!(event(&[], r#"{"a":1}"#).visible_id(), None);
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //!
 //! * `type=GLOB` matches the event type. An event without a type counts as having the empty
 //!   type, so `type=*` matches every event, `type=?*` only typed ones and `type=` only untyped.
+//! * `id=GLOB` matches the event id.
 //! * `path=GLOB` matches the request path (without the query string).
 //! * `method=NAME` compares the HTTP method, ignoring case.
+//! * `status=GLOB` matches the status listen answered with, as digits: `500`, `5*`, or `5xx`
+//!   for a class. An event without a status (one sent by `send --dry-run`) has the status `""`.
 //! * `header.NAME=GLOB` matches any header called NAME (name ignoring case, value by glob); a
 //!   missing header never matches.
 //! * `body.PATH=VALUE` reads a dot path from the JSON body (see [`crate::event::jsonpath`]) and
@@ -37,6 +40,10 @@ use serde_json::Value;
 use crate::event::jsonpath;
 use crate::event::Event;
 
+mod filter;
+
+pub use filter::Filter;
+
 /// Candidates kept per unmet expectation for the timeout report.
 const CANDIDATES: usize = 3;
 /// Longest value quoted in a miss description before it is cut.
@@ -51,6 +58,9 @@ pub struct Expectation {
 
 #[derive(Debug, Clone)]
 enum Predicate {
+    Id(Pattern),
+    /// The value as written (`5xx`), and the glob it stands for (`5??`).
+    Status(String, Pattern),
     Type(Pattern),
     Path(Pattern),
     Method(String),
@@ -173,6 +183,11 @@ fn parse_predicate(part: &str) -> Result<Predicate, ConfigError> {
         })
     };
     match key {
+        "id" => Ok(Predicate::Id(glob(value)?)),
+        "status" => Ok(Predicate::Status(
+            value.to_owned(),
+            glob(&status_glob(value)?)?,
+        )),
         "type" => Ok(Predicate::Type(glob(value)?)),
         "path" => Ok(Predicate::Path(glob(value)?)),
         "method" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphabetic()) => {
@@ -190,6 +205,21 @@ fn parse_predicate(part: &str) -> Result<Predicate, ConfigError> {
                 Err(ConfigError::UnknownField(key.to_owned()))
             }
         }
+    }
+}
+
+/// The glob a `status=` value stands for: digits and glob characters, with `x` for any digit
+/// (`5xx` is `5??`).
+fn status_glob(value: &str) -> Result<String, ConfigError> {
+    let glob = value.replace(['x', 'X'], "?");
+    let valid = !glob.is_empty()
+        && glob
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '?' | '[' | ']' | '!' | '-'));
+    if valid {
+        Ok(glob)
+    } else {
+        Err(ConfigError::Status(value.to_owned()))
     }
 }
 
@@ -219,6 +249,16 @@ impl Predicate {
     fn miss(&self, s: &Subject<'_>) -> Option<String> {
         let e = s.event;
         match self {
+            Predicate::Id(p) => {
+                (!p.matches(&e.id)).then(|| format!("id is {}, not {p}", shorten(&e.id)))
+            }
+            Predicate::Status(shown, p) => {
+                let have = e.notes.status.map(|s| s.to_string());
+                (!p.matches(have.as_deref().unwrap_or(""))).then(|| match have {
+                    Some(status) => format!("status is {status}, not {shown}"),
+                    None => format!("status is missing, not {shown}"),
+                })
+            }
             Predicate::Type(p) => {
                 let have = e.event_type.as_deref().unwrap_or("");
                 (!p.matches(have)).then(|| match &e.event_type {

@@ -119,7 +119,7 @@ fn parse_errors_name_the_bad_part() {
         .to_string();
     assert_eq!(
         err,
-        "bad --expect `amount=4`: unknown field `amount`; use type=, path=, method=, header.NAME= or body.PATH="
+        "bad --expect `amount=4`: unknown field `amount`; use id=, type=, path=, method=, status=, header.NAME= or body.PATH="
     );
     for (text, part) in [
         ("type", "`type`"),

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::handler::{Finish, Stopper};
 use super::server::Reply;
-use crate::deliver::{Deliverer, Outcome};
+use crate::deliver::{Deliverer, DeliveryError, Outcome, Peer};
 use crate::event::{Event, ForwardNote};
 use crate::output::diag::{Diag, Untrusted};
 
@@ -64,9 +64,9 @@ impl Forwarder {
                     .as_ref()
                     .map_or_else(|| "no answer".to_owned(), ToString::to_string);
                 self.diag.error(format_args!(
-                    "forward of {} to {} failed: {why}; answered 502",
+                    "forward of {} failed: {}; answered 502",
                     Untrusted(&event.id),
-                    self.config.url
+                    hinted(&outcome, &self.config.url),
                 ));
                 Reply::json(
                     502,
@@ -85,9 +85,10 @@ impl Forwarder {
             me.check(&outcome);
             let note = note(&me.config.url, &outcome);
             match &note.error {
-                Some(e) => me.diag.error(format_args!(
-                    "forward of {} failed: {e}",
-                    Untrusted(&event.id)
+                Some(_) => me.diag.error(format_args!(
+                    "forward of {} failed: {}",
+                    Untrusted(&event.id),
+                    hinted(&outcome, &me.config.url),
                 )),
                 None => me.diag.note(format_args!(
                     "forwarded {}: {} in {:.1}ms",
@@ -109,6 +110,15 @@ impl Forwarder {
                 .map_or_else(|| "forward failed".to_owned(), ToString::to_string);
             self.stopper.stop(Finish::ForwardFailed(why));
         }
+    }
+}
+
+/// Why a forward failed, with the hint that fits the cause (the app, not a receiver).
+fn hinted(outcome: &Outcome, url: &str) -> String {
+    match &outcome.error {
+        Some(error @ DeliveryError::Status(_)) => format!("{url} {error}"),
+        Some(error) => error.with_hint(Peer::App).to_string(),
+        None => format!("no answer from {url}"),
     }
 }
 

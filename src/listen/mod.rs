@@ -25,9 +25,9 @@ use tokio::net::TcpListener;
 
 use crate::exit::{CodedError, Exit};
 use crate::output::diag::{Diag, Untrusted};
-use crate::output::pretty::render_app_answer;
 use crate::output::printer::{Printer, QueueLimit};
-use crate::output::{human_bytes, human_duration, render_event, style, PrettyOptions};
+use crate::output::view::{View, ViewConfig};
+use crate::output::{human_bytes, human_duration, style};
 use capture::CaptureWriter;
 use expect::{Expectation, Tracker};
 use forward::{ForwardConfig, Forwarder};
@@ -51,10 +51,11 @@ const PRINTER_DRAIN: Duration = Duration::from_secs(2);
 pub enum Output {
     /// Nothing.
     Quiet,
-    /// One capture record per line (NDJSON), after a `ready` record.
-    Json,
-    /// The human rendering.
-    Pretty(PrettyOptions),
+    /// One capture record per line (NDJSON); first a `ready` record when `ready` is set.
+    Json { ready: bool },
+    /// The human rendering: the full view, one line per event, or the full view until it
+    /// stops being readable.
+    Pretty(ViewConfig),
 }
 
 /// Everything `listen` is asked to do.
@@ -142,12 +143,15 @@ pub async fn run(
     if let Some(path) = &config.ready_file {
         write_ready_file(path, &url)?;
     }
-    if let Output::Json = config.output {
+    if let Output::Json { ready: true } = config.output {
         let ready = serde_json::json!({ "kind": "ready", "url": url, "pid": std::process::id() });
         writeln!(config.stdout, "{ready}")?;
         config.stdout.flush()?;
     }
-    let printer = make_printer(config.output, config.stdout, diag.clone());
+    // Columns the compact view keeps free for the outcomes of --verify and --forward-to.
+    let tail = if config.verify.is_some() { 20 } else { 0 }
+        + if config.forward.is_some() { 14 } else { 0 };
+    let printer = make_printer(config.output, config.stdout, diag.clone(), tail);
     let started = Instant::now();
     let (stopper, mut finished) = Stopper::new();
     let tracker = (!config.expectations.is_empty() || config.count.is_some())
@@ -283,34 +287,33 @@ fn write_ready_file(path: &Path, url: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write --ready-file {}", path.display()))
 }
 
-/// The printer for `output`: NDJSON, pretty, or none.
+/// The printer for `output`: NDJSON, the human view, or none.
 fn make_printer(
     output: Output,
     out: Box<dyn Write + Send>,
     diag: Diag,
+    tail: usize,
 ) -> Option<Printer<Printed>> {
     match output {
         Output::Quiet => None,
-        Output::Json => Some(Printer::spawn(
+        Output::Json { .. } => Some(Printer::spawn(
             out,
             PRINT_QUEUE,
             diag,
             Printed::weight,
             |item: &Printed, out| item.event.write_json_line(out),
         )),
-        Output::Pretty(options) => Some(Printer::spawn(
-            out,
-            PRINT_QUEUE,
-            diag,
-            Printed::weight,
-            move |item: &Printed, out| {
-                render_event(&item.event, &options, out);
-                if options.verbose {
-                    if let Some(body) = item.forward_body.as_ref().filter(|b| !b.is_empty()) {
-                        render_app_answer(body, &options, out);
-                    }
-                }
-            },
-        )),
+        Output::Pretty(view) => {
+            let mut view = View::new(view, tail);
+            Some(Printer::spawn_with_notes(
+                out,
+                PRINT_QUEUE,
+                diag,
+                Printed::weight,
+                move |item: &Printed, out| {
+                    view.render(&item.event, item.forward_body.as_deref(), out)
+                },
+            ))
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::sanitize::sanitize_line;
@@ -47,14 +48,25 @@ impl Diag {
         }
     }
 
-    /// `hookctl: error: MESSAGE`.
+    /// `hookctl: error: MESSAGE`, the label in red on a terminal.
     pub fn error(&self, message: impl fmt::Display) {
-        self.line(format_args!("hookctl: error: {message}"));
+        let label = self.label("error:", RED);
+        self.line(format_args!("hookctl: {label} {message}"));
     }
 
-    /// `hookctl: warning: MESSAGE`.
+    /// `hookctl: warning: MESSAGE`, the label in yellow on a terminal.
     pub fn warn(&self, message: impl fmt::Display) {
-        self.line(format_args!("hookctl: warning: {message}"));
+        let label = self.label("warning:", YELLOW);
+        self.line(format_args!("hookctl: {label} {message}"));
+    }
+
+    /// `label`, coloured when this is the process's stderr and colour is on for it.
+    fn label(&self, label: &'static str, colour: &'static str) -> Label {
+        let coloured = self.sink.is_none() && STDERR_COLOR.load(Ordering::Relaxed);
+        Label {
+            text: label,
+            colour: coloured.then_some(colour),
+        }
     }
 
     /// `hookctl: MESSAGE`, for notices that are neither errors nor warnings.
@@ -75,6 +87,34 @@ impl Diag {
                 let _ = sink.write_all(line.as_bytes());
                 let _ = sink.flush();
             }
+        }
+    }
+}
+
+/// Whether stderr gets colour: decided once at start-up with [`set_color`].
+static STDERR_COLOR: AtomicBool = AtomicBool::new(false);
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const RESET: &str = "\x1b[0m";
+
+/// Switches colour on or off for the labels of diagnostics on stderr (`--color`, `NO_COLOR`
+/// and whether stderr is a terminal decide; see [`super::color::should_color`]).
+pub fn set_color(on: bool) {
+    STDERR_COLOR.store(on, Ordering::Relaxed);
+}
+
+/// A level label, maybe coloured.
+struct Label {
+    text: &'static str,
+    colour: Option<&'static str>,
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.colour {
+            Some(colour) => write!(f, "{colour}{}{RESET}", self.text),
+            None => f.write_str(self.text),
         }
     }
 }
@@ -113,22 +153,33 @@ impl fmt::Display for Untrusted<'_> {
     }
 }
 
+/// A writer that keeps what it is given, for tests that read diagnostics back.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Buffer {
+    /// Everything written so far, as text.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn levels_are_prefixed_and_request_text_is_escaped() {
@@ -141,7 +192,7 @@ mod tests {
         diag.warn("careful");
         diag.note("noted");
         diag.line("plain");
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = buffer.text();
         assert_eq!(
             text,
             "hookctl: error: cannot write evt_\\x1b]0;PWNED\\x07\nhookctl: warning: careful\nhookctl: noted\nplain\n"

@@ -2,6 +2,7 @@
 //! human rendering of an event, and a printer thread that never blocks the receiver.
 
 pub mod color;
+pub mod compact;
 pub mod diag;
 mod json_color;
 pub mod pipe;
@@ -9,6 +10,7 @@ pub mod pretty;
 pub mod printer;
 pub mod sanitize;
 pub mod style;
+pub mod view;
 
 use std::time::Duration;
 
@@ -18,9 +20,29 @@ pub use printer::Printer;
 
 /// A byte count for people: `511 B`, `1.2 KiB`, `3.0 MiB`. Tenths are truncated, not rounded.
 pub fn human_bytes(n: usize) -> String {
+    match scaled(n) {
+        None => format!("{n} B"),
+        Some((tenths, unit)) => format!("{}.{} {unit}", tenths / 10, tenths % 10),
+    }
+}
+
+/// A byte count in at most 8 columns: `624 B`, `1.2 KiB`, `12 KiB`, `1023 KiB`, `3.0 MiB`
+/// (tenths only below 10).
+pub fn short_bytes(n: usize) -> String {
+    match scaled(n) {
+        None => format!("{n} B"),
+        Some((tenths, unit)) if tenths < 100 => {
+            format!("{}.{} {unit}", tenths / 10, tenths % 10)
+        }
+        Some((tenths, unit)) => format!("{} {unit}", tenths / 10),
+    }
+}
+
+/// `n` in tenths of the largest binary unit it reaches, and that unit; `None` below 1 KiB.
+fn scaled(n: usize) -> Option<(u128, &'static str)> {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if n < 1024 {
-        return format!("{n} B");
+        return None;
     }
     let n = n as u128;
     let mut unit = 1024u128;
@@ -29,8 +51,7 @@ pub fn human_bytes(n: usize) -> String {
         unit *= 1024;
         index += 1;
     }
-    let tenths = n * 10 / unit;
-    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[index])
+    Some((n * 10 / unit, UNITS[index]))
 }
 
 /// A duration for people: `350µs`, `12ms`, `1.5s`, `42.0s`, `2m03s`, `1h05m`.

@@ -247,7 +247,7 @@ fn hex_preview(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `HH:MM:SS.mmm` in UTC.
-fn clock(time: SystemTime) -> String {
+pub(crate) fn clock(time: SystemTime) -> String {
     const DAY_MS: u128 = 86_400_000;
     let ms = match time.duration_since(UNIX_EPOCH) {
         Ok(since) => since.as_millis() % DAY_MS,

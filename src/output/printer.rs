@@ -98,6 +98,22 @@ impl<T: Send + 'static> Printer<T> {
         weigh: fn(&T) -> usize,
         format: impl Fn(&T, &mut Vec<u8>) + Send + 'static,
     ) -> Printer<T> {
+        Printer::spawn_with_notes(writer, limit, notices, weigh, move |item, out| {
+            format(item, out);
+            None
+        })
+    }
+
+    /// Like [`Printer::spawn`], with a `format` that keeps state between items and may return
+    /// a note for `notices`. The note is said after everything formatted before it has been
+    /// written, so it appears in order with the output.
+    pub fn spawn_with_notes(
+        writer: Box<dyn Write + Send>,
+        limit: QueueLimit,
+        notices: Diag,
+        weigh: fn(&T) -> usize,
+        format: impl FnMut(&T, &mut Vec<u8>) -> Option<String> + Send + 'static,
+    ) -> Printer<T> {
         let limit = QueueLimit {
             items: limit.items.max(1),
             bytes: limit.bytes,
@@ -241,7 +257,7 @@ struct Worker<T, F> {
     failed: bool,
 }
 
-impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
+impl<T, F: FnMut(&T, &mut Vec<u8>) -> Option<String>> Worker<T, F> {
     fn run(mut self) {
         let mut buf = Vec::new();
         let mut batch = Vec::new();
@@ -270,7 +286,18 @@ impl<T, F: Fn(&T, &mut Vec<u8>)> Worker<T, F> {
             };
             for item in batch.drain(..) {
                 if !self.discarding() {
-                    (self.format)(&item, &mut buf);
+                    let mark = buf.len();
+                    if let Some(note) = (self.format)(&item, &mut buf) {
+                        // What came before the note is written first; this item's own
+                        // output follows it.
+                        let own = buf.split_off(mark);
+                        self.write(&buf);
+                        buf.clear();
+                        if !self.discarding() {
+                            self.notices.note(note);
+                        }
+                        buf.extend_from_slice(&own);
+                    }
                 }
                 if buf.len() >= MAX_BATCH_BYTES {
                     self.write(&buf);

@@ -191,3 +191,31 @@ fn other_write_errors_are_reported_once() {
         .text()
         .starts_with("hookctl: error: cannot write output: "));
 }
+
+#[test]
+fn a_note_comes_after_the_output_before_it_and_before_its_own() {
+    // Output and notes go to one buffer, so their order shows.
+    let both = Shared::default();
+    let limit = QueueLimit {
+        items: 100,
+        bytes: 1 << 20,
+    };
+    let mut seen = 0;
+    let printer = Printer::spawn_with_notes(
+        Box::new(both.clone()),
+        limit,
+        Diag::to_writer(both.clone()),
+        |_| 4,
+        move |n: &u32, out: &mut Vec<u8>| {
+            line(n, out);
+            seen += 1;
+            (seen == 3).then(|| "switched".to_owned())
+        },
+    );
+    // Queued at once, so they are formatted in one batch.
+    for n in 1..=5 {
+        assert!(printer.print(n));
+    }
+    assert_eq!(printer.finish(), 0);
+    assert_eq!(both.text(), "1\n2\nhookctl: switched\n3\n4\n5\n");
+}

@@ -24,7 +24,11 @@ pub fn path(text: &str) -> ColoredString {
 
 /// An HTTP status, coloured by class: 2xx green, 3xx cyan, 4xx yellow, 5xx red.
 pub fn status(code: u16) -> ColoredString {
-    let text = code.to_string();
+    status_text(code, &code.to_string())
+}
+
+/// `text` (a status, possibly padded or with its reason) coloured by the class of `code`.
+pub fn status_text(code: u16, text: &str) -> ColoredString {
     match code {
         200..=299 => text.green(),
         300..=399 => text.cyan(),

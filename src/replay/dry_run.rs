@@ -21,7 +21,14 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(1024);
-    let reader = std::thread::spawn(move || feed(input, &plan, tx));
+    let reader = std::thread::spawn(move || {
+        feed(
+            input,
+            &plan,
+            tx,
+            &crate::deliver::progress::Progress::default(),
+        )
+    });
     let runtime = crate::deliver::runtime()?;
     let interrupted = runtime.block_on(async {
         let stop = shutdown_signal();
@@ -62,8 +69,5 @@ pub fn run(
     let fed = reader
         .join()
         .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-    Ok(match fed.stopped_at {
-        Some(_) => Exit::Error,
-        None => Exit::Ok,
-    })
+    Ok(if fed.failed() { Exit::Error } else { Exit::Ok })
 }

@@ -6,53 +6,24 @@ pub mod dry_run;
 pub mod follow;
 pub mod reader;
 mod run;
+mod select;
 
-use crate::error::ConfigError;
 use crate::output::diag::{Diag, Untrusted};
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use crate::event::{generate_id, Event, ID_HEADERS};
+use crate::deliver::progress::Progress;
+use crate::event::{generate_id, Event, ID_HEADER, ID_HEADERS};
 use crate::replay::follow::FollowReader;
 use crate::replay::reader::{open_input, CaptureReader};
 use crate::send::compose::{unix_now, Signer, TAG_HEADER};
 pub use run::{progress_total, run, ReplayConfig};
-
-/// Which events to replay: `--filter type=GLOB`, any of which may match.
-#[derive(Debug, Default)]
-pub struct Selector {
-    types: Vec<glob::Pattern>,
-}
-
-impl Selector {
-    pub fn parse(filters: &[String]) -> Result<Selector, ConfigError> {
-        let mut types = Vec::new();
-        for filter in filters {
-            let Some(pattern) = filter.strip_prefix("type=") else {
-                return Err(ConfigError::Filter(filter.clone()));
-            };
-            types.push(
-                glob::Pattern::new(pattern).map_err(|cause| ConfigError::FilterGlob {
-                    filter: filter.clone(),
-                    cause,
-                })?,
-            );
-        }
-        Ok(Selector { types })
-    }
-
-    pub fn selects(&self, event: &Event) -> bool {
-        self.types.is_empty()
-            || event
-                .event_type
-                .as_deref()
-                .is_some_and(|t| self.types.iter().any(|p| p.matches(t)))
-    }
-}
+pub use select::Selector;
 
 /// Everything the reader thread needs.
 pub struct ReplayPlan {
@@ -78,10 +49,22 @@ pub struct ReplayPlan {
 #[derive(Debug, Default)]
 pub struct Fed {
     pub skipped: u64,
+    /// Of the skipped, those `--filter` or `--id` left out.
+    pub filtered: u64,
     /// Skipped because they failed verification when captured and would be re-signed.
     pub unverified: u64,
     /// The line that stopped the replay, if a malformed line did.
     pub stopped_at: Option<u64>,
+    /// `--id`s that are not in the capture (once all of it was read).
+    pub missing_ids: Vec<String>,
+}
+
+impl Fed {
+    /// True when the replay must exit with an error: a malformed line stopped it, or an
+    /// `--id` asked for is not in the capture.
+    pub fn failed(&self) -> bool {
+        self.stopped_at.is_some() || !self.missing_ids.is_empty()
+    }
 }
 
 /// Opens the capture: a file, stdin, or a followed file.
@@ -107,6 +90,7 @@ pub fn feed(
     input: Box<dyn BufRead + Send>,
     plan: &ReplayPlan,
     tx: mpsc::Sender<Event>,
+    progress: &Progress,
 ) -> anyhow::Result<Fed> {
     let name = plan.file.display().to_string();
     let diag = Diag::stderr();
@@ -115,29 +99,43 @@ pub fn feed(
     let mut clock: Option<(Instant, SystemTime)> = None;
     let mut warned = !plan.warn_expired;
     let mut outbox = Outbox::new(&tx);
+    let mut found_ids = HashSet::new();
+    let mut read_all = true;
     while let Some(line) = reader
         .next_line()
         .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?
     {
         let mut event = match line.record {
             Ok(Some(event)) => event,
-            Ok(None) => continue,
+            Ok(None) => {
+                progress.advance(1);
+                continue;
+            }
             Err(why) if plan.skip_invalid => {
-                diag.note(format_args!("{name}:{}: {why} (skipped)", line.number));
+                progress
+                    .suspend(|| diag.note(format_args!("{name}:{}: {why} (skipped)", line.number)));
                 fed.skipped += 1;
+                progress.advance(1);
                 continue;
             }
             Err(why) => {
-                diag.error(format_args!(
+                progress.suspend(|| diag.error(format_args!(
                     "{name}:{}: {why}; nothing after this line was sent (use --skip-invalid to go on)",
                     line.number
-                ));
+                )));
                 fed.stopped_at = Some(line.number);
+                read_all = false;
                 break;
             }
         };
+        // An id that is there counts as found even when a filter then leaves it out.
+        if plan.selector.asks_for(&event.id) {
+            found_ids.insert(event.id.clone());
+        }
         if !plan.selector.selects(&event) {
             fed.skipped += 1;
+            fed.filtered += 1;
+            progress.advance(1);
             continue;
         }
         // Re-signing a forgery would make it valid: only events that verified (or that
@@ -146,25 +144,34 @@ pub fn feed(
         if plan.resigning && forged && !plan.resign_unverified {
             fed.skipped += 1;
             fed.unverified += 1;
+            progress.advance(1);
             continue;
         }
         if !warned {
             if let Some(age) = signature_age(&event) {
                 if age > STALE_SIGNATURE {
-                    diag.warn(format_args!(
-                        "{name}:{}: the event's signature is {age}s old; receivers that check timestamps will reject it. Re-sign with --resign SCHEME --secret ...",
-                        line.number
-                    ));
+                    progress.suspend(|| diag.warn(format_args!(
+                        "{name}:{}: the event's signature is {} old; receivers that check timestamps will reject it. Re-sign with --resign SCHEME --secret ...",
+                        line.number,
+                        crate::units::human_secs(age.unsigned_abs())
+                    )));
                     warned = true;
                 }
             }
         }
-        prepare(&mut event, plan);
         if let Some(speed) = plan.speed {
             pace(&mut clock, event.received_at, speed);
         }
+        prepare(&mut event, plan);
         if !outbox.send(event) {
+            read_all = false;
             break;
+        }
+    }
+    if read_all {
+        fed.missing_ids = plan.selector.missing(&found_ids);
+        for id in &fed.missing_ids {
+            diag.error(format_args!("{name}: no event with id {}", Untrusted(id)));
         }
     }
     if fed.unverified > 0 {
@@ -217,10 +224,16 @@ impl<'a> Outbox<'a> {
 fn prepare(event: &mut Event, plan: &ReplayPlan) {
     if plan.new_ids {
         let id = generate_id();
+        let mut shown = false;
         for name in ID_HEADERS.iter().chain(&["x-shopify-webhook-id"]) {
             if event.headers.contains(name) {
                 event.headers.set(name, &id);
+                shown |= ID_HEADERS.contains(name);
             }
+        }
+        // Without an id header the receiver would read the old id from the body.
+        if !shown {
+            event.headers.push(ID_HEADER, &id);
         }
         event.id = id;
     }
@@ -228,8 +241,14 @@ fn prepare(event: &mut Event, plan: &ReplayPlan) {
         event.headers.set(TAG_HEADER, tag);
     }
     if let Some(signer) = &plan.resign_now {
-        if let Err(e) = signer.apply(event, unix_now()) {
-            Diag::stderr().warn(format_args!("cannot re-sign {}: {e}", Untrusted(&event.id)));
+        let now = unix_now();
+        match signer.apply(event, now) {
+            // The line shows the event as it is sent now, as `send --dry-run` does, so that
+            // `verify` measures the fresh signature against the time it was made.
+            Ok(()) => event.received_at = UNIX_EPOCH + Duration::from_secs(now.max(0) as u64),
+            Err(e) => {
+                Diag::stderr().warn(format_args!("cannot re-sign {}: {e}", Untrusted(&event.id)))
+            }
         }
     }
 }
@@ -298,6 +317,37 @@ mod tests {
         assert!(reader.join().unwrap());
         let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
         assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn lines_passed_over_move_the_progress_bar() {
+        let plan = ReplayPlan {
+            file: PathBuf::from("c.jsonl"),
+            selector: Selector::new(&[], &["type=wanted".to_owned()]).unwrap(),
+            skip_invalid: true,
+            speed: None,
+            follow: false,
+            from_end: false,
+            new_ids: false,
+            tag: None,
+            resign_now: None,
+            warn_expired: false,
+            resigning: false,
+            resign_unverified: false,
+        };
+        let input = concat!(
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+            "{\"kind\":\"ready\",\"url\":\"x\"}\n",
+            "not json\n",
+            "{\"body\":\"{\\\"type\\\":\\\"other\\\"}\"}\n",
+        );
+        let progress = Progress::drawn_to(Some(4), indicatif::ProgressDrawTarget::hidden());
+        let (tx, mut rx) = mpsc::channel(4);
+        let fed = feed(Box::new(input.as_bytes()), &plan, tx, &progress).unwrap();
+        assert!(rx.try_recv().is_err(), "nothing selected");
+        assert_eq!((fed.skipped, fed.filtered), (3, 2));
+        // Every line counts, not only the ones sent: the bar is not left at 0/4.
+        assert_eq!(progress.position(), 4);
     }
 
     #[test]

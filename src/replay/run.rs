@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{feed, ReplayPlan};
 use crate::deliver::engine::{deliver_reported, Run};
+use crate::deliver::progress::Progress;
 use crate::deliver::runtime;
 use crate::exit::Exit;
 
@@ -17,13 +18,17 @@ pub struct ReplayConfig {
     pub run: Run,
 }
 
-/// Delivers the selected events and reports on them; a malformed line that stopped the reader
-/// makes the exit code an error.
-pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
+/// Delivers the selected events and reports on them; a malformed line that stopped the reader,
+/// or an `--id` that is not in the capture, makes the exit code an error.
+pub fn run(mut config: ReplayConfig) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
         let (tx, rx) = mpsc::channel(1024);
+        // The reader moves the bar past the lines it does not send, so a filter that selects
+        // nothing does not leave it at 0/N.
+        let progress = Progress::new(config.run.report.total, config.run.report.detail);
+        config.run.report.progress = Some(progress.clone());
         let (input, plan) = (config.input, config.plan);
-        let reader = std::thread::spawn(move || feed(input, &plan, tx));
+        let reader = std::thread::spawn(move || feed(input, &plan, tx, &progress));
         let (mut reporter, interrupted) = deliver_reported(config.run, rx).await?;
         let fed = if interrupted {
             None
@@ -36,11 +41,12 @@ pub fn run(config: ReplayConfig) -> anyhow::Result<Exit> {
         };
         if let Some(fed) = &fed {
             reporter.skipped(fed.skipped);
+            reporter.filtered(fed.filtered);
         }
         let exit = reporter.finish(interrupted).await?;
-        Ok::<_, anyhow::Error>(match fed.and_then(|f| f.stopped_at) {
-            Some(_) => Exit::Error,
-            None => exit,
+        Ok::<_, anyhow::Error>(match fed {
+            Some(fed) if fed.failed() => Exit::Error,
+            _ => exit,
         })
     })
 }

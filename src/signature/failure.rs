@@ -104,7 +104,7 @@ impl fmt::Display for Failure {
             Failure::TimestampOutside {
                 skew_secs,
                 tolerance_secs,
-            } => display_skew(f, *skew_secs, *tolerance_secs),
+            } => Skew(*skew_secs, *tolerance_secs, Reference::Now).fmt(f),
             Failure::Mismatch { reserialized: None } => f.write_str(
                 "signature does not match: wrong secret, or the body was changed after signing; \
                  check the secret and pass the raw body through byte for byte",
@@ -122,21 +122,60 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Explains a timestamp outside the tolerance, in the past or the future.
-fn display_skew(f: &mut fmt::Formatter<'_>, skew_secs: i64, tolerance_secs: u64) -> fmt::Result {
-    let distance = skew_secs.unsigned_abs();
-    if skew_secs >= 0 {
-        write!(
-            f,
-            "timestamp is {distance}s old, beyond the {tolerance_secs}s tolerance; \
-             re-sign (replay --resign) or check the clock"
-        )
-    } else {
-        write!(
-            f,
-            "timestamp is {distance}s in the future, beyond the {tolerance_secs}s tolerance; \
-             check the sender's clock, or re-sign (replay --resign)"
-        )
+/// What a timestamp's skew was measured against.
+#[derive(Clone, Copy)]
+enum Reference {
+    /// The current time (a live receiver, `verify --now`).
+    Now,
+    /// The time the event was received (`verify` on a capture).
+    Arrival,
+}
+
+impl Failure {
+    /// The explanation when the timestamp was measured against the time the event was
+    /// received, as `verify` does with a capture, rather than against now.
+    pub fn at_arrival(&self) -> String {
+        match self {
+            Failure::TimestampOutside {
+                skew_secs,
+                tolerance_secs,
+            } => Skew(*skew_secs, *tolerance_secs, Reference::Arrival).to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A timestamp outside the tolerance, in the past or the future, measured against a reference.
+struct Skew(i64, u64, Reference);
+
+impl fmt::Display for Skew {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Skew(skew_secs, tolerance_secs, reference) = *self;
+        let (distance, tolerance) =
+            crate::units::human_age_and_tolerance(skew_secs.unsigned_abs(), tolerance_secs);
+        match (skew_secs >= 0, reference) {
+            (true, Reference::Now) => write!(
+                f,
+                "timestamp is {distance} old (tolerance {tolerance}); \
+                 re-sign (replay --resign) or check the clock"
+            ),
+            (false, Reference::Now) => write!(
+                f,
+                "timestamp is {distance} in the future (tolerance {tolerance}); \
+                 check the sender's clock, or re-sign (replay --resign)"
+            ),
+            (true, Reference::Arrival) => write!(
+                f,
+                "timestamp was {distance} old when the event was received (tolerance \
+                 {tolerance}); it was sent late (queued or retried without re-signing) or the \
+                 sender's clock is behind"
+            ),
+            (false, Reference::Arrival) => write!(
+                f,
+                "timestamp was {distance} in the future when the event was received \
+                 (tolerance {tolerance}); check the sender's clock"
+            ),
+        }
     }
 }
 

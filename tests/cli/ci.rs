@@ -409,6 +409,7 @@ fn json_starts_with_the_ready_record_then_events() {
     let capture = dir.path().join("events.jsonl");
     let mut listen = Listen::start(&[
         "--json",
+        "--ready-json",
         "--count",
         "2",
         "--capture",
@@ -688,7 +689,7 @@ fn only_tag_counts_prints_and_captures_only_its_run() {
     assert_eq!(captured[0].event_type.as_deref(), Some("payment_success"));
     assert_eq!(captured[0].header("x-hookctl-tag"), Some("run-A"));
     let stdout = listen.stdout.rest();
-    assert_eq!(stdout.len(), 2, "ready and run A only: {stdout:#?}");
+    assert_eq!(stdout.len(), 1, "run A only: {stdout:#?}");
     assert!(!stdout.join("\n").contains("run-B"));
 }
 
