@@ -106,7 +106,7 @@ class Target:
     """A capturing `hookctl listen --json`: every request it gets, as events, in order."""
 
     def __init__(self):
-        self.h = Hookctl("listen", "--port", "0", "--json")
+        self.h = Hookctl("listen", "--port", "0", "--json", "--ready-json")
         self.h.stdout.wait_for("the ready record", lambda l: '"kind":"ready"' in l)
         self.url = self.h.url
 
