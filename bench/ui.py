@@ -88,12 +88,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs (median ratio)")
     ap.add_argument("--profile", default="dist", choices=["dist", "release"])
     ap.add_argument("--no-build", action="store_true", help="use the binary already built")
+    ap.add_argument("--binary", help="measure this hookctl binary (implies --no-build)")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit("chromium is missing: apt-get install -y chromium")
     target = Path(os.environ.get("CARGO_TARGET_DIR", suite.ROOT / "target"))
-    hookctl = str(target / args.profile / "hookctl")
-    if not args.no_build:
+    hookctl = args.binary or str(target / args.profile / "hookctl")
+    if not args.no_build and not args.binary:
         suite.log(f"building hookctl ({args.profile} profile)...")
         subprocess.run(["cargo", "build", "--profile", args.profile, "--quiet"], cwd=suite.ROOT, check=True)
     pairs = []

@@ -276,7 +276,7 @@
       add("attempts", String(f.attempts));
       if (f.error) add("error", f.error, "bad");
       detail.append(el("h3", { text: e.edited_from ? "Sent" : "Forward" }), fwd);
-      if (e.answer) detail.append(bodyView(e.answer.text, e.answer.base64, null));
+      if (e.answer) detail.append(el("p", { class: "dim", text: "The app's answer:" }), bodyView(e.answer.text, e.answer.base64, null));
     }
 
     detail.append(el("h3", { text: "Headers (" + e.headers.length + ")" }));
