@@ -34,6 +34,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+            cand channel 'Manage channels on a relay (`hookctl serve`)'
             cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
@@ -77,6 +79,9 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --exchange 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`'
             cand --queue 'Also declare a durable queue bound to the exchange, so events wait there for a relay'
             cand --binding 'Binding key of --queue, in topic syntax: # is everything, payment.* one word'
+            cand --source 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable'
+            cand --token 'The channel''s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins'
+            cand --source-state 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)'
             cand --ui-port 'Serve the inspector on this port instead of listen''s own (0 picks a free one)'
             cand --ui-token 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
@@ -90,6 +95,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --full 'Always the full view (summary line and body), never switching to --compact'
             cand --ack-first 'Answer 200 at once and forward in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
+            cand --no-port 'Do not open the local port: events come only from --source'
             cand --ui 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
             cand --open 'Open the inspector in the browser'
             cand -v 'Show more: headers, response bodies, every result'
@@ -240,6 +246,79 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hookctl;serve'= {
+            cand --host 'Address to bind. Use 0.0.0.0 to serve providers on the internet'
+            cand -p 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --port 'Port to bind; 0 picks a free one (the address is announced on stderr)'
+            cand --data 'Folder for channels and their event logs (created if missing)'
+            cand --public-url 'The URL providers reach this relay at (behind a proxy), for the channel URLs handed out; by default the request''s Host'
+            cand --retain 'Keep each channel''s events this long'
+            cand --retain-events 'Keep at most this many events per channel'
+            cand --max-body 'Largest body accepted; larger ones get 413'
+            cand --header-timeout 'How long a client may take to send a request''s headers (and the TLS handshake)'
+            cand --body-timeout 'How long a client may take to send a whole body; slower ones get 408'
+            cand --max-connections 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503'
+            cand --rate-limit 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second''s worth; further ones get 429 with Retry-After'
+            cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
+            cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
+            cand --tls-key 'The private key of --tls-cert (PEM)'
+            cand --metrics-token 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics'
+            cand --verify 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable'
+            cand --tolerance 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays'
+            cand --log-format 'Log lines on stderr as text or as one JSON object per line'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --fsync 'fsync each write before answering, for power-loss durability'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;channel'= {
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;channel;new'= {
+            cand --server 'The relay''s URL'
+            cand --cacert 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one'
+            cand --timeout 'How long to wait for the relay'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --json 'Print `{"channel": …, "url": …, "token": …}` on one line, for scripts'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hookctl;channel;help'= {
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hookctl;channel;help;new'= {
+        }
+        &'hookctl;channel;help;help'= {
+        }
         &'hookctl;inspect'= {
             cand --host 'Address to bind. Off loopback, --ui-token is required'
             cand -p 'Port to serve the inspector on; 0 picks a free one (announced on stderr)'
@@ -320,6 +399,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand replay 'Resend captured events byte for byte'
             cand verify 'Check the signatures of captured events offline'
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+            cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+            cand channel 'Manage channels on a relay (`hookctl serve`)'
             cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
@@ -334,6 +415,13 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         &'hookctl;help;verify'= {
         }
         &'hookctl;help;relay'= {
+        }
+        &'hookctl;help;serve'= {
+        }
+        &'hookctl;help;channel'= {
+            cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+        }
+        &'hookctl;help;channel;new'= {
         }
         &'hookctl;help;inspect'= {
         }

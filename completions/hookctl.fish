@@ -38,6 +38,8 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "send" -d 'Send a sa
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "replay" -d 'Resend captured events byte for byte'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check the signatures of captured events offline'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "serve" -d 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "channel" -d 'Manage channels on a relay (`hookctl serve`)'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -80,6 +82,9 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'P
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exchange -d 'Exchange to publish to: a durable topic exchange, declared if missing. The routing key is the event type, or `unknown`' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l queue -d 'Also declare a durable queue bound to the exchange, so events wait there for a relay' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'Binding key of --queue, in topic syntax: # is everything, payment.* one word' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source -d 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The channel\'s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-port -d 'Serve the inspector on this port instead of listen\'s own (0 picks a free one)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-token -d 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
@@ -94,6 +99,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s c -l compact 
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l full -d 'Always the full view (summary line and body), never switching to --compact'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l no-port -d 'Do not open the local port: events come only from --source'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui -d 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l open -d 'Open the inspector in the browser'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
@@ -219,6 +225,61 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s v -l verbose -
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand relay" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l host -d 'Address to bind. Use 0.0.0.0 to serve providers on the internet' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -s p -l port -d 'Port to bind; 0 picks a free one (the address is announced on stderr)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l data -d 'Folder for channels and their event logs (created if missing)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l public-url -d 'The URL providers reach this relay at (behind a proxy), for the channel URLs handed out; by default the request\'s Host' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l retain -d 'Keep each channel\'s events this long' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l retain-events -d 'Keep at most this many events per channel' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-body -d 'Largest body accepted; larger ones get 413' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l header-timeout -d 'How long a client may take to send a request\'s headers (and the TLS handshake)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l body-timeout -d 'How long a client may take to send a whole body; slower ones get 408' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-connections -d 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l rate-limit -d 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second\'s worth; further ones get 429 with Retry-After' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-channels -d 'Channels this relay holds at most; `POST /new` answers 503 past it' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this certificate chain (PEM)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l metrics-token -d 'Bearer token `/metrics` requires; without one, only clients on this machine get metrics' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l verify -d 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tolerance -d 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l log-format -d 'Log lines on stderr as text or as one JSON object per line' -r -f -a "text\t''
+json\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l fsync -d 'fsync each write before answering, for power-loss durability'
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and not __fish_seen_subcommand_from new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l server -d 'The relay\'s URL' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l cacert -d 'Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l timeout -d 'How long to wait for the relay' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -l json -d 'Print `{"channel": …, "url": …, "token": …}` on one line, for scripts'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l host -d 'Address to bind. Off loopback, --ui-token is required' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s p -l port -d 'Port to serve the inspector on; 0 picks a free one (announced on stderr)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l to -d 'Where replays go unless another URL is typed in the page' -r
@@ -271,13 +332,16 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l ver
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay inspect config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "serve" -d 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "channel" -d 'Manage channels on a relay (`hookctl serve`)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from channel" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'

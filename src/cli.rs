@@ -64,6 +64,8 @@ pub enum ColorWhen {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: boxing the large variant would save nothing worth the noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run a local webhook receiver that prints, captures, checks and answers deliveries.
     Listen(ListenArgs),
@@ -75,6 +77,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once.
     Relay(RelayArgs),
+    /// Run a self-hosted webhook relay: durable, resumable, private channels over SSE.
+    Serve(ServeArgs),
+    /// Manage channels on a relay (`hookctl serve`).
+    #[command(subcommand)]
+    Channel(ChannelCommand),
     /// Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page.
     Inspect(InspectArgs),
     /// Show the settings in effect from hookctl.toml, the environment and the defaults.
@@ -167,7 +174,35 @@ pub struct ListenArgs {
     #[command(flatten)]
     pub publish: PublishArgs,
     #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
     pub ui: UiArgs,
+}
+
+/// `listen --source`: take events from a relay (`hookctl serve`, or a smee.io channel).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Relay sources")]
+pub struct SourceArgs {
+    /// Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and
+    /// treat each relayed event like a delivery to this port. Repeatable.
+    #[arg(long = "source", value_name = "URL")]
+    pub sources: Vec<String>,
+    /// The channel's subscribe token (sent as Authorization: Bearer; never printed). A
+    /// `?token=` in a --source URL wins.
+    #[arg(
+        long,
+        env = "HOOKCTL_SOURCE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Do not open the local port: events come only from --source.
+    #[arg(long, requires = "sources")]
+    pub no_port: bool,
+    /// Where the last event id of each source is kept, so a restart resumes after it
+    /// (default: CAPTURE.source-state with --capture).
+    #[arg(long, value_name = "FILE", requires = "sources")]
+    pub source_state: Option<PathBuf>,
 }
 
 /// A UI token given on the command line: at least 16 characters.
@@ -638,4 +673,135 @@ mod tests {
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
     }
+}
+
+/// How `serve` writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+/// A retention age: from a second to a year.
+fn parse_retain(s: &str) -> Result<Duration, UnitError> {
+    let age = parse_duration(s)?;
+    if age < Duration::from_secs(1) {
+        return Err(UnitError::Duration {
+            text: s.trim().into(),
+            reason: "keep events at least 1s".into(),
+        });
+    }
+    Ok(age)
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl serve --data /var/lib/hookctl
+  hookctl serve --host 0.0.0.0 --port 443 --data ./relay --tls-cert cert.pem --tls-key key.pem
+  hookctl channel new --server https://relay.example.com")]
+pub struct ServeArgs {
+    /// Address to bind. Use 0.0.0.0 to serve providers on the internet.
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+    /// Port to bind; 0 picks a free one (the address is announced on stderr).
+    #[arg(short, long, default_value_t = 8080, value_name = "PORT")]
+    pub port: u16,
+    /// Folder for channels and their event logs (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The URL providers reach this relay at (behind a proxy), for the channel URLs handed
+    /// out; by default the request's Host.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Keep each channel's events this long.
+    #[arg(long, default_value = "24h", value_parser = parse_retain, value_name = "DURATION", help_heading = "Storage")]
+    pub retain: Duration,
+    /// Keep at most this many events per channel.
+    #[arg(long, default_value_t = 10_000, value_name = "N", help_heading = "Storage", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub retain_events: u64,
+    /// fsync each write before answering, for power-loss durability.
+    #[arg(long, help_heading = "Storage")]
+    pub fsync: bool,
+    /// Largest body accepted; larger ones get 413.
+    #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE", help_heading = "Limits")]
+    pub max_body: usize,
+    /// How long a client may take to send a request's headers (and the TLS handshake).
+    #[arg(long, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION", help_heading = "Limits")]
+    pub header_timeout: Duration,
+    /// How long a client may take to send a whole body; slower ones get 408.
+    #[arg(long, default_value = "60s", value_parser = parse_timeout, value_name = "DURATION", help_heading = "Limits")]
+    pub body_timeout: Duration,
+    /// Connections served at once, subscribers included. Further ones wait for a slot (up
+    /// to 10s); past that they are answered 503.
+    #[arg(long, default_value = "16384", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one
+    /// second's worth; further ones get 429 with Retry-After.
+    #[arg(long, value_parser = parse_rate, value_name = "RATE", help_heading = "Limits")]
+    pub rate_limit: Option<Rate>,
+    /// Channels this relay holds at most; `POST /new` answers 503 past it.
+    #[arg(long, default_value = "10000", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_channels: u32,
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+    /// Bearer token `/metrics` requires; without one, only clients on this machine get
+    /// metrics.
+    #[arg(
+        long,
+        env = "HOOKCTL_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = "Operations"
+    )]
+    pub metrics_token: Option<String>,
+    /// Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME
+    /// (standard, stripe, github, shopify, slack), the secret read from the environment
+    /// variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not
+    /// stored. Repeatable.
+    #[arg(long, value_name = "CHANNEL=SCHEME[:ENV]", help_heading = "Signatures")]
+    pub verify: Vec<String>,
+    /// How far a signed timestamp may be from now (stripe, standard, slack); older ones are
+    /// replays.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Signatures")]
+    pub tolerance: Duration,
+    /// Log lines on stderr as text or as one JSON object per line.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        value_name = "FORMAT",
+        help_heading = "Operations"
+    )]
+    pub log_format: LogFormatArg,
+}
+
+/// `hookctl channel ...`.
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Create a channel on a relay and print its URL (for the provider) and its token (for
+    /// subscribing).
+    New(ChannelNewArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl channel new --server https://relay.example.com
+  hookctl channel new --server http://127.0.0.1:8080 --json")]
+pub struct ChannelNewArgs {
+    /// The relay's URL.
+    #[arg(long, env = "HOOKCTL_SERVER", value_name = "URL")]
+    pub server: String,
+    /// Print `{"channel": …, "url": …, "token": …}` on one line, for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Also trust this CA certificate (PEM) for an https:// relay, e.g. a self-signed one.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// How long to wait for the relay.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Duration,
 }

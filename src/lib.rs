@@ -16,8 +16,10 @@ pub mod listen;
 pub mod output;
 pub mod replay;
 pub mod send;
+pub mod serve;
 pub mod shutdown;
 pub mod signature;
+pub mod source;
 pub mod units;
 pub mod verify;
 
@@ -54,6 +56,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => cmd::replay::run(args, &global)?,
         Command::Verify(args) => cmd::verify::run(args, &global)?,
         Command::Relay(args) => cmd::relay::run(args, &global)?,
+        Command::Serve(args) => cmd::serve::run(args, &global)?,
+        Command::Channel(command) => cmd::channel::run(command, &global)?,
         Command::Config(args) => cmd::config::run(args)?,
         Command::Inspect(args) => cmd::inspect::run(args, &global)?,
         Command::Completions { shell } => {

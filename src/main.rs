@@ -3,14 +3,14 @@
 use std::process::ExitCode;
 
 /// jemalloc keeps the receiver's many small, short-lived allocations cheap (see Cargo.toml).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     // Without its background thread, jemalloc returns freed pages only while the program
     // keeps allocating: a listen that goes idle after a burst would hold them for good.
-    #[cfg(not(target_env = "msvc"))]
+    #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     let _ = tikv_jemalloc_ctl::background_thread::write(true);
     let cli = match hookctl::cmd::profile::parse_args(std::env::args_os().collect()) {
         Ok(cli) => cli,

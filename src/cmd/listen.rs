@@ -17,12 +17,13 @@ use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
 use crate::listen::observe::Observe;
 use crate::listen::respond::{parse_header, ResponseConfig};
-use crate::listen::{self, ListenConfig, Output, VerifyConfig};
+use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
 use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::shutdown::shutdown_signal;
 use crate::signature::{Encoding, HmacOptions, Secret};
+use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
@@ -37,7 +38,9 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     if !matches!(config.output, Output::Quiet) {
         crate::output::pipe::widen_stdout_pipe();
     }
-    let listener = bind(&args.host, args.port)?;
+    let listener = (!args.source.no_port)
+        .then(|| bind(&args.host, args.port))
+        .transpose()?;
     let ui_listener = match (&inspector, args.ui.ui_port) {
         (Some(_), Some(port)) => Some(bind(&args.host, port)?),
         _ => None,
@@ -46,8 +49,13 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let finished = runtime.block_on(async {
         // The broker is reached before listen announces itself, so a wrong URL fails at once.
         config.publisher = crate::cmd::relay::listen_publisher(&args.publish, &diag).await?;
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let port = match listener {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                Port::from(tokio::net::TcpListener::from_std(listener)?)
+            }
+            None => Port::off(),
+        };
         let ui_server = match (inspector, ui_listener) {
             (Some(inspector), Some(ui_listener)) => {
                 ui_listener.set_nonblocking(true)?;
@@ -76,7 +84,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
                 () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
             }
         };
-        let finished = listen::run(listener, config, stop).await;
+        let finished = listen::run(port, config, stop).await;
         if let Some(server) = ui_server {
             let _ = server.await;
         }
@@ -88,8 +96,8 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
 
 /// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
 /// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
-/// runtime to connect. With `--ui` on
-/// listen's own port, the inspector is in the config's observer.
+/// runtime to connect. With `--ui` on listen's own port, the inspector is in the config's
+/// observer.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
@@ -183,6 +191,11 @@ pub fn config_with_ui(
             },
         })
     };
+    if args.ui.ui && args.source.no_port && args.ui.ui_port.is_none() {
+        anyhow::bail!(
+            "--ui with --no-port needs --ui-port PORT: there is no listen port to serve it on"
+        );
+    }
     let inspector = inspector(args, &diag);
     let observer = inspector.as_ref().map(|inspector| {
         Arc::new(ListenObserver {
@@ -209,6 +222,7 @@ pub fn config_with_ui(
         max_connections: args.max_connections as usize,
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
+        sources: source_config(args)?,
         observer,
     };
     Ok((config, inspector))
@@ -278,6 +292,38 @@ pub fn is_loopback(host: &str) -> bool {
         Ok(ip) => ip.is_loopback(),
         Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
+}
+
+/// `--source` and its options; `None` without a source.
+fn source_config(args: &ListenArgs) -> anyhow::Result<Option<SourceConfig>> {
+    let source = &args.source;
+    if source.sources.is_empty() {
+        return Ok(None);
+    }
+    let sources = source
+        .sources
+        .iter()
+        .map(|url| SourceUrl::parse(url, source.token.as_deref()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (i, s) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|t| t.shown() == s.shown()) {
+            anyhow::bail!("--source {} is given twice", s.shown());
+        }
+    }
+    let state = source.source_state.clone().or_else(|| {
+        args.capture.as_ref().map(|capture| {
+            let mut path = capture.as_os_str().to_owned();
+            path.push(".source-state");
+            path.into()
+        })
+    });
+    Ok(Some(SourceConfig {
+        sources,
+        state,
+        extra_roots: Vec::new(),
+        // A body as JSON text (escapes) or base64, with its headers.
+        max_event: args.max_body.saturating_mul(6).saturating_add(1 << 20),
+    }))
 }
 
 /// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the

@@ -1,6 +1,7 @@
 //! Glue between the command line and the core: each subcommand turns its clap arguments into
 //! plain config structs and calls the core modules, which never see clap.
 
+pub mod channel;
 pub mod config;
 pub mod inspect;
 pub mod listen;
@@ -8,6 +9,7 @@ pub mod profile;
 pub mod relay;
 pub mod replay;
 pub mod send;
+pub mod serve;
 pub mod verify;
 
 use crate::cli::{DeliveryArgs, EncodingArg, SecretArgs};

@@ -40,25 +40,7 @@ pub struct Client {
 impl Client {
     /// Trusts the webpki roots, and `extra_roots` besides.
     pub fn new(target: &Target, extra_roots: &[CertificateDer<'static>]) -> anyhow::Result<Client> {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        for cert in extra_roots {
-            roots.add(cert.clone())?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.enforce_http(false);
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
+        let connector = connector(extra_roots)?;
         let inner = legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
@@ -136,6 +118,33 @@ impl Client {
         }
         Ok(request)
     }
+}
+
+/// The connector behind every hookctl HTTP client (deliveries, and `listen --source`):
+/// `http://` and `https://` through rustls with ring, trusting the webpki roots and
+/// `extra_roots`, with Nagle off.
+pub fn connector(
+    extra_roots: &[CertificateDer<'static>],
+) -> anyhow::Result<HttpsConnector<HttpConnector>> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for cert in extra_roots {
+        roots.add(cert.clone())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    Ok(HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp))
 }
 
 fn answer(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Answer {

@@ -13,7 +13,7 @@ pub mod retry;
 pub mod summary;
 mod target;
 #[cfg(test)]
-mod wire_tests;
+pub(crate) mod wire_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 
 use crate::event::Event;
+pub use client::connector;
 use client::Client;
 pub use error::{DeliveryError, Peer};
 use retry::{backoff, retryable, MAX_WAIT};

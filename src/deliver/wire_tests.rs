@@ -95,7 +95,7 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// TLS for `127.0.0.1` with a new self-signed certificate, and that certificate.
-fn tls() -> (TlsAcceptor, CertificateDer<'static>) {
+pub(crate) fn tls() -> (TlsAcceptor, CertificateDer<'static>) {
     let rcgen::CertifiedKey { cert, signing_key } =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());

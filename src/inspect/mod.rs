@@ -173,7 +173,9 @@ pub struct ListenObserver {
 impl Observe for ListenObserver {
     fn started(&self, started: Started<'_>) {
         let me = &self.inspector;
-        me.set_receiver(started.url);
+        if let Some(url) = started.url {
+            me.set_receiver(url);
+        }
         let store = match &started.capture {
             Some(writer) => match Store::file(writer.path(), MEMORY_LIMITS) {
                 Ok(store) => store,
@@ -189,20 +191,14 @@ impl Observe for ListenObserver {
         };
         let file_backed = store.has_file();
         me.set_store(Arc::new(store));
-        if self.same_port {
-            if let Some(addr) = started
-                .url
-                .strip_prefix("http://")
-                .and_then(|a| a.parse().ok())
-            {
-                me.guard.allow(addr);
-            }
-        }
         if file_backed {
             *me.capture.lock().unwrap_or_else(|e| e.into_inner()) = started.capture;
         }
-        if self.same_port {
-            me.announce(started.url);
+        if let (true, Some(url)) = (self.same_port, started.url) {
+            if let Some(addr) = url.strip_prefix("http://").and_then(|a| a.parse().ok()) {
+                me.guard.allow(addr);
+            }
+            me.announce(url);
         }
     }
 

@@ -162,6 +162,22 @@ impl CaptureWriter {
         }
     }
 
+    /// Queues `line` (which must end in a newline) at once, behind every line queued before
+    /// it, and returns what to wait on until it is in the file. A caller that numbers lines
+    /// under its own lock queues them there and waits after letting go of the lock.
+    pub fn queue(
+        &self,
+        line: &[u8],
+    ) -> impl std::future::Future<Output = Result<(), CaptureError>> + Send + 'static {
+        let committed = self.push_with(|lines| lines.extend_from_slice(line));
+        async move {
+            match committed {
+                Some(committed) => committed.wait().await,
+                None => Err(CaptureError::Stopped),
+            }
+        }
+    }
+
     /// Queues `line` without waiting for it (it is written before the writer closes).
     pub fn append_nowait(&self, line: &[u8]) {
         self.push_with(|lines| lines.extend_from_slice(line));

@@ -20,7 +20,7 @@ use crate::event::{Event, Verified};
 use crate::output::diag::{Diag, Untrusted};
 use crate::output::printer::Printer;
 use crate::send::compose::{unix_now, TAG_HEADER};
-use crate::signature::{self, Scheme, Secret, Verdict};
+use crate::signature::{self, Scheme, Secret, ThroughReencodingRelay, Verdict};
 
 /// `listen --verify`.
 pub struct VerifyConfig {
@@ -90,6 +90,29 @@ pub enum Finish {
     ExpectationsMet,
     /// Forwarding failed and --exit-on-forward-failure is set.
     ForwardFailed(String),
+    /// A `--source` failed in a way retrying cannot fix (a refused token).
+    SourceFailed(String),
+}
+
+/// Where a delivery came from: listen's own port, or a relay it subscribes to
+/// (`listen --source`). Every delivery goes through the same pipeline, [`Receiver::process`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A request to listen's port.
+    Socket,
+    /// A hookctl relay (`hookctl serve`): the provider's exact bytes.
+    Relay,
+    /// A smee channel, which parsed and re-encoded JSON bodies on the way.
+    Smee,
+}
+
+/// What the pipeline did with one delivery.
+pub struct Handled {
+    /// The answer for the sender.
+    pub reply: Reply,
+    /// Set when the delivery could not be kept (not captured, or not published): a relayed
+    /// event is then fetched again, as a sender would retry.
+    pub not_kept: Option<String>,
 }
 
 /// Stops listen with a reason; the first reason given wins.
@@ -182,7 +205,7 @@ impl Receiver {
         (!tracker.is_done()).then(|| tracker.unmet_report())
     }
 
-    fn verify(&self, event: &Event) -> Option<Verified> {
+    fn verify(&self, event: &Event, origin: Origin) -> Option<Verified> {
         let config = self.verify.as_ref()?;
         let verdict = signature::verify(
             &config.scheme,
@@ -205,7 +228,14 @@ impl Receiver {
             Verdict::Invalid(failure) => Verified {
                 ok: false,
                 scheme: config.scheme.name().to_owned(),
-                reason: failure.to_string(),
+                reason: match origin {
+                    Origin::Smee => ThroughReencodingRelay {
+                        failure: &failure,
+                        relay: "smee",
+                    }
+                    .to_string(),
+                    Origin::Socket | Origin::Relay => failure.to_string(),
+                },
             },
         })
     }
@@ -219,6 +249,127 @@ impl Receiver {
             if done {
                 self.stopper.stop(Finish::ExpectationsMet);
             }
+        }
+    }
+}
+
+impl Receiver {
+    /// The pipeline for one delivery, from the port or from a relay: verify, answer (simulated
+    /// or the app's), publish, capture before answering, count, track expectations, print.
+    pub async fn process(&self, mut event: Event, origin: Origin) -> Handled {
+        if let Some(tag) = &self.only_tag {
+            if event.header(TAG_HEADER) != Some(tag.as_str()) {
+                return Handled {
+                    reply: self.responder.plan(&event).reply,
+                    not_kept: None,
+                };
+            }
+        }
+        let verified = self.verify(&event, origin);
+        let rejected = match (&verified, &self.verify) {
+            (Some(v), Some(config)) => !v.ok && config.reject,
+            _ => false,
+        };
+        let mut delay = None;
+        let mut forward_body = None;
+        let mut background = false;
+        let reply = if rejected {
+            let reason = verified
+                .as_ref()
+                .map(|v| v.reason.clone())
+                .unwrap_or_default();
+            Reply::json(
+                401,
+                &json!({ "error": format!("signature verification failed: {reason}") }),
+            )
+        } else {
+            match &self.forward {
+                Some(forwarder) if !forwarder.ack_first() => {
+                    let (reply, body) = forwarder.forward(&mut event).await;
+                    forward_body = Some(body);
+                    reply
+                }
+                Some(_) => {
+                    background = true;
+                    self.responder.reply(&event, 200)
+                }
+                None => {
+                    let planned = self.responder.plan(&event);
+                    delay = planned.delay;
+                    planned.reply
+                }
+            }
+        };
+        event.notes.verified = verified;
+        event.notes.status = Some(reply.status);
+        let mut not_kept = None;
+        let reply = match &self.publisher {
+            Some(publisher) if (200..300).contains(&reply.status) => {
+                match publisher.publish(&event).await {
+                    Ok(()) => reply,
+                    Err(why) => {
+                        let why = why.to_string();
+                        not_kept = Some(format!("not published: {why}"));
+                        unpublished(&self.diag, &mut event, &why)
+                    }
+                }
+            }
+            _ => reply,
+        };
+        if let Some(capture) = &self.capture {
+            if let Err(e) = capture.append_event(&event).await {
+                self.diag.error(format_args!(
+                    "cannot write {} to {}: {e}; answered 500",
+                    Untrusted(&event.id),
+                    capture.path().display()
+                ));
+                return Handled {
+                    reply: Reply::json(
+                        500,
+                        &json!({ "error": "hookctl could not capture the event" }),
+                    ),
+                    not_kept: Some(format!("not captured: {e}")),
+                };
+            }
+        }
+        self.events.fetch_add(1, Ordering::Relaxed);
+        self.bytes
+            .fetch_add(event.body.len() as u64, Ordering::Relaxed);
+        self.observe(&event);
+        if let Some(observer) = &self.observer {
+            observer.observed(&event, forward_body.as_ref());
+        }
+        // Shared only when two things keep it past the answer.
+        let kept = match (&self.forward, background) {
+            (Some(forwarder), true) => {
+                let event = Arc::new(event);
+                forwarder.spawn(event.clone());
+                Kept::Shared(event)
+            }
+            _ => Kept::Owned(event),
+        };
+        if let Some(printer) = &self.printer {
+            printer.print(Printed {
+                event: kept,
+                forward_body,
+            });
+        }
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        Handled { reply, not_kept }
+    }
+}
+
+impl crate::source::Sink for Shared {
+    async fn deliver(&self, event: Event, format: crate::source::Format) -> Result<(), String> {
+        let origin = match format {
+            crate::source::Format::Capture => Origin::Relay,
+            crate::source::Format::Smee => Origin::Smee,
+        };
+        match self.0.process(event, origin).await.not_kept {
+            Some(why) => Err(why),
+            None => Ok(()),
         }
     }
 }
@@ -246,98 +397,8 @@ fn unpublished(diag: &Diag, event: &mut Event, why: &str) -> Reply {
 pub struct Shared(pub Arc<Receiver>);
 
 impl Handler for Shared {
-    async fn handle(&self, mut event: Event) -> Reply {
-        let me = &self.0;
-        if let Some(tag) = &me.only_tag {
-            if event.header(TAG_HEADER) != Some(tag.as_str()) {
-                return me.responder.plan(&event).reply;
-            }
-        }
-        let verified = me.verify(&event);
-        let rejected = match (&verified, &me.verify) {
-            (Some(v), Some(config)) => !v.ok && config.reject,
-            _ => false,
-        };
-        let mut delay = None;
-        let mut forward_body = None;
-        let mut background = false;
-        let reply = if rejected {
-            let reason = verified
-                .as_ref()
-                .map(|v| v.reason.clone())
-                .unwrap_or_default();
-            Reply::json(
-                401,
-                &json!({ "error": format!("signature verification failed: {reason}") }),
-            )
-        } else {
-            match &me.forward {
-                Some(forwarder) if !forwarder.ack_first() => {
-                    let (reply, body) = forwarder.forward(&mut event).await;
-                    forward_body = Some(body);
-                    reply
-                }
-                Some(_) => {
-                    background = true;
-                    me.responder.reply(&event, 200)
-                }
-                None => {
-                    let planned = me.responder.plan(&event);
-                    delay = planned.delay;
-                    planned.reply
-                }
-            }
-        };
-        event.notes.verified = verified;
-        event.notes.status = Some(reply.status);
-        let reply = match &me.publisher {
-            Some(publisher) if (200..300).contains(&reply.status) => {
-                match publisher.publish(&event).await {
-                    Ok(()) => reply,
-                    Err(why) => unpublished(&me.diag, &mut event, &why.to_string()),
-                }
-            }
-            _ => reply,
-        };
-        if let Some(capture) = &me.capture {
-            if let Err(e) = capture.append_event(&event).await {
-                me.diag.error(format_args!(
-                    "cannot write {} to {}: {e}; answered 500",
-                    Untrusted(&event.id),
-                    capture.path().display()
-                ));
-                return Reply::json(
-                    500,
-                    &json!({ "error": "hookctl could not capture the event" }),
-                );
-            }
-        }
-        me.events.fetch_add(1, Ordering::Relaxed);
-        me.bytes
-            .fetch_add(event.body.len() as u64, Ordering::Relaxed);
-        me.observe(&event);
-        if let Some(observer) = &me.observer {
-            observer.observed(&event, forward_body.as_ref());
-        }
-        // Shared only when two things keep it past the answer.
-        let kept = match (&me.forward, background) {
-            (Some(forwarder), true) => {
-                let event = Arc::new(event);
-                forwarder.spawn(event.clone());
-                Kept::Shared(event)
-            }
-            _ => Kept::Owned(event),
-        };
-        if let Some(printer) = &me.printer {
-            printer.print(Printed {
-                event: kept,
-                forward_body,
-            });
-        }
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
-        reply
+    async fn handle(&self, event: Event) -> Reply {
+        self.0.process(event, Origin::Socket).await.reply
     }
 
     fn refused(&self, method: &str, path: &str, why: &str) {

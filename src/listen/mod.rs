@@ -28,10 +28,11 @@ use crate::output::diag::{Diag, Untrusted};
 use crate::output::printer::{Printer, QueueLimit};
 use crate::output::view::{View, ViewConfig};
 use crate::output::{human_bytes, human_duration, style};
+use crate::source::{SourceConfig, Sources};
 use capture::CaptureWriter;
 use expect::{Expectation, Tracker};
 use forward::{ForwardConfig, Forwarder};
-pub use handler::{Finish, Publish, VerifyConfig};
+pub use handler::{Finish, Origin, Publish, VerifyConfig};
 use handler::{HandlerConfig, Printed, Receiver, Shared, Stopper};
 use respond::{Responder, ResponseConfig};
 use server::{serve, ServerConfig};
@@ -88,8 +89,26 @@ pub struct ListenConfig {
     pub timeout: Option<Duration>,
     /// A file that gets the URL once listen is ready.
     pub ready_file: Option<PathBuf>,
+    /// Relays to subscribe to (`--source`); their events go through the same pipeline.
+    pub sources: Option<SourceConfig>,
     /// Who watches each delivery (the web inspector), and serves under `/_hookctl/`.
     pub observer: Option<Arc<dyn observe::Observe>>,
+}
+
+/// listen's own port: bound, or turned off (`--no-port`, with `--source`).
+pub struct Port(Option<TcpListener>);
+
+impl Port {
+    /// No local port: events come only from `--source`.
+    pub fn off() -> Port {
+        Port(None)
+    }
+}
+
+impl From<TcpListener> for Port {
+    fn from(listener: TcpListener) -> Port {
+        Port(Some(listener))
+    }
 }
 
 /// How a listen run ended, and what it saw.
@@ -105,20 +124,25 @@ pub struct Finished {
     pub unmet: Option<Vec<String>>,
 }
 
-/// Serves `listener` until `stop` completes, expectations are met, the timeout passes or the
-/// output is closed. Announces itself (`listening on URL` to the diagnostics, the ready file,
-/// and the `ready` record with `--json`) before the first delivery is taken.
+/// Serves `port` and follows the sources until `stop` completes, expectations are met, the
+/// timeout passes or the output is closed. Announces itself (`listening on URL` and
+/// `subscribed to URL` to the diagnostics) at once; the ready file, and the `ready` record with
+/// `--json`, once every source is subscribed and before the first delivery is taken.
 pub async fn run(
-    listener: TcpListener,
+    port: impl Into<Port>,
     mut config: ListenConfig,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<Finished> {
+    let Port(listener) = port.into();
     if let Some(path) = &config.ready_file {
         // A file left by an earlier run must not be mistaken for this run's readiness.
         let _ = std::fs::remove_file(path);
     }
-    let addr = listener.local_addr()?;
-    let url = format!("http://{addr}");
+    let started = Instant::now();
+    let url = listener
+        .as_ref()
+        .map(|l| l.local_addr().map(|addr| (addr, format!("http://{addr}"))))
+        .transpose()?;
     let _file_size_limit = crate::shutdown::survive_file_size_limit();
     // The capture's commit task runs on this runtime, next to the receiver.
     let capture = config
@@ -127,24 +151,70 @@ pub async fn run(
         .map(|path| CaptureWriter::open(path, config.fsync, config.diag.clone()))
         .transpose()?;
     let diag = config.diag.clone();
+    // The state file is read before anything is announced: a bad one is a plain error.
+    let sources = config
+        .sources
+        .take()
+        .map(Sources::<Shared>::new)
+        .transpose()?;
     if let Some(observer) = &config.observer {
         observer.started(observe::Started {
-            url: &url,
+            url: url.as_ref().map(|(_, url)| url.as_str()),
             capture: capture.as_ref().map(|(w, _)| w.clone()),
         });
     }
-    diag.line(format_args!("listening on {url}"));
-    if addr.ip().is_unspecified() {
-        diag.warn(format_args!(
-            "listening on every network interface ({}): anyone who can reach this machine can send events; add --verify SCHEME to refuse unsigned ones",
-            addr.ip()
-        ));
+    if let Some((addr, url)) = &url {
+        diag.line(format_args!("listening on {url}"));
+        if addr.ip().is_unspecified() {
+            diag.warn(format_args!(
+                "listening on every network interface ({}): anyone who can reach this machine can send events; add --verify SCHEME to refuse unsigned ones",
+                addr.ip()
+            ));
+        }
     }
+    let timeout = config.timeout;
+    let deadline = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t.saturating_sub(started.elapsed())).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop, deadline);
+    let mut sources = match sources {
+        Some(sources) => match subscribe(sources, &diag, stop.as_mut(), deadline.as_mut()).await? {
+            Some(subscribed) => Some(subscribed),
+            None => {
+                // Stopped, or out of time, before every source was subscribed.
+                if let Some((writer, closer)) = capture {
+                    drop(writer);
+                    closer.close().await;
+                }
+                return Ok(Finished::before_ready(
+                    started,
+                    config.expectations,
+                    config.count,
+                ));
+            }
+        },
+        None => None,
+    };
+    let shown_sources: Vec<String> = sources.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
     if let Some(path) = &config.ready_file {
-        write_ready_file(path, &url)?;
+        let ready = match &url {
+            Some((_, url)) => url.clone(),
+            None => shown_sources.join("\n"),
+        };
+        write_ready_file(path, &ready)?;
     }
     if let Output::Json { ready: true } = config.output {
-        let ready = serde_json::json!({ "kind": "ready", "url": url, "pid": std::process::id() });
+        let mut ready = serde_json::json!({ "kind": "ready" });
+        if let Some((_, url)) = &url {
+            ready["url"] = url.as_str().into();
+        }
+        ready["pid"] = std::process::id().into();
+        if !shown_sources.is_empty() {
+            ready["sources"] = shown_sources.clone().into();
+        }
         writeln!(config.stdout, "{ready}")?;
         config.stdout.flush()?;
     }
@@ -152,7 +222,6 @@ pub async fn run(
     let tail = if config.verify.is_some() { 20 } else { 0 }
         + if config.forward.is_some() { 14 } else { 0 };
     let printer = make_printer(config.output, config.stdout, diag.clone(), tail);
-    let started = Instant::now();
     let (stopper, mut finished) = Stopper::new();
     let tracker = (!config.expectations.is_empty() || config.count.is_some())
         .then(|| Tracker::new(config.expectations, config.count));
@@ -171,8 +240,10 @@ pub async fn run(
         diag: diag.clone(),
         stopper,
     }));
+    if let Some((running, _)) = &sources {
+        running.open(Arc::new(Shared(receiver.clone())));
+    }
     let broken = printer.as_ref().map(|p| p.broken_signal());
-    let timeout = config.timeout;
     let observer = config.observer.clone();
     let mut reason = Finish::Running;
     let stopping = async {
@@ -184,20 +255,21 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
-        let deadline = async {
-            match timeout {
-                Some(t) => tokio::time::sleep(t).await,
+        let source_failed = async {
+            match &mut sources {
+                Some((running, _)) => running.failed().await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
-            _ = stop => {}
+            _ = &mut stop => {}
             why = finished.wait_for(|f| *f != Finish::Running) => {
                 if let Ok(why) = why {
                     reason = why.clone();
                 }
             }
-            _ = deadline => {}
+            why = source_failed => reason = Finish::SourceFailed(why),
+            _ = &mut deadline => {}
             _ = output_closed => {}
         }
         if let Some(observer) = &observer {
@@ -205,20 +277,28 @@ pub async fn run(
         }
     };
     let reserved = config.observer.as_ref().and_then(|o| o.reserved());
-    serve(
-        listener,
-        ServerConfig {
-            max_body: config.max_body,
-            header_timeout: config.header_timeout,
-            body_timeout: config.body_timeout,
-            max_connections: config.max_connections,
-            diag: diag.clone(),
-            reserved,
-        },
-        Arc::new(Shared(receiver.clone())),
-        stopping,
-    )
-    .await;
+    match listener {
+        Some(listener) => {
+            serve(
+                listener,
+                ServerConfig {
+                    max_body: config.max_body,
+                    header_timeout: config.header_timeout,
+                    body_timeout: config.body_timeout,
+                    max_connections: config.max_connections,
+                    diag: diag.clone(),
+                    reserved,
+                },
+                Arc::new(Shared(receiver.clone())),
+                stopping,
+            )
+            .await
+        }
+        None => stopping.await,
+    }
+    if let Some((running, _)) = sources {
+        running.stop().await;
+    }
     if let Some((writer, closer)) = capture {
         drop(writer);
         closer.close().await;
@@ -239,7 +319,56 @@ pub async fn run(
     })
 }
 
+/// Follows every source and waits until each one is subscribed: `Ok(None)` when `stop` or
+/// `deadline` came first, an error when a source cannot be followed (a refused token).
+async fn subscribe(
+    mut sources: Sources<Shared>,
+    diag: &Diag,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+    deadline: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> anyhow::Result<Option<(Sources<Shared>, Vec<String>)>> {
+    let shown = sources.shown();
+    for source in &shown {
+        diag.line(format_args!("subscribed to {source}"));
+    }
+    sources.follow(diag);
+    let subscribed = tokio::select! {
+        subscribed = sources.subscribed() => Some(subscribed),
+        _ = stop => None,
+        _ = deadline => None,
+    };
+    match subscribed {
+        Some(Ok(())) => Ok(Some((sources, shown))),
+        Some(Err(why)) => {
+            sources.stop().await;
+            Err(CodedError::error(Exit::Error, why))
+        }
+        None => {
+            sources.stop().await;
+            Ok(None)
+        }
+    }
+}
+
 impl Finished {
+    /// A run that stopped before it was ready: nothing seen, every expectation unmet.
+    fn before_ready(
+        started: Instant,
+        expectations: Vec<Expectation>,
+        count: Option<u64>,
+    ) -> Finished {
+        let tracker = (!expectations.is_empty() || count.is_some())
+            .then(|| Tracker::new(expectations, count));
+        Finished {
+            reason: Finish::Running,
+            events: 0,
+            bytes: 0,
+            elapsed: started.elapsed(),
+            not_printed: 0,
+            unmet: tracker.map(|t| t.unmet_report()),
+        }
+    }
+
     /// Reports the run on `diag` (the summary line, unmet expectations) and gives the exit
     /// code: a forward failure with --exit-on-forward-failure is an error (3), unmet
     /// expectations are 4.
@@ -263,6 +392,7 @@ impl Finished {
                 Exit::DeliveryFailed,
                 format!("forwarding failed, stopping (--exit-on-forward-failure): {why}"),
             )),
+            Finish::SourceFailed(why) => Err(CodedError::error(Exit::Error, why)),
             Finish::ExpectationsMet => Ok(Exit::Ok),
             Finish::Running => match self.unmet {
                 Some(report) => {

@@ -12,8 +12,8 @@ use crate::event::Event;
 
 /// What an observer learns when listen is ready.
 pub struct Started<'a> {
-    /// The receiver's URL, e.g. `http://127.0.0.1:3000`.
-    pub url: &'a str,
+    /// The receiver's URL, e.g. `http://127.0.0.1:3000`; `None` with `--no-port`.
+    pub url: Option<&'a str>,
     /// The capture writer when `--capture` is set: the file every delivery is in.
     pub capture: Option<CaptureWriter>,
 }

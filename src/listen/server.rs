@@ -125,9 +125,61 @@ pub async fn serve<H: Handler>(
     handler: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let limits = Limits {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout,
+        tls: None,
+        diag: config.diag.clone(),
+    };
     let config = Arc::new(config);
-    let admission = Arc::new(Admission::new(config.max_connections, config.diag.clone()));
+    let service = move |_peer| {
+        let handler = handler.clone();
+        let config = config.clone();
+        service_fn(move |req| {
+            let handler = handler.clone();
+            let config = config.clone();
+            async move { Ok::<_, Infallible>(respond(req, &config, &*handler).await) }
+        })
+    };
+    serve_connections(listener, limits, service, shutdown).await;
+}
+
+/// What every hookctl server applies to its connections, whatever it serves.
+#[derive(Clone)]
+pub struct Limits {
+    /// Connections served at once; further ones wait for a slot or are answered 503 (see
+    /// [`Admission`]).
+    pub max_connections: usize,
+    /// How long a client may take to send the request head (and the TLS handshake), and how
+    /// long an idle keep-alive connection is kept.
+    pub header_timeout: Duration,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where a failed accept is reported.
+    pub diag: Diag,
+}
+
+/// Accepts connections on `listener` under `limits` and serves each with the service that
+/// `make_service` builds for its peer, until `shutdown` completes; then finishes requests in
+/// flight (for up to [`DRAIN_TIMEOUT`]).
+pub async fn serve_connections<F, S, B>(
+    listener: TcpListener,
+    limits: Limits,
+    make_service: F,
+    shutdown: impl Future<Output = ()>,
+) where
+    F: Fn(std::net::SocketAddr) -> S,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let graceful = GracefulShutdown::new();
+    let admission = Arc::new(Admission::new(limits.max_connections, limits.diag.clone()));
+    let tls = limits.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let mut accept_errors = Throttle::default();
     // Tells connections still waiting for a slot that the server is stopping.
     let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
@@ -135,12 +187,12 @@ pub async fn serve<H: Handler>(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors, say: back off, and say so once a second at
                         // most instead of once per attempt.
-                        accept_errors.report(&config.diag, |n| format!(
+                        accept_errors.report(&limits.diag, |n| format!(
                             "cannot accept connections: {e} ({n} time(s)); raise the file limit (ulimit -n) or lower --max-connections"
                         ));
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -153,17 +205,12 @@ pub async fn serve<H: Handler>(
                     continue;
                 }
                 let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
-                let header_timeout = config.header_timeout;
-                let config = config.clone();
-                let service = service_fn(move |req| {
-                    let handler = handler.clone();
-                    let config = config.clone();
-                    async move { Ok::<_, Infallible>(respond(req, &config, &*handler).await) }
-                });
+                let header_timeout = limits.header_timeout;
+                let service = make_service(peer);
                 let watcher = graceful.watcher();
                 let admission = admission.clone();
                 let stopping = stopping_rx.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let slot = match entry {
                         Entry::Admitted(slot) => slot,
@@ -174,15 +221,30 @@ pub async fn serve<H: Handler>(
                         },
                         Entry::Full => return,
                     };
-                    let conn = http1::Builder::new()
+                    let mut builder = http1::Builder::new();
+                    builder
                         .timer(TokioTimer::new())
                         .header_read_timeout(header_timeout)
                         // A client that shuts down its sending side after the request still
                         // reads the answer: without this, hyper dropped the connection, and an
                         // event already captured as answered got no answer at all.
-                        .half_close(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn).await;
+                        .half_close(true);
+                    match tls {
+                        None => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            let _ = watcher.watch(conn).await;
+                        }
+                        Some(tls) => {
+                            // A client that never finishes the handshake holds its slot no
+                            // longer than one that never sends its request head.
+                            if let Ok(Ok(stream)) =
+                                tokio::time::timeout(header_timeout, tls.accept(stream)).await
+                            {
+                                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                                let _ = watcher.watch(conn).await;
+                            }
+                        }
+                    }
                     drop(slot);
                 });
             }
@@ -223,64 +285,29 @@ async fn respond_delivery<H: Handler>(
     if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
         return reserved(parts.method.as_str(), rest);
     }
-    if let Some(len) = content_length(&parts.headers) {
-        if len > config.max_body as u64 {
+    let bytes = match read_body(body, &parts.headers, config.max_body, config.body_timeout).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => {
             return too_large(handler, parts.method.as_str(), path, config.max_body);
         }
-    }
-    let collected = tokio::time::timeout(
-        config.body_timeout,
-        Limited::new(body, config.max_body).collect(),
-    );
-    let Ok(collected) = collected.await else {
-        let why = format!(
-            "the body did not arrive within --body-timeout ({}); answered 408",
-            humantime::format_duration(config.body_timeout)
-        );
-        handler.refused(parts.method.as_str(), path, &why);
-        let mut response = to_response(Reply::json(
-            408,
-            &serde_json::json!({ "error": "the body did not arrive in time" }),
-        ));
-        response
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    };
-    let bytes = match collected {
-        // A body that arrived in one read is a slice of hyper's read buffer (8 KiB or more);
-        // copy it, so an event waiting in the printer's queue or a capture batch holds only
-        // its own bytes. A body gathered from several reads is already its own allocation.
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            if bytes.is_unique() {
-                bytes
-            } else {
-                Bytes::copy_from_slice(&bytes)
-            }
-        }
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return too_large(handler, parts.method.as_str(), path, config.max_body);
-        }
-        Err(e) => {
-            let why = format!("could not read the body: {e}");
+        Err(BodyError::Timeout) => {
+            let why = format!(
+                "the body did not arrive within --body-timeout ({}); answered 408",
+                humantime::format_duration(config.body_timeout)
+            );
             handler.refused(parts.method.as_str(), path, &why);
-            return to_response(Reply::json(400, &serde_json::json!({ "error": why })));
+            return to_response(BodyError::Timeout.reply());
+        }
+        Err(e @ BodyError::Read(_)) => {
+            handler.refused(parts.method.as_str(), path, &e.to_string());
+            return to_response(e.reply());
         }
     };
-    let mut headers = Headers::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
-        match value.to_str() {
-            Ok(text) => headers.push(name.as_str(), text),
-            // Not visible ASCII: UTF-8 text, or bytes that are kept exactly.
-            Err(_) => headers.push_bytes(name.as_str(), value.as_bytes()),
-        }
-    }
     let event = Event::from_parts(
         parts.method.as_str(),
         path,
         parts.uri.query().map(str::to_owned),
-        headers,
+        event_headers(&parts.headers),
         bytes,
         SystemTime::now(),
     );
@@ -288,6 +315,83 @@ async fn respond_delivery<H: Handler>(
     // before waiting on the handler.
     drop(parts);
     to_response(handler.handle(event).await)
+}
+
+/// Why a request body was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("body larger than the limit")]
+    TooLarge,
+    #[error("the body did not arrive in time")]
+    Timeout,
+    #[error("could not read the body: {0}")]
+    Read(String),
+}
+
+impl BodyError {
+    /// The answer for a body that was not read, 413 aside (its message names the limit).
+    pub fn reply(&self) -> Reply {
+        match self {
+            BodyError::TooLarge => {
+                Reply::json(413, &serde_json::json!({ "error": self.to_string() }))
+            }
+            BodyError::Timeout => Reply::json(
+                408,
+                &serde_json::json!({ "error": "the body did not arrive in time" }),
+            )
+            .with_header("connection", "close"),
+            BodyError::Read(_) => {
+                Reply::json(400, &serde_json::json!({ "error": self.to_string() }))
+            }
+        }
+    }
+}
+
+/// Reads a whole request body of at most `max_body` bytes within `timeout`. A body announced
+/// as larger is refused before any of it is read.
+pub async fn read_body(
+    body: Incoming,
+    headers: &HeaderMap,
+    max_body: usize,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    if let Some(len) = content_length(headers) {
+        if len > max_body as u64 {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    let collected = tokio::time::timeout(timeout, Limited::new(body, max_body).collect());
+    let Ok(collected) = collected.await else {
+        return Err(BodyError::Timeout);
+    };
+    match collected {
+        // A body that arrived in one read is a slice of hyper's read buffer (8 KiB or more);
+        // copy it, so an event waiting in the printer's queue or a capture batch holds only
+        // its own bytes. A body gathered from several reads is already its own allocation.
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            Ok(if bytes.is_unique() {
+                bytes
+            } else {
+                Bytes::copy_from_slice(&bytes)
+            })
+        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(e) => Err(BodyError::Read(e.to_string())),
+    }
+}
+
+/// A request's headers as an event keeps them: in order, with their exact bytes.
+pub fn event_headers(map: &HeaderMap) -> Headers {
+    let mut headers = Headers::with_capacity(map.len());
+    for (name, value) in map {
+        match value.to_str() {
+            Ok(text) => headers.push(name.as_str(), text),
+            // Not visible ASCII: UTF-8 text, or bytes that are kept exactly.
+            Err(_) => headers.push_bytes(name.as_str(), value.as_bytes()),
+        }
+    }
+    headers
 }
 
 /// How long accepting waits after a failure (such as running out of file descriptors).
@@ -345,7 +449,8 @@ fn reserved(method: &str, rest: &str) -> Response<Full<Bytes>> {
     }
 }
 
-fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+/// The hyper response for `reply`.
+pub fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

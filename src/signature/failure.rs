@@ -122,6 +122,30 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A failure on an event that came through a relay which parses and re-encodes JSON bodies
+/// (smee.io): a signature mismatch then names that cause, since the provider signed bytes that
+/// never arrived. Other failures read as they are.
+pub struct ThroughReencodingRelay<'a> {
+    pub failure: &'a Failure,
+    /// The relay's name, e.g. `smee.io`.
+    pub relay: &'a str,
+}
+
+impl fmt::Display for ThroughReencodingRelay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.failure {
+            Failure::Mismatch { .. } => write!(
+                f,
+                "{}; this event came through {}, which parses and re-encodes JSON bodies, so \
+                 the bytes the provider signed never arrived: relay through `hookctl serve`, \
+                 which keeps them byte for byte",
+                self.failure, self.relay
+            ),
+            other => other.fmt(f),
+        }
+    }
+}
+
 /// What a timestamp's skew was measured against.
 #[derive(Clone, Copy)]
 enum Reference {

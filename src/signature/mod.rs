@@ -26,7 +26,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
-pub use failure::{Failure, Reserialized};
+pub use failure::{Failure, Reserialized, ThroughReencodingRelay};
 pub use provider::provider_headers;
 pub use secret::{Secret, SecretError};
 

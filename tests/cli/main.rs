@@ -14,5 +14,7 @@ mod design;
 mod hardening;
 mod inspector;
 mod output;
+mod serve;
 mod signatures;
+mod source;
 mod truth;
