@@ -269,6 +269,15 @@ fn off_loopback_the_ui_stays_off_without_a_token() {
 }
 
 #[test]
+fn the_ui_without_listens_port_needs_a_port_of_its_own() {
+    hookctl()
+        .args(["listen", "--source", "http://127.0.0.1:9/c", "--no-port", "--ui"])
+        .assert()
+        .code(1)
+        .stderr("hookctl: error: --ui with --no-port needs --ui-port PORT: there is no listen port to serve it on\n");
+}
+
+#[test]
 fn a_user_token_guards_every_read_and_is_never_served() {
     let token = "a-long-enough-ui-token";
     let mut listen = Listen::start(&["--ui", "-q", "--ui-token", token]);
