@@ -188,11 +188,19 @@
     render();
   }
 
-  // The newest row is selected until the user picks one.
+  // The newest row is selected until the user picks one. While events stream in, its
+  // detail is opened at most once a second: the page must not compete with the receiver.
+  let followTimer = 0, followedAt = 0;
   function followSelection() {
     if (!state.pinned) {
-      const newest = state.rows.get(0);
-      if (newest && newest.key !== state.selKey) select(0, newest.key, false);
+      clearTimeout(followTimer);
+      const wait = Math.max(0, followedAt + 1000 - Date.now());
+      followTimer = setTimeout(() => {
+        const newest = state.rows.get(0);
+        if (state.pinned || !newest || newest.key === state.selKey) return;
+        followedAt = Date.now();
+        select(0, newest.key, false);
+      }, state.selKey === null ? 0 : wait);
       return;
     }
     for (const [pos, row] of state.rows) {
@@ -514,7 +522,7 @@
           while ((end = buffer.indexOf("\n\n")) >= 0) {
             const message = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            if (/^event: change/m.test(message)) scheduleRefresh();
+            if (/^event: change/m.test(message)) scheduleRefresh(true);
             if (/^event: bye/m.test(message)) { badge.textContent = "stopped"; badge.className = "live off"; return; }
           }
         }
@@ -524,11 +532,17 @@
     }
   }
 
-  let refreshQueued = false;
-  function scheduleRefresh() {
+  // Live updates redraw the list at most four times a second; scrolling redraws at once.
+  let refreshQueued = false, refreshedAt = 0;
+  function scheduleRefresh(live) {
     if (refreshQueued) return;
     refreshQueued = true;
-    requestAnimationFrame(() => { refreshQueued = false; loadWindow(); });
+    const wait = live ? Math.max(0, refreshedAt + 250 - Date.now()) : 0;
+    setTimeout(() => requestAnimationFrame(() => {
+      refreshQueued = false;
+      refreshedAt = Date.now();
+      loadWindow();
+    }), wait);
   }
 
   // ---- keyboard ----

@@ -13,7 +13,7 @@ use hyper::body::Frame;
 use tokio::sync::watch;
 
 /// The shortest time between two `change` events.
-pub const COALESCE: Duration = Duration::from_millis(100);
+pub const COALESCE: Duration = Duration::from_millis(250);
 
 /// A comment sent when nothing happened for this long, so proxies and the browser keep the
 /// connection.
