@@ -189,12 +189,12 @@
   }
 
   // The newest row is selected until the user picks one. While events stream in, its
-  // detail is opened at most once a second: the page must not compete with the receiver.
+  // detail is opened at most every 2 s: the page must not compete with the receiver.
   let followTimer = 0, followedAt = 0;
   function followSelection() {
     if (!state.pinned) {
       clearTimeout(followTimer);
-      const wait = Math.max(0, followedAt + 1000 - Date.now());
+      const wait = Math.max(0, followedAt + 2000 - Date.now());
       followTimer = setTimeout(() => {
         const newest = state.rows.get(0);
         if (state.pinned || !newest || newest.key === state.selKey) return;
@@ -532,12 +532,12 @@
     }
   }
 
-  // Live updates redraw the list at most four times a second; scrolling redraws at once.
+  // Live updates redraw the list at most twice a second; scrolling redraws at once.
   let refreshQueued = false, refreshedAt = 0;
   function scheduleRefresh(live) {
     if (refreshQueued) return;
     refreshQueued = true;
-    const wait = live ? Math.max(0, refreshedAt + 250 - Date.now()) : 0;
+    const wait = live ? Math.max(0, refreshedAt + 500 - Date.now()) : 0;
     setTimeout(() => requestAnimationFrame(() => {
       refreshQueued = false;
       refreshedAt = Date.now();
