@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE')
             [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'Manage channels on a relay (`hookctl serve`)')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the settings in effect from hookctl.toml, the environment and the defaults')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -87,6 +88,8 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--source-state', '--source-state', [CompletionResultType]::ParameterName, 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)')
             [CompletionResult]::new('--route', '--route', [CompletionResultType]::ParameterName, 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect''s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event')
             [CompletionResult]::new('--unrouted', '--unrouted', [CompletionResultType]::ParameterName, 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual')
+            [CompletionResult]::new('--ui-port', '--ui-port', [CompletionResultType]::ParameterName, 'Serve the inspector on this port instead of listen''s own (0 picks a free one)')
+            [CompletionResult]::new('--ui-token', '--ui-token', [CompletionResultType]::ParameterName, 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)')
@@ -99,6 +102,8 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('--ack-first', '--ack-first', [CompletionResultType]::ParameterName, 'Answer 200 at once and forward (or route) in the background')
             [CompletionResult]::new('--exit-on-forward-failure', '--exit-on-forward-failure', [CompletionResultType]::ParameterName, 'Exit non-zero (3) once a forward finally fails')
             [CompletionResult]::new('--no-port', '--no-port', [CompletionResultType]::ParameterName, 'Do not open the local port: events come only from --source')
+            [CompletionResult]::new('--ui', '--ui', [CompletionResultType]::ParameterName, 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open the inspector in the browser')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
@@ -342,6 +347,31 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
         'hookctl;channel;help;help' {
             break
         }
+        'hookctl;inspect' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to bind. Off loopback, --ui-token is required')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to serve the inspector on; 0 picks a free one (announced on stderr)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to serve the inspector on; 0 picks a free one (announced on stderr)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where replays go unless another URL is typed in the page')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout for each replay')
+            [CompletionResult]::new('--ui-token', '--ui-token', [CompletionResultType]::ParameterName, 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Signing secret (repeatable for key rotation on verify). Never printed or captured')
+            [CompletionResult]::new('--signature-header', '--signature-header', [CompletionResultType]::ParameterName, 'Header for the generic `hmac` scheme')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Encoding for the generic `hmac` scheme')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open the inspector in the browser')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more: headers, response bodies, every result')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Show less: no per-event output on the terminal, only errors and the summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hookctl;config' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]')
@@ -406,6 +436,7 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE')
             [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'Manage channels on a relay (`hookctl serve`)')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the settings in effect from hookctl.toml, the environment and the defaults')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -434,6 +465,9 @@ Register-ArgumentCompleter -Native -CommandName 'hookctl' -ScriptBlock {
             break
         }
         'hookctl;help;channel;new' {
+            break
+        }
+        'hookctl;help;inspect' {
             break
         }
         'hookctl;help;config' {

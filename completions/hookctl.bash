@@ -28,6 +28,9 @@ _hookctl() {
             hookctl,help)
                 cmd="hookctl__subcmd__help"
                 ;;
+            hookctl,inspect)
+                cmd="hookctl__subcmd__inspect"
+                ;;
             hookctl,listen)
                 cmd="hookctl__subcmd__listen"
                 ;;
@@ -82,6 +85,9 @@ _hookctl() {
             hookctl__subcmd__help,help)
                 cmd="hookctl__subcmd__help__subcmd__help"
                 ;;
+            hookctl__subcmd__help,inspect)
+                cmd="hookctl__subcmd__help__subcmd__inspect"
+                ;;
             hookctl__subcmd__help,listen)
                 cmd="hookctl__subcmd__help__subcmd__listen"
                 ;;
@@ -113,7 +119,7 @@ _hookctl() {
 
     case "${cmd}" in
         hookctl)
-            opts="-v -q -h -V --color --verbose --quiet --config --profile --help --version listen send replay verify relay serve channel config completions help"
+            opts="-v -q -h -V --color --verbose --quiet --config --profile --help --version listen send replay verify relay serve channel inspect config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,7 +375,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__help)
-            opts="listen send replay verify relay serve channel config completions help"
+            opts="listen send replay verify relay serve channel inspect config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,6 +459,20 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hookctl__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -550,8 +570,74 @@ _hookctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hookctl__subcmd__inspect)
+            opts="-p -v -q -h -V --host --port --to --timeout --open --ui-token --secret --signature-header --encoding --prefix --color --verbose --quiet --config --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encoding)
+                    COMPREPLY=($(compgen -W "hex base64" -- "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hookctl__subcmd__listen)
-            opts="-p -c -v -q -h -V --host --port --capture --fsync --json --ready-json --compact --full --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --source --token --no-port --source-state --route --unrouted --color --verbose --quiet --config --profile --help --version"
+            opts="-p -c -v -q -h -V --host --port --capture --fsync --json --ready-json --compact --full --max-print-lines --max-print-bytes --max-body --header-timeout --body-timeout --max-connections --ready-file --expect --count --timeout --only-tag --status --respond --fail-rate --seed --delay --retry-after --response-body --response-header --verify --verify-mode --tolerance --secret --signature-header --encoding --prefix --forward-to --ack-first --exit-on-forward-failure --forward-timeout --forward-retries --publish --exchange --queue --binding --source --token --no-port --source-state --route --unrouted --ui --ui-port --open --ui-token --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +808,14 @@ _hookctl() {
                     return 0
                     ;;
                 --unrouted)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

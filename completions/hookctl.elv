@@ -36,6 +36,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
             cand channel 'Manage channels on a relay (`hookctl serve`)'
+            cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -83,6 +84,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --source-state 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)'
             cand --route 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect''s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event'
             cand --unrouted 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual'
+            cand --ui-port 'Serve the inspector on this port instead of listen''s own (0 picks a free one)'
+            cand --ui-token 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
             cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
@@ -95,6 +98,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --ack-first 'Answer 200 at once and forward (or route) in the background'
             cand --exit-on-forward-failure 'Exit non-zero (3) once a forward finally fails'
             cand --no-port 'Do not open the local port: events come only from --source'
+            cand --ui 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
+            cand --open 'Open the inspector in the browser'
             cand -v 'Show more: headers, response bodies, every result'
             cand --verbose 'Show more: headers, response bodies, every result'
             cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
@@ -327,6 +332,30 @@ set edit:completion:arg-completer[hookctl] = {|@words|
         }
         &'hookctl;channel;help;help'= {
         }
+        &'hookctl;inspect'= {
+            cand --host 'Address to bind. Off loopback, --ui-token is required'
+            cand -p 'Port to serve the inspector on; 0 picks a free one (announced on stderr)'
+            cand --port 'Port to serve the inspector on; 0 picks a free one (announced on stderr)'
+            cand --to 'Where replays go unless another URL is typed in the page'
+            cand --timeout 'Timeout for each replay'
+            cand --ui-token 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters'
+            cand --secret 'Signing secret (repeatable for key rotation on verify). Never printed or captured'
+            cand --signature-header 'Header for the generic `hmac` scheme'
+            cand --encoding 'Encoding for the generic `hmac` scheme'
+            cand --prefix 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`'
+            cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
+            cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'
+            cand --open 'Open the inspector in the browser'
+            cand -v 'Show more: headers, response bodies, every result'
+            cand --verbose 'Show more: headers, response bodies, every result'
+            cand -q 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand --quiet 'Show less: no per-event output on the terminal, only errors and the summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hookctl;config'= {
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
@@ -385,6 +414,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand relay 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
             cand serve 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
             cand channel 'Manage channels on a relay (`hookctl serve`)'
+            cand inspect 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
             cand config 'Show the settings in effect from hookctl.toml, the environment and the defaults'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -405,6 +435,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand new 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
         }
         &'hookctl;help;channel;new'= {
+        }
+        &'hookctl;help;inspect'= {
         }
         &'hookctl;help;config'= {
             cand show 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'

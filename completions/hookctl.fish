@@ -40,6 +40,7 @@ complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "verify" -d 'Check t
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "serve" -d 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "channel" -d 'Manage channels on a relay (`hookctl serve`)'
+complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hookctl -n "__fish_hookctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -86,6 +87,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l route -d 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect\'s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l unrouted -d 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-port -d 'Serve the inspector on this port instead of listen\'s own (0 picks a free one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui-token -d 'Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0). Open the page with #token=TOKEN. At least 16 characters' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -99,6 +102,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l full -d 'Alwa
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ack-first -d 'Answer 200 at once and forward (or route) in the background'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l exit-on-forward-failure -d 'Exit non-zero (3) once a forward finally fails'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l no-port -d 'Do not open the local port: events come only from --source'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l ui -d 'Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable, replayable. Requests under /_hookctl/ are never deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l open -d 'Open the inspector in the browser'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s v -l verbose -d 'Show more: headers, response bodies, every result'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -s h -l help -d 'Print help'
@@ -290,6 +295,26 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand channel; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l host -d 'Address to bind. Off loopback, --ui-token is required' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s p -l port -d 'Port to serve the inspector on; 0 picks a free one (announced on stderr)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l to -d 'Where replays go unless another URL is typed in the page' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l timeout -d 'Timeout for each replay' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l ui-token -d 'Token that guards the inspector; required off loopback. Open the page with #token=TOKEN. At least 16 characters' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l secret -d 'Signing secret (repeatable for key rotation on verify). Never printed or captured' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l signature-header -d 'Header for the generic `hmac` scheme' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
+base64\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l config -d 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]' -r -F
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l profile -d 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -l open -d 'Open the inspector in the browser'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s v -l verbose -d 'Show more: headers, response bodies, every result'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c hookctl -n "__fish_hookctl_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c hookctl -n "__fish_hookctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -322,15 +347,16 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s v -l ver
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s q -l quiet -d 'Show less: no per-event output on the terminal, only errors and the summary'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hookctl -n "__fish_hookctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "serve" -d 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "channel" -d 'Manage channels on a relay (`hookctl serve`)'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "listen" -d 'Run a local webhook receiver that prints, captures, checks and answers deliveries'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "send" -d 'Send a sample event, or your own body, optionally signed like a real provider'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "replay" -d 'Resend captured events byte for byte'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "verify" -d 'Check the signatures of captured events offline'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "relay" -d 'Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "serve" -d 'Run a self-hosted webhook relay: durable, resumable, private channels over SSE'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "channel" -d 'Manage channels on a relay (`hookctl serve`)'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "inspect" -d 'Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "config" -d 'Show the settings in effect from hookctl.toml, the environment and the defaults'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hookctl -n "__fish_hookctl_using_subcommand help; and not __fish_seen_subcommand_from listen send replay verify relay serve channel inspect config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from channel" -f -a "new" -d 'Create a channel on a relay and print its URL (for the provider) and its token (for subscribing)'
 complete -c hookctl -n "__fish_hookctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print each setting of a command, its value and where it came from: a flag, an environment variable, hookctl.toml (file, line and profile) or the built-in default'

@@ -82,6 +82,8 @@ pub enum Command {
     /// Manage channels on a relay (`hookctl serve`).
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Browse, search, replay and export a capture (.jsonl) or HAR (.har) file in a web page.
+    Inspect(InspectArgs),
     /// Show the settings in effect from hookctl.toml, the environment and the defaults.
     Config(ConfigArgs),
     /// Print a shell completion script.
@@ -177,6 +179,8 @@ pub struct ListenArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub routes: RouteArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// `listen --route`: each event to the targets whose expression it matches.
@@ -219,6 +223,34 @@ pub struct SourceArgs {
     /// (default: CAPTURE.source-state with --capture).
     #[arg(long, value_name = "FILE", requires = "sources")]
     pub source_state: Option<PathBuf>,
+}
+
+/// A UI token given on the command line: at least 16 characters.
+fn parse_ui_token(s: &str) -> Result<String, String> {
+    if s.chars().count() < 16 {
+        return Err("a UI token must be at least 16 characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// `listen --ui`: the web inspector.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Web inspector")]
+pub struct UiArgs {
+    /// Serve the web inspector at http://HOST:PORT/_hookctl/: every event live, searchable,
+    /// replayable. Requests under /_hookctl/ are never deliveries.
+    #[arg(long)]
+    pub ui: bool,
+    /// Serve the inspector on this port instead of listen's own (0 picks a free one).
+    #[arg(long, value_name = "PORT", requires = "ui")]
+    pub ui_port: Option<u16>,
+    /// Open the inspector in the browser.
+    #[arg(long, requires = "ui")]
+    pub open: bool,
+    /// Token that guards the inspector; required to serve it off loopback (--host 0.0.0.0).
+    /// Open the page with #token=TOKEN. At least 16 characters.
+    #[arg(long, env = "HOOKCTL_UI_TOKEN", hide_env_values = true, value_name = "TOKEN", value_parser = parse_ui_token)]
+    pub ui_token: Option<String>,
 }
 
 /// `listen --publish` and `send --publish`: put events into RabbitMQ or Kafka.
@@ -644,6 +676,40 @@ pub struct RelayArgs {
     pub secrets: SecretArgs,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  hookctl inspect events.jsonl
+  hookctl inspect events.jsonl --to http://127.0.0.1:8080 --open
+  hookctl inspect session.har --port 0
+  HOOKCTL_SECRET=whsec_... hookctl inspect events.jsonl --to http://127.0.0.1:8080")]
+pub struct InspectArgs {
+    /// Capture file (JSON lines, indexed: large files open at once) or HAR 1.2 file (.har).
+    /// Read only: edited events are kept in memory.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Address to bind. Off loopback, --ui-token is required.
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+    /// Port to serve the inspector on; 0 picks a free one (announced on stderr).
+    #[arg(short, long, default_value_t = 4040, value_name = "PORT")]
+    pub port: u16,
+    /// Where replays go unless another URL is typed in the page.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Timeout for each replay.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// Open the inspector in the browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Token that guards the inspector; required off loopback. Open the page with
+    /// #token=TOKEN. At least 16 characters.
+    #[arg(long, env = "HOOKCTL_UI_TOKEN", hide_env_values = true, value_name = "TOKEN", value_parser = parse_ui_token)]
+    pub ui_token: Option<String>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
 }
 
 /// `hookctl config`.

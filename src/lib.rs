@@ -14,6 +14,7 @@ pub mod event;
 pub mod exit;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod inspect;
 pub mod listen;
 pub mod output;
 pub mod replay;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(args, &global)?,
         Command::Channel(command) => cmd::channel::run(command, &global)?,
         Command::Config(args) => cmd::config::run(args)?,
+        Command::Inspect(args) => cmd::inspect::run(args, &global)?,
         Command::Completions { shell } => {
             cmd::completions(shell)?;
             exit::Exit::Ok

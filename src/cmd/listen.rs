@@ -2,17 +2,20 @@
 //! [`listen::run`].
 
 use std::io::{IsTerminal, Write};
-use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::cli::{ListenArgs, RespondArgs, VerifyMode};
+use crate::cli::{EncodingArg, ListenArgs, RespondArgs, SecretArgs, VerifyMode};
 use crate::cmd::{verifier_from, GlobalOptions};
 use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::exit::Exit;
+use crate::inspect::guard::Guard;
+use crate::inspect::{Inspector, InspectorConfig, ListenObserver, Signing};
 use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
+use crate::listen::observe::Observe;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
@@ -20,12 +23,13 @@ use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::route::{RouteSpec, Router, RouterConfig};
 use crate::shutdown::shutdown_signal;
+use crate::signature::{Encoding, HmacOptions, Secret};
 use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
     let terminal = std::io::stdout().is_terminal();
-    let mut config = config_for(
+    let (mut config, inspector) = config_with_ui(
         &args,
         global,
         Box::new(std::io::stdout()),
@@ -38,6 +42,10 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let listener = (!args.source.no_port)
         .then(|| bind(&args.host, args.port))
         .transpose()?;
+    let ui_listener = match (&inspector, args.ui.ui_port) {
+        (Some(_), Some(port)) => Some(bind(&args.host, port)?),
+        _ => None,
+    };
     let runtime = crate::deliver::runtime()?;
     let finished = runtime.block_on(async {
         // The brokers are reached before listen announces itself, so a wrong URL fails at once.
@@ -49,6 +57,24 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             }
             None => Port::off(),
         };
+        let ui_server = match (inspector, ui_listener) {
+            (Some(inspector), Some(ui_listener)) => {
+                ui_listener.set_nonblocking(true)?;
+                let ui_listener = tokio::net::TcpListener::from_std(ui_listener)?;
+                let addr = ui_listener.local_addr()?;
+                inspector.guard.allow(addr);
+                inspector.announce(&format!("http://{addr}"));
+                let mut closing = inspector.closing();
+                Some(tokio::spawn(crate::inspect::server::serve(
+                    ui_listener,
+                    inspector,
+                    async move {
+                        let _ = closing.wait_for(|c| *c).await;
+                    },
+                )))
+            }
+            _ => None,
+        };
         // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
         // next delivery's write.
         let watch_stdout = !matches!(config.output, Output::Quiet);
@@ -59,7 +85,11 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
                 () = crate::output::pipe::stdout_closed(), if watch_stdout => {}
             }
         };
-        listen::run(port, config, stop).await
+        let finished = listen::run(port, config, stop).await;
+        if let Some(server) = ui_server {
+            let _ = server.await;
+        }
+        finished
     })?;
     drop(runtime);
     finished.report(&diag)
@@ -67,7 +97,8 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
 
 /// The listen settings the arguments ask for, printing to `stdout` (which is not a terminal,
 /// such as a test's pipe) and `diag`. Everything but the broker (`--publish`), which needs a
-/// runtime to connect.
+/// runtime to connect. With `--ui` on listen's own port, the inspector is in the config's
+/// observer.
 pub fn config(
     args: &ListenArgs,
     global: &GlobalOptions,
@@ -86,6 +117,17 @@ pub fn config_for(
     terminal: bool,
     diag: Diag,
 ) -> anyhow::Result<ListenConfig> {
+    config_with_ui(args, global, stdout, terminal, diag).map(|(config, _)| config)
+}
+
+/// [`config_for`], and the inspector that `--ui` asks for (to serve on `--ui-port`).
+pub fn config_with_ui(
+    args: &ListenArgs,
+    global: &GlobalOptions,
+    stdout: Box<dyn Write + Send>,
+    terminal: bool,
+    diag: Diag,
+) -> anyhow::Result<(ListenConfig, Option<Arc<Inspector>>)> {
     // Checked now, so a bad route fails before anything is bound; built by `connect`.
     RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
     let expectations = args
@@ -152,7 +194,19 @@ pub fn config_for(
             },
         })
     };
-    Ok(ListenConfig {
+    if args.ui.ui && args.source.no_port && args.ui.ui_port.is_none() {
+        anyhow::bail!(
+            "--ui with --no-port needs --ui-port PORT: there is no listen port to serve it on"
+        );
+    }
+    let inspector = inspector(args, &diag);
+    let observer = inspector.as_ref().map(|inspector| {
+        Arc::new(ListenObserver {
+            inspector: inspector.clone(),
+            same_port: args.ui.ui_port.is_none(),
+        }) as Arc<dyn Observe>
+    });
+    let config = ListenConfig {
         output,
         stdout,
         diag,
@@ -173,7 +227,75 @@ pub fn config_for(
         timeout: args.timeout,
         ready_file: args.ready_file.clone(),
         sources: source_config(args)?,
+        observer,
+    };
+    Ok((config, inspector))
+}
+
+/// The inspector `--ui` asks for; off loopback only with `--ui-token`.
+fn inspector(args: &ListenArgs, diag: &Diag) -> Option<Arc<Inspector>> {
+    if !args.ui.ui {
+        return None;
+    }
+    let guard = match &args.ui.ui_token {
+        Some(token) => Guard::with_token(token.clone()),
+        None if is_loopback(&args.host) => Guard::loopback(),
+        None => {
+            diag.warn(format_args!(
+                "the inspector stays off on --host {}: it serves every payload, so off loopback it needs --ui-token (or HOOKCTL_UI_TOKEN)",
+                args.host
+            ));
+            return None;
+        }
+    };
+    let source = match &args.capture {
+        Some(path) => path.display().to_string(),
+        None => "memory".to_owned(),
+    };
+    Some(Inspector::new(
+        InspectorConfig {
+            mode: "listen",
+            default_target: args.forward.forward_to.clone(),
+            delivery: DeliveryConfig {
+                timeout: args.forward.forward_timeout,
+                ..DeliveryConfig::default()
+            },
+            signing: signing(&args.verify.secrets),
+            source,
+            diag: diag.clone(),
+            open: args.ui.open,
+        },
+        guard,
+    ))
+}
+
+/// The secret the inspector re-signs edited events with, if one was given.
+pub fn signing(secrets: &SecretArgs) -> Option<Signing> {
+    let secret = secrets.secret.first()?;
+    let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
+        header: header.clone(),
+        encoding: match secrets.encoding {
+            EncodingArg::Hex => Encoding::Hex,
+            EncodingArg::Base64 => Encoding::Base64,
+        },
+        prefix: secrets.prefix.clone(),
+    });
+    Some(Signing {
+        secret: Secret::new(secret.clone()),
+        hmac,
     })
+}
+
+/// True when `host` is a loopback address (or `localhost`).
+pub fn is_loopback(host: &str) -> bool {
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// `--source` and its options; `None` without a source.

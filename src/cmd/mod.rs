@@ -4,6 +4,7 @@
 pub mod channel;
 pub mod config;
 pub mod kafka;
+pub mod inspect;
 pub mod listen;
 pub mod profile;
 pub mod relay;

@@ -50,6 +50,9 @@ pub struct Notes {
     pub error: Option<String>,
     /// The outcome of each route the event matched (`listen --route`), in route order.
     pub routes: Option<Vec<RouteNote>>,
+    /// The id of the event this one was edited from and resent (the web inspector's edit
+    /// and resend).
+    pub edited_from: Option<String>,
 }
 
 /// One route's outcome stored with an event.

@@ -4,7 +4,8 @@
 //! Written, a line is `v`, `kind`, `id`, `type`, `received_at`, `method`, `path`, `query`
 //! (when there is one), `headers` as `[[name, value], ...]`, then `body` (when it is UTF-8
 //! text) or `body_base64`, then the notes that are set: `status`, `verified`, `forward`,
-//! `error`. Read, every field may be missing, in any order, and unknown ones are ignored.
+//! `error`, `edited_from` (the id of the event it was edited from in the web inspector).
+//! Read, every field may be missing, in any order, and unknown ones are ignored.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,6 +55,8 @@ pub(super) struct Record<'a> {
     /// Per-route outcomes (`listen --route`); lines written before routes have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     routes: Option<Cow<'a, [RouteNote]>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    edited_from: Option<Cow<'a, str>>,
 }
 
 fn format_version() -> u32 {
@@ -115,6 +118,7 @@ impl<'a> Record<'a> {
             forward: notes.forward.as_ref().map(Cow::Borrowed),
             error: notes.error.as_deref().map(Cow::Borrowed),
             routes: notes.routes.as_deref().map(Cow::Borrowed),
+            edited_from: notes.edited_from.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -176,6 +180,7 @@ impl<'a> Record<'a> {
                 forward: self.forward.map(Cow::into_owned),
                 error: self.error.map(Cow::into_owned),
                 routes: self.routes.map(Cow::into_owned),
+                edited_from: self.edited_from.map(Cow::into_owned),
             },
         };
         // Capture lines carry their id and type; only hand-written ones need deriving, which
@@ -323,6 +328,7 @@ mod tests {
             }),
             error: Some("last\terror".into()),
             routes: None,
+            edited_from: None,
         };
         samples.push(e.clone());
         e.headers.clear();
@@ -357,6 +363,17 @@ mod tests {
             assert_eq!(line, format!("{expected}\n").as_bytes());
             assert_eq!(Event::from_json_line(&line).unwrap().unwrap(), *e);
         }
+    }
+
+    #[test]
+    fn edited_from_is_written_when_set_and_lines_without_it_still_read() {
+        let mut e = event(&[], "{}");
+        e.notes.edited_from = Some("evt_\"orig".into());
+        let line = e.to_json_line();
+        assert!(line.ends_with(r#","edited_from":"evt_\"orig"}"#), "{line}");
+        assert_eq!(Event::from_json_line(line.as_bytes()).unwrap().unwrap(), e);
+        e.notes.edited_from = None;
+        assert!(!e.to_json_line().contains("edited_from"));
     }
 
     #[test]

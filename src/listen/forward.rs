@@ -122,8 +122,8 @@ fn hinted(outcome: &Outcome, url: &str) -> String {
     }
 }
 
-/// What a capture line records about the forward.
-fn note(url: &str, outcome: &Outcome) -> ForwardNote {
+/// What a capture line records about a delivery to `url` (a forward, or an inspector replay).
+pub fn note(url: &str, outcome: &Outcome) -> ForwardNote {
     ForwardNote {
         url: url.to_owned(),
         status: outcome.status,

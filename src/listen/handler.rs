@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::capture::CaptureWriter;
 use super::expect::Tracker;
 use super::forward::Forwarder;
+use super::observe::Observe;
 use super::respond::Responder;
 use super::server::{Handler, Reply};
 use crate::event::{Event, Verified};
@@ -147,6 +148,7 @@ pub struct HandlerConfig {
     pub publisher: Option<Arc<dyn Publish>>,
     /// `--route`: decides the answer instead of the responder or the forwarder.
     pub router: Option<Arc<crate::route::Router>>,
+    pub observer: Option<Arc<dyn Observe>>,
     pub diag: Diag,
     pub stopper: Stopper,
 }
@@ -162,6 +164,7 @@ pub struct Receiver {
     forward: Option<Arc<Forwarder>>,
     publisher: Option<Arc<dyn Publish>>,
     router: Option<Arc<crate::route::Router>>,
+    observer: Option<Arc<dyn Observe>>,
     diag: Diag,
     events: AtomicU64,
     bytes: AtomicU64,
@@ -180,6 +183,7 @@ impl Receiver {
             forward: config.forward,
             publisher: config.publisher,
             router: config.router,
+            observer: config.observer,
             diag: config.diag,
             events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -343,6 +347,9 @@ impl Receiver {
         self.bytes
             .fetch_add(event.body.len() as u64, Ordering::Relaxed);
         self.observe(&event);
+        if let Some(observer) = &self.observer {
+            observer.observed(&event, forward_body.as_ref());
+        }
         // Shared only when two things keep it past the answer.
         let kept = match (&self.forward, background) {
             (Some(forwarder), true) => {

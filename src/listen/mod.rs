@@ -10,6 +10,7 @@ pub mod capture;
 pub mod expect;
 pub mod forward;
 pub mod handler;
+pub mod observe;
 pub mod respond;
 pub mod server;
 
@@ -92,6 +93,8 @@ pub struct ListenConfig {
     pub ready_file: Option<PathBuf>,
     /// Relays to subscribe to (`--source`); their events go through the same pipeline.
     pub sources: Option<SourceConfig>,
+    /// Who watches each delivery (the web inspector), and serves under `/_hookctl/`.
+    pub observer: Option<Arc<dyn observe::Observe>>,
 }
 
 /// listen's own port: bound, or turned off (`--no-port`, with `--source`).
@@ -156,6 +159,12 @@ pub async fn run(
         .take()
         .map(Sources::<Shared>::new)
         .transpose()?;
+    if let Some(observer) = &config.observer {
+        observer.started(observe::Started {
+            url: url.as_ref().map(|(_, url)| url.as_str()),
+            capture: capture.as_ref().map(|(w, _)| w.clone()),
+        });
+    }
     if let Some((addr, url)) = &url {
         diag.line(format_args!("listening on {url}"));
         if addr.ip().is_unspecified() {
@@ -233,6 +242,7 @@ pub async fn run(
             .map(|f| Arc::new(Forwarder::new(f, diag.clone(), stopper.clone()))),
         publisher: config.publisher,
         router: config.router.clone(),
+        observer: config.observer.clone(),
         diag: diag.clone(),
         stopper,
     }));
@@ -240,6 +250,7 @@ pub async fn run(
         running.open(Arc::new(Shared(receiver.clone())));
     }
     let broken = printer.as_ref().map(|p| p.broken_signal());
+    let observer = config.observer.clone();
     let mut reason = Finish::Running;
     let stopping = async {
         let output_closed = async {
@@ -267,7 +278,11 @@ pub async fn run(
             _ = &mut deadline => {}
             _ = output_closed => {}
         }
+        if let Some(observer) = &observer {
+            observer.stopping();
+        }
     };
+    let reserved = config.observer.as_ref().and_then(|o| o.reserved());
     match listener {
         Some(listener) => {
             serve(
@@ -278,6 +293,7 @@ pub async fn run(
                     body_timeout: config.body_timeout,
                     max_connections: config.max_connections,
                     diag: diag.clone(),
+                    reserved,
                 },
                 Arc::new(Shared(receiver.clone())),
                 stopping,

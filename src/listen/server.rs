@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -24,6 +25,18 @@ use crate::output::diag::{Diag, Throttle};
 
 /// Paths under this prefix belong to hookctl and are never treated as events.
 pub const RESERVED_PREFIX: &str = "/_hookctl/";
+
+/// A response body: whole bytes for deliveries, or a stream (the inspector's live feed).
+pub type Body = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
+
+/// Serves the requests under [`RESERVED_PREFIX`] besides `health` (the web inspector). They
+/// are never deliveries: no event, no capture, no count.
+pub trait Reserved: Send + Sync + 'static {
+    fn serve(
+        &self,
+        req: Request<Incoming>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+}
 
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,7 +100,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Receiver settings that belong to HTTP, not to the listen logic.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Largest body accepted; larger ones get 413 without being buffered.
     pub max_body: usize,
@@ -101,6 +114,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Where a failed accept is reported.
     pub diag: Diag,
+    /// Who answers under [`RESERVED_PREFIX`] (besides `health`), if anyone.
+    pub reserved: Option<Arc<dyn Reserved>>,
 }
 
 /// Serves `listener` until `shutdown` completes, then finishes requests in flight.
@@ -244,6 +259,22 @@ pub async fn serve_connections<F, S, B>(
 }
 
 async fn respond<H: Handler>(
+    req: Request<Incoming>,
+    config: &ServerConfig,
+    handler: &H,
+) -> Response<Body> {
+    if let Some(reserved) = &config.reserved {
+        let path = req.uri().path();
+        if path.starts_with(RESERVED_PREFIX) && path != "/_hookctl/health" {
+            return reserved.serve(req).await;
+        }
+    }
+    respond_delivery(req, config, handler)
+        .await
+        .map(Either::Left)
+}
+
+async fn respond_delivery<H: Handler>(
     req: Request<Incoming>,
     config: &ServerConfig,
     handler: &H,

@@ -120,6 +120,7 @@ fn summary_line_with_notes() {
         }),
         error: None,
         routes: None,
+        edited_from: None,
     };
     let first = render(&e, TERMINAL).lines().next().unwrap().to_owned();
     assert_eq!(

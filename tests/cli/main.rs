@@ -13,6 +13,7 @@ mod delivery;
 mod design;
 mod hardening;
 mod kafka;
+mod inspector;
 mod output;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;

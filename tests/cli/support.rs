@@ -450,6 +450,7 @@ impl Recorder {
                         body_timeout: Duration::from_secs(60),
                         max_connections: 1024,
                         diag: hookctl::output::diag::Diag::stderr(),
+                        reserved: None,
                     },
                     Arc::new(handler),
                     async {

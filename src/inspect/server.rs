@@ -1,0 +1,95 @@
+//! The inspector on a port of its own (`listen --ui-port`, `hookctl inspect`): the page and
+//! its API under `/_hookctl/`, `/` redirecting there. At most [`MAX_CONNECTIONS`] at once,
+//! a header timeout, and a graceful stop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::{Either, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::{api, Inspector, PREFIX};
+use crate::listen::server::Body;
+
+/// Connections served at once; more wait for a slot.
+pub const MAX_CONNECTIONS: usize = 64;
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves the inspector on `listener` until `stop` completes.
+pub async fn serve(
+    listener: TcpListener,
+    inspector: Arc<Inspector>,
+    stop: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let inspector = inspector.clone();
+        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let inspector = inspector.clone();
+            async move {
+                let response = if req.uri().path().starts_with(PREFIX) {
+                    api::handle(&inspector, req).await
+                } else if req.uri().path() == "/" {
+                    redirect()
+                } else {
+                    let mut r = Response::new(Either::Left(Full::new(Bytes::from_static(
+                        b"not found: the inspector is at /_hookctl/\n",
+                    ))));
+                    *r.status_mut() = StatusCode::NOT_FOUND;
+                    r
+                };
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let watched = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = watched.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+fn redirect() -> Response<Body> {
+    let mut r = Response::new(Either::Left(Full::new(Bytes::new())));
+    *r.status_mut() = StatusCode::FOUND;
+    r.headers_mut().insert(
+        http::header::LOCATION,
+        http::HeaderValue::from_static(PREFIX),
+    );
+    r
+}
