@@ -12,9 +12,9 @@ pub mod deliver;
 pub mod error;
 pub mod event;
 pub mod exit;
+pub mod inspect;
 #[cfg(feature = "kafka")]
 pub mod kafka;
-pub mod inspect;
 pub mod listen;
 pub mod output;
 pub mod replay;

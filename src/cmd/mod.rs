@@ -3,8 +3,8 @@
 
 pub mod channel;
 pub mod config;
-pub mod kafka;
 pub mod inspect;
+pub mod kafka;
 pub mod listen;
 pub mod profile;
 pub mod relay;

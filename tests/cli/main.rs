@@ -12,14 +12,14 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
-mod kafka;
 mod inspector;
+mod kafka;
 mod output;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;
 mod routes;
-mod serve;
 mod samples;
+mod serve;
 mod signatures;
 mod source;
 mod truth;
