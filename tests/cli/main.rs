@@ -17,8 +17,8 @@ mod output;
 #[cfg(any(feature = "amqp", feature = "kafka"))]
 mod proxy;
 mod routes;
-mod serve;
 mod samples;
+mod serve;
 mod signatures;
 mod source;
 mod truth;

@@ -1,0 +1,163 @@
+//! `--route … amqp://…?exchange=X&queue=Q`: routes that publish into RabbitMQ with confirms and
+//! mandatory routing, next to HTTP routes; and `relay --route` on a RabbitMQ relay.
+
+use crate::support::*;
+
+use super::harness::*;
+
+/// The broker URL with `pairs` in its query: a route target.
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.query_pairs_mut().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+/// POSTs `body` to listen; the response head.
+fn post(url: &str, content_type: &str, body: &[u8]) -> String {
+    let mut request = format!(
+        "POST /hooks/in?x=1 HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    raw_request(url, &request)
+}
+
+#[test]
+fn amqp_routes_deliver_into_the_queue_their_url_names_byte_exact() {
+    let Some(b) = broker("amqp_routes_deliver_into_the_queue_their_url_names_byte_exact") else {
+        return;
+    };
+    let (x, q) = (unique("route"), unique("route-q"));
+    let target = with_query(
+        &b.url,
+        &[("exchange", &x), ("queue", &q), ("binding", "payment.*")],
+    );
+    let app = Recorder::ok();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("cap.jsonl");
+    let mut listen = Listen::start(&[
+        "--quiet",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--route",
+        "app:*",
+        &app.url,
+        "--route",
+        "bus:type=payment.*",
+        &target,
+    ]);
+    assert!(
+        listen.stderr.seen.iter().any(|l| l.starts_with(&format!(
+            "publishing to exchange {x:?} (queue {q:?} bound with \"payment.*\")"
+        ))),
+        "{:?}",
+        listen.stderr.seen
+    );
+    assert!(
+        !listen
+            .stderr
+            .seen
+            .iter()
+            .any(|l| l.contains("hookctl-test-password")),
+        "the password is never shown: {:?}",
+        listen.stderr.seen
+    );
+    let bodies: [&[u8]; 3] = [
+        b"{\"id\":\"evt_1\",\"type\":\"payment.succeeded\",\"amount\":1.50}",
+        b"{\"type\":\"payment.refunded\",\"id\":\"evt_2\",\"note\":\"caf\xc3\xa9 \\u00e9\"}  ",
+        b"{\"id\":\"evt_3\",\"type\":\"order.created\"}",
+    ];
+    for body in bodies {
+        let head = post(&listen.url, "application/json", body);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    listen.interrupt();
+    assert_eq!(app.take(3).len(), 3, "the app got every event");
+    let messages = b.drain(&q);
+    assert_eq!(messages.len(), 2, "only payment.* is bound to the queue");
+    for (message, body) in messages.iter().zip(bodies) {
+        let event = message.event();
+        assert_eq!(&event.body[..], body, "byte-exact body");
+        assert_eq!(message.routing_key, event.event_type.clone().unwrap());
+        assert_eq!(message.properties.delivery_mode(), &Some(2), "persistent");
+        assert_eq!(
+            message.properties.message_id().as_ref().map(|s| s.as_str()),
+            Some(event.id.as_str())
+        );
+    }
+    let events = read_capture(&capture);
+    assert_eq!(events.len(), 3);
+    let bus = &events[0].notes.routes.as_ref().unwrap()[1];
+    assert_eq!((bus.name.as_str(), bus.ok), ("bus", true), "{bus:?}");
+    assert!(!bus.target.contains("hookctl-test-password"), "{bus:?}");
+    assert_eq!(events[2].notes.routes.as_ref().unwrap().len(), 1);
+}
+
+#[test]
+fn an_amqp_route_to_an_exchange_without_a_queue_fails_the_sender_with_503() {
+    let Some(b) = broker("an_amqp_route_to_an_exchange_without_a_queue_fails_the_sender_with_503")
+    else {
+        return;
+    };
+    let x = unique("lonely");
+    let target = with_query(&b.url, &[("exchange", &x)]);
+    let app = Recorder::ok();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("cap.jsonl");
+    let mut listen = Listen::start(&[
+        "--quiet",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--route",
+        "app:*",
+        &app.url,
+        "--route",
+        "bus:*",
+        &target,
+    ]);
+    let head = post(
+        &listen.url,
+        "application/json",
+        b"{\"id\":\"evt_lost\",\"type\":\"payment.succeeded\"}",
+    );
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{head}"
+    );
+    listen.stderr.wait_for("the failure", |l| {
+        l.starts_with("hookctl: error: route bus (")
+            && l.contains("failed for evt_lost")
+            && l.contains(&format!("nothing is bound to exchange {x:?}"))
+    });
+    listen.interrupt();
+    let events = read_capture(&capture);
+    assert_eq!(events.len(), 1, "an event answered 5xx is captured too");
+    assert_eq!(events[0].notes.status, Some(503));
+    let routes = events[0].notes.routes.as_ref().unwrap();
+    assert!(routes[0].ok, "{routes:?}");
+    let bus = &routes[1];
+    assert!(!bus.ok, "{bus:?}");
+    let why = bus.error.as_deref().unwrap_or_default();
+    assert!(why.contains("?queue=NAME"), "{why}");
+    app.next();
+}
+
+#[test]
+fn a_bad_amqp_route_query_is_refused_before_listening() {
+    let Some(b) = broker("a_bad_amqp_route_query_is_refused_before_listening") else {
+        return;
+    };
+    let target = with_query(&b.url, &[("queue", "a"), ("queue", "b")]);
+    let out = hookctl()
+        .args(["listen", "--port", "0", "--route", "*", &target])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("hookctl: error: invalid broker URL: queue= is given twice"),
+        "{err}"
+    );
+}
