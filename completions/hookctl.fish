@@ -74,7 +74,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l signature-hea
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l encoding -d 'Encoding for the generic `hmac` scheme' -r -f -a "hex\t''
 base64\t''"
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l prefix -d 'Prefix before the signature for the generic `hmac` scheme, e.g. `sha256=`' -r
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-to -d 'Relay every delivery to your app at URL and answer with the app\'s response. With --route it is one more route, `forward:*` to URL' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-timeout -d 'Timeout for each forward attempt' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l forward-retries -d 'Retries for a failed forward' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l publish -d 'Publish each event to RabbitMQ (amqp://USER:PASS@HOST:PORT/VHOST) with publisher confirms, or to Kafka (kafka://HOST:PORT/TOPIC) with acks=all. listen answers 2xx only once the broker confirmed, else 503; send publishes instead of sending HTTP' -r
@@ -84,7 +84,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l binding -d 'B
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source -d 'Subscribe to a relay channel (a `hookctl serve` URL, or https://smee.io/CHANNEL) and treat each relayed event like a delivery to this port. Repeatable' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l token -d 'The channel\'s subscribe token (sent as Authorization: Bearer; never printed). A `?token=` in a --source URL wins' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l source-state -d 'Where the last event id of each source is kept, so a restart resumes after it (default: CAPTURE.source-state with --capture)' -r -F
-complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l route -d 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect\'s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l route -d 'Send events matching EXPR to TARGET (repeatable; an event goes to every route it matches). EXPR is --expect\'s syntax, or * for every event; prefix it with NAME: to name the route, and with first: to send what it takes to no later route. TARGET is an http(s):// URL (with --forward-retries and --forward-timeout), amqp://…?exchange=X&queue=Q, kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted the event' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l unrouted -d 'Answer events that no route takes with STATUS (e.g. 404) instead of as usual' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand listen" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
