@@ -399,3 +399,47 @@ fn forward_to_is_a_catch_all_route_next_to_the_others() {
     assert_eq!(notes[1].status, Some(201));
     assert_eq!(events[2].notes.status, Some(503));
 }
+
+#[test]
+fn ack_first_answers_200_at_once_and_routes_in_the_background() {
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    // The app answers (500) only once the test lets it.
+    let app = Recorder::start(move |_, _| {
+        let _ = gate.lock().unwrap().recv_timeout(WAIT);
+        (status_reply(500, &[]), None)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, all) = (dir.path().join("cap.jsonl"), dir.path().join("all.jsonl"));
+    let all_target = format!("file:{}", all.display());
+    let mut listen = Listen::start(&[
+        "--capture",
+        capture.to_str().unwrap(),
+        "--route",
+        "pay:type=payment_*",
+        &app.url,
+        "--route",
+        "all:*",
+        &all_target,
+        "--ack-first",
+    ]);
+    // Answered while the app still holds the event.
+    let head = post(&listen.url, "evt_paid", "payment_success", "");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    release.send(()).unwrap();
+    assert_eq!(app.next().event.id, "evt_paid");
+    listen.stderr.wait_for("the background failure", |l| {
+        l.starts_with("hookctl: error: route pay (")
+            && l.contains("failed for evt_paid")
+            && l.contains("500")
+    });
+    listen.stderr.wait_for("the background success", |l| {
+        l.starts_with("hookctl: routed evt_paid to all (file:")
+    });
+    listen.interrupt();
+    let copied = read_capture(&all);
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].id, "evt_paid");
+    let events = read_capture(&capture);
+    assert_eq!(events[0].notes.status, Some(200), "the sender's answer");
+}

@@ -1,9 +1,10 @@
 //! `--route … amqp://…?exchange=X&queue=Q`: routes that publish into RabbitMQ with confirms and
 //! mandatory routing, next to HTTP routes; and `relay --route` on a RabbitMQ relay.
 
-use crate::support::*;
+use hookctl::event::Event;
 
 use super::harness::*;
+use crate::support::*;
 
 /// The broker URL with `pairs` in its query: a route target.
 pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
@@ -160,4 +161,73 @@ fn a_bad_amqp_route_query_is_refused_before_listening() {
         err.starts_with("hookctl: error: invalid broker URL: queue= is given twice"),
         "{err}"
     );
+}
+
+#[test]
+fn relay_routes_messages_to_an_app_and_another_queue_and_dead_letters_failures() {
+    let Some(b) =
+        broker("relay_routes_messages_to_an_app_and_another_queue_and_dead_letters_failures")
+    else {
+        return;
+    };
+    let (x, q) = (unique("relay-in"), unique("relay-in-q"));
+    let (x2, q2) = (unique("relay-out"), unique("relay-out-q"));
+    let app = Recorder::start(|_, event| {
+        let status = if event.id == "evt_sick" { 500 } else { 200 };
+        (status_reply(status, &[]), None)
+    });
+    for (event_type, id) in [
+        ("payment_success", "evt_pay"),
+        ("order_created", "evt_order"),
+        ("payment_failed", "evt_sick"),
+    ] {
+        send_published(&b, &x, Some(&q), &[event_type, "--id", id]);
+    }
+    let bus = with_query(&b.url, &[("exchange", &x2), ("queue", &q2)]);
+    let out = hookctl()
+        .args([
+            "relay",
+            &b.url,
+            "--queue",
+            &q,
+            "--exchange",
+            &x,
+            "--route",
+            "pay:type=payment_*",
+            &app.url,
+            "--route",
+            "bus:*",
+            &bus,
+            "--retries",
+            "0",
+            "--count",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("2 acknowledged, 1 dead-lettered"), "{err}");
+    assert!(!err.contains("hookctl-test-password"), "{err}");
+    let mut at_app: Vec<String> = app.drain().into_iter().map(|s| s.event.id).collect();
+    at_app.sort();
+    assert_eq!(at_app, ["evt_pay", "evt_sick"]);
+    // The bus route took every message, the one the app refused too; byte-exact bodies.
+    let originals: Vec<_> = b.drain(&q);
+    assert!(originals.is_empty(), "everything was settled");
+    let routed: Vec<Event> = b.drain(&q2).iter().map(|m| m.event()).collect();
+    let mut ids: Vec<&str> = routed.iter().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["evt_order", "evt_pay", "evt_sick"]);
+    let dead = b.drain(&format!("{q}.dead-letter"));
+    assert_eq!(dead.len(), 1);
+    let dead_event = dead[0].event();
+    assert_eq!(dead_event.id, "evt_sick");
+    assert!(
+        dead[0].header("x-hookctl-error").contains("pay"),
+        "{}",
+        dead[0].header("x-hookctl-error")
+    );
+    let sick = routed.iter().find(|e| e.id == "evt_sick").unwrap();
+    assert_eq!(sick.body, dead_event.body, "byte-exact through both paths");
 }
