@@ -238,6 +238,7 @@ pub async fn connect(
             fsync: args.fsync,
             unrouted: args.routes.unrouted,
             ack_first: args.forward.ack_first,
+            peer: crate::deliver::Peer::App,
             diag: diag.clone(),
         },
         |url| async move { crate::cmd::relay::connect_publisher(&args.publish, &url, diag).await },

@@ -125,6 +125,7 @@ pub fn relay_run(args: &RelayArgs, global: &GlobalOptions) -> anyhow::Result<Rel
             fsync: false,
             unrouted: None,
             ack_first: false,
+            peer: crate::deliver::Peer::Receiver,
             diag: Diag::stderr(),
         };
         let build: BuildRoutes = Box::new(move || {

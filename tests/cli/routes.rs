@@ -195,6 +195,11 @@ fn one_failing_route_gives_the_sender_its_5xx_and_the_capture_records_it() {
         !gone.ok && gone.status.is_none() && gone.error.is_some(),
         "{gone:?}"
     );
+    let why = gone.error.as_deref().unwrap_or_default();
+    assert!(
+        why.ends_with("; is your app running and listening on that port?"),
+        "the forwarding hint: {why}"
+    );
     // Every route that took the event got it, the good one too.
     assert_eq!(ids(&good), set(&["evt_500", "evt_502"]));
 }
