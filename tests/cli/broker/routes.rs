@@ -231,3 +231,60 @@ fn relay_routes_messages_to_an_app_and_another_queue_and_dead_letters_failures()
     let sick = routed.iter().find(|e| e.id == "evt_sick").unwrap();
     assert_eq!(sick.body, dead_event.body, "byte-exact through both paths");
 }
+
+#[test]
+fn replay_routes_into_the_queue_the_url_names_and_fails_what_cannot_be_routed() {
+    let Some(b) =
+        broker("replay_routes_into_the_queue_the_url_names_and_fails_what_cannot_be_routed")
+    else {
+        return;
+    };
+    let (x, q) = (unique("replay"), unique("replay-q"));
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("cap.jsonl");
+    std::fs::write(
+        &capture,
+        concat!(
+            "{\"id\":\"evt_1\",\"type\":\"payment.succeeded\",\"body\":\"{\\\"a\\\": 1}\"}\n",
+            "{\"id\":\"evt_2\",\"type\":\"order.created\",\"body\":\"{}\"}\n",
+        ),
+    )
+    .unwrap();
+    // Only payment.* is bound: the order cannot be routed, and that is a failure.
+    let target = with_query(
+        &b.url,
+        &[("exchange", &x), ("queue", &q), ("binding", "payment.*")],
+    );
+    let out = hookctl()
+        .args(["replay", capture.to_str().unwrap(), "--json"])
+        .args(["--route", "bus:*", &target])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("1 accepted by every route taken, 1 failed"),
+        "{err}"
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["ok"], true, "{results:?}");
+    assert_eq!(results[1]["ok"], false, "{results:?}");
+    let why = results[1]["routes"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.contains(&format!(
+            "nothing is bound to exchange {x:?} for routing key \"order.created\""
+        )),
+        "{why}"
+    );
+    let messages = b.drain(&q);
+    assert_eq!(messages.len(), 1);
+    let event = messages[0].event();
+    assert_eq!(event.id, "evt_1");
+    assert_eq!(&event.body[..], b"{\"a\": 1}");
+}
