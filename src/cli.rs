@@ -190,9 +190,10 @@ pub struct RouteArgs {
     /// Send events matching EXPR to TARGET (repeatable; an event goes to every route it
     /// matches). EXPR is --expect's syntax, or * for every event; prefix it with NAME: to name
     /// the route, and with first: to send what it takes to no later route. TARGET is an
-    /// http(s):// URL (with --forward-retries and --forward-timeout), amqp://…, kafka://…,
-    /// file:PATH or drop. The sender gets 2xx only once every route taken accepted the event.
-    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"], conflicts_with = "forward_to")]
+    /// http(s):// URL (with --forward-retries and --forward-timeout), amqp://…?exchange=X&queue=Q,
+    /// kafka://…, file:PATH or drop. The sender gets 2xx only once every route taken accepted
+    /// the event.
+    #[arg(long, num_args = 2, value_names = ["EXPR", "TARGET"])]
     pub route: Vec<String>,
     /// Answer events that no route takes with STATUS (e.g. 404) instead of as usual.
     #[arg(long, value_name = "STATUS", requires = "route", value_parser = clap::value_parser!(u16).range(100..=999))]
@@ -389,7 +390,8 @@ pub enum VerifyMode {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Forwarding")]
 pub struct ForwardArgs {
-    /// Relay every delivery to your app at URL and answer with the app's response.
+    /// Relay every delivery to your app at URL and answer with the app's response. With
+    /// --route it is one more route, `forward:*` to URL.
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
     /// Answer 200 at once and forward (or route) in the background.

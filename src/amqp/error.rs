@@ -67,7 +67,7 @@ pub enum BrokerError {
 
     /// Confirmed, but returned: no queue is bound for the routing key (the event's type).
     #[error(
-        "the broker had no queue for it: nothing is bound to exchange {exchange:?} for routing key \"{}\" (declare a queue with --queue)",
+        "the broker had no queue for it: nothing is bound to exchange {exchange:?} for routing key \"{}\" (declare a queue with --queue, or ?queue=NAME in a route's URL)",
         Untrusted(.routing_key)
     )]
     Unroutable {
@@ -120,7 +120,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "the broker had no queue for it: nothing is bound to exchange \"hooks\" for routing key \"evt\\x1b[2J\" (declare a queue with --queue)"
+            "the broker had no queue for it: nothing is bound to exchange \"hooks\" for routing key \"evt\\x1b[2J\" (declare a queue with --queue, or ?queue=NAME in a route's URL)"
         );
         let e = BrokerError::NotConnected(Box::new(BrokerError::ConnectionLost(
             Lost::ConnectionClosed,

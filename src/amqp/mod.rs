@@ -122,6 +122,43 @@ impl Topology {
         Ok(())
     }
 
+    /// Takes `exchange`, `queue` and `binding` out of a broker URL's query
+    /// (`amqp://HOST/VHOST?exchange=X&queue=Q&binding=payment.*`): they override this
+    /// topology's. Gives the URL without them (its other parameters, such as `heartbeat`, stay)
+    /// and the topology, checked.
+    pub fn from_url(&self, text: &str) -> Result<(String, Topology), BrokerError> {
+        let mut url = url::Url::parse(text).map_err(BrokerError::bad_url)?;
+        let mut topology = self.clone();
+        let mut kept = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in url.query_pairs() {
+            let slot = match key.as_ref() {
+                "exchange" => &mut topology.exchange,
+                "binding" => &mut topology.binding,
+                "queue" => topology.queue.get_or_insert_with(String::new),
+                _ => {
+                    kept.push((key.into_owned(), value.into_owned()));
+                    continue;
+                }
+            };
+            if seen.iter().any(|k| *k == key) {
+                return Err(BrokerError::bad_url(format!("{key}= is given twice")));
+            }
+            if value.is_empty() {
+                return Err(BrokerError::bad_url(format!("{key}= needs a name")));
+            }
+            *slot = value.into_owned();
+            seen.push(key.into_owned());
+        }
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        topology.validate()?;
+        Ok((url.to_string(), topology))
+    }
+
     /// Declares the exchange, and the queue with its binding when one is named.
     pub async fn declare(&self, channel: &Channel) -> Result<(), BrokerError> {
         declare_exchange(channel, &self.exchange).await?;
@@ -246,6 +283,33 @@ mod tests {
         assert!(BrokerUrl::parse("not a url").is_err());
         let url = BrokerUrl::parse("amqp://u:p@localhost/v?heartbeat=30").unwrap();
         assert_eq!(url.uri.query.heartbeat, Some(30));
+    }
+
+    #[test]
+    fn the_url_query_names_the_exchange_queue_and_binding() {
+        let flags = Topology {
+            exchange: "webhooks".into(),
+            queue: None,
+            binding: "#".into(),
+        };
+        let (url, t) = flags.from_url("amqp://u:p@127.0.0.1:5673/v").unwrap();
+        assert_eq!(url, "amqp://u:p@127.0.0.1:5673/v");
+        assert_eq!(
+            (t.exchange.as_str(), t.queue, t.binding.as_str()),
+            ("webhooks", None, "#")
+        );
+        let text = "amqp://u:p@h/v?exchange=pay&heartbeat=30&queue=pay-q&binding=payment.*";
+        let (url, t) = flags.from_url(text).unwrap();
+        assert_eq!(url, "amqp://u:p@h/v?heartbeat=30");
+        assert_eq!(t.exchange, "pay");
+        assert_eq!(t.queue.as_deref(), Some("pay-q"));
+        assert_eq!(t.binding, "payment.*");
+        let e = flags.from_url("amqp://h/v?queue=a&queue=b").unwrap_err();
+        assert!(e.to_string().contains("queue= is given twice"), "{e}");
+        let e = flags.from_url("amqp://h/v?exchange=").unwrap_err();
+        assert!(e.to_string().contains("exchange= needs a name"), "{e}");
+        let long = format!("amqp://h/v?queue={}", "q".repeat(256));
+        assert!(flags.from_url(&long).is_err());
     }
 
     #[test]

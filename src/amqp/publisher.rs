@@ -97,6 +97,15 @@ impl Publisher {
         self.shared.exchange.as_str()
     }
 
+    /// The queue declared and bound to the exchange, with its binding key, if any.
+    pub fn queue(&self) -> Option<(&str, &str)> {
+        let topology = &self.shared.config.topology;
+        topology
+            .queue
+            .as_deref()
+            .map(|queue| (queue, topology.binding.as_str()))
+    }
+
     /// Publishes one event and waits for the broker's confirm.
     pub async fn publish(&self, event: &Event) -> Result<(), BrokerError> {
         let channel = match &*self.shared.link.borrow() {

@@ -129,7 +129,12 @@ pub fn config_with_ui(
     diag: Diag,
 ) -> anyhow::Result<(ListenConfig, Option<Arc<Inspector>>)> {
     // Checked now, so a bad route fails before anything is bound; built by `connect`.
-    RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
+    route_specs(args)?;
+    if !args.routes.route.is_empty() && args.forward.exit_on_forward_failure {
+        anyhow::bail!(
+            "--exit-on-forward-failure cannot be combined with --route; use --expect route.forward=2xx to check the forward"
+        );
+    }
     let expectations = args
         .expect
         .iter()
@@ -154,7 +159,9 @@ pub fn config_with_ui(
         }),
         None => None,
     };
-    let forward = match args.forward.forward_to.as_deref() {
+    // With --route, --forward-to is one more route (see `route_specs`).
+    let forward_alone = args.routes.route.is_empty();
+    let forward = match args.forward.forward_to.as_deref().filter(|_| forward_alone) {
         Some(url) => Some(ForwardConfig {
             url: crate::deliver::redact_url(url),
             deliverer: Arc::new(Deliverer::new(
@@ -341,7 +348,7 @@ pub async fn connect(
     if args.routes.route.is_empty() {
         return Ok(());
     }
-    let specs = RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
+    let specs = route_specs(args)?;
     let router = Router::build(
         specs,
         RouterConfig {
@@ -353,6 +360,7 @@ pub async fn connect(
             fsync: args.fsync,
             unrouted: args.routes.unrouted,
             ack_first: args.forward.ack_first,
+            peer: crate::deliver::Peer::App,
             diag: diag.clone(),
         },
         |url| async move { crate::cmd::relay::connect_publisher(&args.publish, &url, diag).await },
@@ -364,6 +372,30 @@ pub async fn connect(
     config.router = Some(Arc::new(router));
     Ok(())
 }
+
+/// The routes of `--route`, and with them `--forward-to URL` as the last one: `forward:* URL`, a
+/// catch-all HTTP route (alone, `--forward-to` keeps its own cheaper path).
+fn route_specs(args: &ListenArgs) -> anyhow::Result<Vec<RouteSpec>> {
+    let mut specs = RouteSpec::parse_all(&args.routes.route).map_err(anyhow::Error::msg)?;
+    if let (Some(url), false) = (&args.forward.forward_to, specs.is_empty()) {
+        if specs.iter().any(|r| r.name == FORWARD_ROUTE_NAME) {
+            anyhow::bail!(
+                "--forward-to adds a route called \"{FORWARD_ROUTE_NAME}\"; give yours another name"
+            );
+        }
+        let forward = RouteSpec::parse(&format!("{FORWARD_ROUTE_NAME}:*"), url, specs.len() + 1)
+            .ok()
+            .filter(|r| matches!(r.target, crate::route::TargetSpec::Http(_)))
+            .ok_or_else(|| {
+                anyhow::anyhow!("--forward-to needs an http:// or https:// URL, not {url:?}")
+            })?;
+        specs.push(forward);
+    }
+    Ok(specs)
+}
+
+/// The name of the route `--forward-to` becomes next to `--route`.
+const FORWARD_ROUTE_NAME: &str = "forward";
 
 /// `--compact` and `--full` decide; `-v` asks for the full view; otherwise a terminal gets the
 /// full view until it stops being readable, and anything else the full view.

@@ -125,6 +125,7 @@ pub fn relay_run(args: &RelayArgs, global: &GlobalOptions) -> anyhow::Result<Rel
             fsync: false,
             unrouted: None,
             ack_first: false,
+            peer: crate::deliver::Peer::Receiver,
             diag: Diag::stderr(),
         };
         let build: BuildRoutes = Box::new(move || {
@@ -175,14 +176,15 @@ mod amqp {
         reconnect: bool,
         diag: Diag,
     ) -> anyhow::Result<PublishConfig> {
-        let topology = Topology {
+        // The URL's ?exchange=, ?queue= and ?binding= (a route's target) override the flags.
+        let (url, topology) = Topology {
             exchange: args.exchange.clone(),
             queue: args.queue.clone(),
             binding: args.binding.clone(),
-        };
-        topology.validate()?;
+        }
+        .from_url(url)?;
         Ok(PublishConfig {
-            url: BrokerUrl::parse(url)?,
+            url: BrokerUrl::parse(&url)?,
             topology,
             confirm_timeout: CONFIRM_TIMEOUT,
             connection_name: format!(
@@ -201,8 +203,12 @@ mod amqp {
         diag: &Diag,
     ) -> anyhow::Result<Arc<dyn Publish>> {
         let publisher = Publisher::connect(publish_config(args, url, true, diag.clone())?).await?;
+        let queue = match publisher.queue() {
+            Some((queue, binding)) => format!(" (queue {queue:?} bound with {binding:?})"),
+            None => String::new(),
+        };
         diag.line(format_args!(
-            "publishing to exchange {:?} on {}",
+            "publishing to exchange {:?}{queue} on {}",
             publisher.exchange(),
             publisher.url()
         ));

@@ -88,6 +88,7 @@ fn routed(
                 fsync: false,
                 unrouted: None,
                 ack_first: false,
+                peer: crate::deliver::Peer::Receiver,
                 diag: diag.clone(),
             },
             |url| {

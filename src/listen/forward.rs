@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::HeaderValue;
 use serde_json::json;
 
 use super::handler::{Finish, Stopper};
@@ -50,14 +49,11 @@ impl Forwarder {
         event.notes.forward = Some(note(&self.config.url, &outcome));
         self.check(&outcome);
         let reply = match outcome.status {
-            Some(status) => {
-                let mut reply = Reply::bytes(status, outcome.body.clone());
-                let content_type = outcome.content_type.as_deref().map(HeaderValue::from_str);
-                if let Some(Ok(value)) = content_type {
-                    reply.headers.insert(http::header::CONTENT_TYPE, value);
-                }
-                reply
-            }
+            Some(status) => Reply::passthrough(
+                status,
+                outcome.body.clone(),
+                outcome.content_type.as_deref(),
+            ),
             None => {
                 let why = outcome
                     .error

@@ -89,6 +89,15 @@ impl Reply {
             body,
         }
     }
+
+    /// An app's answer passed through: its status, body and content type (when valid).
+    pub fn passthrough(status: u16, body: Bytes, content_type: Option<&str>) -> Reply {
+        let mut reply = Reply::bytes(status, body);
+        if let Some(Ok(value)) = content_type.map(HeaderValue::from_str) {
+            reply.headers.insert(http::header::CONTENT_TYPE, value);
+        }
+        reply
+    }
 }
 
 /// The receiver's per-delivery logic.

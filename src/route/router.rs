@@ -20,7 +20,7 @@ use http::HeaderValue;
 use serde_json::json;
 
 use super::spec::{RouteSpec, TargetSpec};
-use crate::deliver::{Deliverer, DeliveryConfig, Target};
+use crate::deliver::{Deliverer, DeliveryConfig, Peer, Target};
 use crate::event::{Event, RouteNote};
 use crate::listen::capture::{CaptureCloser, CaptureWriter};
 use crate::listen::handler::Publish;
@@ -38,6 +38,9 @@ pub struct RouterConfig {
     pub unrouted: Option<u16>,
     /// Answer 200 at once and route in the background.
     pub ack_first: bool,
+    /// Whose hints an HTTP route's failures get: the app's (listen: `--forward-timeout`) or a
+    /// receiver's (replay and relay: `--timeout`).
+    pub peer: Peer,
     pub diag: Diag,
 }
 
@@ -64,6 +67,7 @@ pub struct Router {
     routes: Vec<Route>,
     unrouted: Option<u16>,
     ack_first: bool,
+    peer: Peer,
     diag: Diag,
     closers: Mutex<Vec<CaptureCloser>>,
 }
@@ -139,6 +143,7 @@ impl Router {
             routes,
             unrouted: config.unrouted,
             ack_first: config.ack_first,
+            peer: config.peer,
             diag: config.diag,
             closers: Mutex::new(closers),
         })
@@ -189,18 +194,18 @@ impl Router {
                 .iter()
                 .map(|r| (r.name.clone(), r.shown.clone(), r.sink.clone()))
                 .collect();
-            let diag = self.diag.clone();
+            let (diag, peer) = (self.diag.clone(), self.peer);
             tokio::spawn(async move {
                 let runs = routes
                     .iter()
-                    .map(|(name, shown, sink)| run(name, shown, sink, &shared));
+                    .map(|(name, shown, sink)| run(name, shown, sink, &shared, peer));
                 for ran in join_all(runs).await {
                     report(&diag, &shared.id, &ran.note);
                 }
             });
             return Some(responder.reply(event, 200));
         }
-        let ran = run_all(&taken, event).await;
+        let ran = run_all(&taken, event, self.peer).await;
         for r in &ran {
             if !r.note.ok {
                 report(&self.diag, &event.id, &r.note);
@@ -227,12 +232,11 @@ impl Router {
                 match (http.next(), http.next()) {
                     (Some(only), None) if only.note.status.is_some() => {
                         let (body, content_type) = only.answer.clone().unwrap_or_default();
-                        let mut reply = Reply::bytes(only.note.status.unwrap_or(200), body);
-                        if let Some(Ok(value)) = content_type.as_deref().map(HeaderValue::from_str)
-                        {
-                            reply.headers.insert(http::header::CONTENT_TYPE, value);
-                        }
-                        reply
+                        Reply::passthrough(
+                            only.note.status.unwrap_or(200),
+                            body,
+                            content_type.as_deref(),
+                        )
                     }
                     (Some(only), None) => {
                         // The only route, an app that gave no answer.
@@ -256,7 +260,7 @@ impl Router {
         if taken.is_empty() {
             return None;
         }
-        let ran = run_all(&taken, event).await;
+        let ran = run_all(&taken, event, self.peer).await;
         Some(ran.into_iter().map(|r| r.note).collect())
     }
 
@@ -280,12 +284,17 @@ impl Router {
 }
 
 /// Runs the routes taken, all at once.
-async fn run_all(taken: &[&Route], event: &Event) -> Vec<Ran> {
-    join_all(taken.iter().map(|r| run(&r.name, &r.shown, &r.sink, event))).await
+async fn run_all(taken: &[&Route], event: &Event, peer: Peer) -> Vec<Ran> {
+    join_all(
+        taken
+            .iter()
+            .map(|r| run(&r.name, &r.shown, &r.sink, event, peer)),
+    )
+    .await
 }
 
 /// Runs one route.
-async fn run(name: &str, shown: &str, sink: &Sink, event: &Event) -> Ran {
+async fn run(name: &str, shown: &str, sink: &Sink, event: &Event, peer: Peer) -> Ran {
     let started = Instant::now();
     let (ok, status, error, answer, http, fail_status) = match sink {
         Sink::Http(deliverer) => {
@@ -294,7 +303,10 @@ async fn run(name: &str, shown: &str, sink: &Sink, event: &Event) -> Ran {
                 Some(s) if s >= 500 => s,
                 _ => 502,
             };
-            let mut error = outcome.error.as_ref().map(ToString::to_string);
+            let mut error = outcome
+                .error
+                .as_ref()
+                .map(|e| e.with_hint(peer).to_string());
             if error.is_some() && outcome.attempts > 1 {
                 error = error.map(|e| format!("{e} (after {} attempts)", outcome.attempts));
             }

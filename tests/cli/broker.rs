@@ -9,6 +9,7 @@
 
 mod harness;
 mod relay;
+mod routes;
 
 use std::collections::HashSet;
 use std::io::Read;

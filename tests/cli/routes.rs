@@ -195,6 +195,11 @@ fn one_failing_route_gives_the_sender_its_5xx_and_the_capture_records_it() {
         !gone.ok && gone.status.is_none() && gone.error.is_some(),
         "{gone:?}"
     );
+    let why = gone.error.as_deref().unwrap_or_default();
+    assert!(
+        why.ends_with("; is your app running and listening on that port?"),
+        "the forwarding hint: {why}"
+    );
     // Every route that took the event got it, the good one too.
     assert_eq!(ids(&good), set(&["evt_500", "evt_502"]));
 }
@@ -240,9 +245,32 @@ fn bad_routes_are_refused_before_listening() {
             "two routes are called \"a\"",
         ),
         (
-            vec!["--route", "*", "drop", "--forward-to", "http://127.0.0.1:1"],
-            2,
-            "cannot be used with",
+            vec!["--route", "*", "drop", "--forward-to", "file:x.jsonl"],
+            1,
+            "hookctl: error: --forward-to needs an http:// or https:// URL, not \"file:x.jsonl\"",
+        ),
+        (
+            vec![
+                "--route",
+                "forward:*",
+                "drop",
+                "--forward-to",
+                "http://127.0.0.1:1",
+            ],
+            1,
+            "hookctl: error: --forward-to adds a route called \"forward\"; give yours another name",
+        ),
+        (
+            vec![
+                "--route",
+                "*",
+                "drop",
+                "--forward-to",
+                "http://127.0.0.1:1",
+                "--exit-on-forward-failure",
+            ],
+            1,
+            "hookctl: error: --exit-on-forward-failure cannot be combined with --route",
         ),
         (vec!["--unrouted", "404"], 2, "--route"),
         (vec!["--route", "*", "drop", "--unrouted", "99"], 2, "99"),
@@ -324,4 +352,99 @@ fn replay_fans_a_capture_out_through_the_routes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn forward_to_is_a_catch_all_route_next_to_the_others() {
+    let app = Recorder::start(|_, event| {
+        let status = if event.event_type.as_deref() == Some("boom") {
+            503
+        } else {
+            201
+        };
+        (status_reply(status, &[("X-App", "yes")]), None)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, pay) = (dir.path().join("cap.jsonl"), dir.path().join("pay.jsonl"));
+    let pay_target = format!("file:{}", pay.display());
+    let mut listen = Listen::start(&[
+        "--quiet",
+        "--capture",
+        capture.to_str().unwrap(),
+        "--route",
+        "pay:type=payment_*",
+        &pay_target,
+        "--forward-to",
+        &app.url,
+    ]);
+    assert!(
+        listen
+            .stderr
+            .seen
+            .iter()
+            .any(|l| l == &format!("route forward: type=* -> {}", app.url)),
+        "{:?}",
+        listen.stderr.seen
+    );
+    // The app is the only HTTP route an event takes: its status passes through.
+    let head = post(&listen.url, "evt_paid", "payment_success", "");
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    assert!(post(&listen.url, "evt_order", "order_created", "").starts_with("HTTP/1.1 201"));
+    let head = post(&listen.url, "evt_boom", "boom", "");
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    listen.interrupt();
+    assert_eq!(ids(&app), set(&["evt_paid", "evt_order", "evt_boom"]));
+    let copied = read_capture(&pay);
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].id, "evt_paid");
+    let events = read_capture(&capture);
+    let notes = events[0].notes.routes.as_ref().unwrap();
+    let names: Vec<_> = notes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["pay", "forward"]);
+    assert_eq!(notes[1].status, Some(201));
+    assert_eq!(events[2].notes.status, Some(503));
+}
+
+#[test]
+fn ack_first_answers_200_at_once_and_routes_in_the_background() {
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    // The app answers (500) only once the test lets it.
+    let app = Recorder::start(move |_, _| {
+        let _ = gate.lock().unwrap().recv_timeout(WAIT);
+        (status_reply(500, &[]), None)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, all) = (dir.path().join("cap.jsonl"), dir.path().join("all.jsonl"));
+    let all_target = format!("file:{}", all.display());
+    let mut listen = Listen::start(&[
+        "--capture",
+        capture.to_str().unwrap(),
+        "--route",
+        "pay:type=payment_*",
+        &app.url,
+        "--route",
+        "all:*",
+        &all_target,
+        "--ack-first",
+    ]);
+    // Answered while the app still holds the event.
+    let head = post(&listen.url, "evt_paid", "payment_success", "");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    release.send(()).unwrap();
+    assert_eq!(app.next().event.id, "evt_paid");
+    listen.stderr.wait_for("the background failure", |l| {
+        l.starts_with("hookctl: error: route pay (")
+            && l.contains("failed for evt_paid")
+            && l.contains("500")
+    });
+    listen.stderr.wait_for("the background success", |l| {
+        l.starts_with("hookctl: routed evt_paid to all (file:")
+    });
+    listen.interrupt();
+    let copied = read_capture(&all);
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].id, "evt_paid");
+    let events = read_capture(&capture);
+    assert_eq!(events[0].notes.status, Some(200), "the sender's answer");
 }
