@@ -12,6 +12,7 @@ pub mod forward;
 pub mod handler;
 pub mod respond;
 pub mod server;
+pub mod stall;
 
 use std::future::Future;
 use std::io::Write;

@@ -19,6 +19,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use super::admission::{Admission, Entry};
+use super::stall::{StallGuard, Stalled};
 use crate::event::{Event, Headers};
 use crate::output::diag::{Diag, Throttle};
 
@@ -115,9 +116,10 @@ pub async fn serve<H: Handler>(
         header_timeout: config.header_timeout,
         tls: None,
         diag: config.diag.clone(),
+        write_stall: None,
     };
     let config = Arc::new(config);
-    let service = move |_peer| {
+    let service = move |_peer, _stalled| {
         let handler = handler.clone();
         let config = config.clone();
         service_fn(move |req| {
@@ -142,10 +144,13 @@ pub struct Limits {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where a failed accept is reported.
     pub diag: Diag,
+    /// Drop a connection whose writes make no progress for this long (see [`StallGuard`]).
+    pub write_stall: Option<Duration>,
 }
 
 /// Accepts connections on `listener` under `limits` and serves each with the service that
-/// `make_service` builds for its peer, until `shutdown` completes; then finishes requests in
+/// `make_service` builds for its peer (and the flag telling it the connection was dropped for
+/// a write stall), until `shutdown` completes; then finishes requests in
 /// flight (for up to [`DRAIN_TIMEOUT`]).
 pub async fn serve_connections<F, S, B>(
     listener: TcpListener,
@@ -153,7 +158,7 @@ pub async fn serve_connections<F, S, B>(
     make_service: F,
     shutdown: impl Future<Output = ()>,
 ) where
-    F: Fn(std::net::SocketAddr) -> S,
+    F: Fn(std::net::SocketAddr, Stalled) -> S,
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Send
         + 'static,
@@ -191,7 +196,9 @@ pub async fn serve_connections<F, S, B>(
                 }
                 let _ = stream.set_nodelay(true);
                 let header_timeout = limits.header_timeout;
-                let service = make_service(peer);
+                let stalled = Stalled::default();
+                let service = make_service(peer, stalled.clone());
+                let write_stall = limits.write_stall;
                 let watcher = graceful.watcher();
                 let admission = admission.clone();
                 let stopping = stopping_rx.clone();
@@ -206,6 +213,7 @@ pub async fn serve_connections<F, S, B>(
                         },
                         Entry::Full => return,
                     };
+                    let stream = StallGuard::new(stream, write_stall, stalled);
                     let mut builder = http1::Builder::new();
                     builder
                         .timer(TokioTimer::new())

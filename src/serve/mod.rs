@@ -51,6 +51,9 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub max_channels: usize,
+    /// Drop a connection (a subscriber that stopped reading) whose writes make no progress
+    /// for this long.
+    pub stall_timeout: Duration,
     /// HTTPS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
@@ -185,14 +188,20 @@ pub async fn run(
         header_timeout: config.header_timeout,
         tls: config.tls.clone(),
         diag: log.diag.clone(),
+        write_stall: Some(config.stall_timeout),
     };
     let service = {
         let server = server.clone();
-        move |peer| {
+        move |peer, stalled: crate::listen::stall::Stalled| {
             let server = server.clone();
             service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, std::convert::Infallible>(routes::route(req, server, peer).await) }
+                let stalled = stalled.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        routes::route(req, server, peer, stalled).await,
+                    )
+                }
             })
         }
     };

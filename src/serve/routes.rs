@@ -19,10 +19,11 @@ use super::edge::Checked;
 use super::ids::is_channel_id;
 use super::metrics::Reject;
 use super::ratelimit::Bucket;
-use super::subscribe::{Format, Subscription};
+use super::subscribe::{Format, Subscriber, Subscription};
 use super::Server;
 use crate::event::Event;
 use crate::listen::server::{event_headers, read_body, to_response, BodyError, Reply};
+use crate::listen::stall::Stalled;
 
 /// Every response body: a whole one, or an event stream.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -40,6 +41,7 @@ pub async fn route(
     req: Request<Incoming>,
     server: Arc<Server>,
     peer: SocketAddr,
+    stalled: Stalled,
 ) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
@@ -51,6 +53,7 @@ pub async fn route(
         "/new" if method == Method::GET || method == Method::POST => {
             return create(&req, &server).await;
         }
+        "/new" if method == Method::HEAD => return head_new(&server, peer),
         _ => {}
     }
     let Some((id, rest)) = split_channel(&path) else {
@@ -58,7 +61,12 @@ pub async fn route(
     };
     match method {
         Method::GET if rest == "/events" || (rest == "/" && wants_events(req.headers())) => {
-            subscribe(req, &server, id)
+            let subscriber = Subscriber {
+                peer,
+                stalled,
+                log: server.log.clone(),
+            };
+            subscribe(req, &server, id, subscriber)
         }
         Method::GET | Method::HEAD | Method::OPTIONS => whole(
             Reply::json(
@@ -219,7 +227,12 @@ fn unauthorized(message: &str) -> Response<Body> {
     )
 }
 
-fn subscribe(req: Request<Incoming>, server: &Server, id: &str) -> Response<Body> {
+fn subscribe(
+    req: Request<Incoming>,
+    server: &Server,
+    id: &str,
+    subscriber: Subscriber,
+) -> Response<Body> {
     let Some(token) = presented_token(&req) else {
         // Without a token, an unknown channel looks the same: which ones exist stays hidden.
         if let Some(channel) = server.channels.get(id) {
@@ -276,15 +289,9 @@ fn subscribe(req: Request<Incoming>, server: &Server, id: &str) -> Response<Body
             ("format", if capture { "capture" } else { "smee" }.into()),
         ],
     );
-    let stream = Subscription::new(
-        channel,
-        since,
-        format,
-        server.stop.clone(),
-        server.log.diag.clone(),
-    )
-    .into_stream()
-    .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
+    let stream = Subscription::new(channel, since, format, server.stop.clone(), subscriber)
+        .into_stream()
+        .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
     let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
     let headers = response.headers_mut();
     headers.insert(
@@ -343,6 +350,24 @@ async fn create(req: &Request<Incoming>, server: &Server) -> Response<Body> {
         .with_header("cache-control", "no-store"),
     )
 }
+
+/// `HEAD /new`, which smee-client's `createChannel` sends to smee.io, reading the channel URL
+/// from the redirect's `Location`. A HEAD must not change anything, and a channel made that
+/// way could never hand its token to the client (which then could not subscribe): refused
+/// with `405`, the reason in a header (a HEAD answer has no body) and in the relay's log.
+fn head_new(server: &Server, peer: SocketAddr) -> Response<Body> {
+    server.log.warn(
+        "refused HEAD /new (smee-client's createChannel): a channel needs its token handed over; create channels with `hookctl channel new --server URL` (or POST /new)",
+        &[("peer", peer.to_string().into())],
+    );
+    whole(
+        Reply::json(405, &json!({ "error": HEAD_NEW_REFUSED }))
+            .with_header("allow", "GET, POST")
+            .with_header("x-hookctl-error", HEAD_NEW_REFUSED),
+    )
+}
+
+const HEAD_NEW_REFUSED: &str = "HEAD /new cannot create a channel: its subscribe token could not be handed over; create one with `hookctl channel new --server URL` (POST /new) and pass the token to the client";
 
 /// A browser request made by another site's page (`Sec-Fetch-Site`, or an `Origin` that is
 /// not this host).

@@ -11,3 +11,5 @@ mod operations;
 mod relay;
 #[path = "serve/smee.rs"]
 mod smee;
+#[path = "serve/stall.rs"]
+mod stall;
