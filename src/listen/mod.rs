@@ -13,6 +13,7 @@ pub mod handler;
 pub mod respond;
 pub mod server;
 pub mod stall;
+pub mod takeover;
 
 use std::future::Future;
 use std::io::Write;

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 
 use super::admission::{Admission, Entry};
 use super::stall::{StallGuard, Stalled};
+use super::takeover::{BoxIo, Takeover};
 use crate::event::{Event, Headers};
 use crate::output::diag::{Diag, Throttle};
 
@@ -117,6 +118,7 @@ pub async fn serve<H: Handler>(
         tls: None,
         diag: config.diag.clone(),
         write_stall: None,
+        takeover: None,
     };
     let config = Arc::new(config);
     let service = move |_peer, _stalled| {
@@ -146,6 +148,8 @@ pub struct Limits {
     pub diag: Diag,
     /// Drop a connection whose writes make no progress for this long (see [`StallGuard`]).
     pub write_stall: Option<Duration>,
+    /// Looks at each new connection first and may serve it itself (see [`Takeover`]).
+    pub takeover: Option<Arc<dyn Takeover>>,
 }
 
 /// Accepts connections on `listener` under `limits` and serves each with the service that
@@ -199,6 +203,7 @@ pub async fn serve_connections<F, S, B>(
                 let stalled = Stalled::default();
                 let service = make_service(peer, stalled.clone());
                 let write_stall = limits.write_stall;
+                let takeover = limits.takeover.clone();
                 let watcher = graceful.watcher();
                 let admission = admission.clone();
                 let stopping = stopping_rx.clone();
@@ -213,7 +218,7 @@ pub async fn serve_connections<F, S, B>(
                         },
                         Entry::Full => return,
                     };
-                    let stream = StallGuard::new(stream, write_stall, stalled);
+                    let stream = StallGuard::new(stream, write_stall, stalled.clone());
                     let mut builder = http1::Builder::new();
                     builder
                         .timer(TokioTimer::new())
@@ -224,6 +229,21 @@ pub async fn serve_connections<F, S, B>(
                         .half_close(true);
                     // Each kind of connection is boxed on its own, so a plain one does not
                     // carry the room a TLS one needs in every task.
+                    if let Some(takeover) = takeover {
+                        let io: BoxIo = match tls {
+                            None => Box::new(stream),
+                            Some(tls) => match Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await {
+                                Ok(Ok(stream)) => Box::new(stream),
+                                _ => return,
+                            },
+                        };
+                        if let Some(io) = takeover.take(io, peer, stalled).await {
+                            let conn = builder.serve_connection(TokioIo::new(io), service);
+                            let _ = Box::pin(watcher.watch(conn)).await;
+                        }
+                        drop(slot);
+                        return;
+                    }
                     match tls {
                         None => {
                             let conn = builder.serve_connection(TokioIo::new(stream), service);

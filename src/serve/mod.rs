@@ -7,6 +7,7 @@
 pub mod channels;
 pub mod edge;
 pub mod ids;
+pub mod lean;
 pub mod log;
 pub mod logs;
 pub mod metrics;
@@ -189,6 +190,10 @@ pub async fn run(
         tls: config.tls.clone(),
         diag: log.diag.clone(),
         write_stall: Some(config.stall_timeout),
+        takeover: Some(Arc::new(lean::LeanSubscriptions {
+            server: server.clone(),
+            header_timeout: config.header_timeout,
+        })),
     };
     let service = {
         let server = server.clone();

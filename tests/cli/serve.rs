@@ -5,6 +5,8 @@
 mod access;
 #[path = "serve/harness.rs"]
 mod harness;
+#[path = "serve/lean.rs"]
+mod lean;
 #[path = "serve/operations.rs"]
 mod operations;
 #[path = "serve/relay.rs"]
