@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::{FutureExt as _, StreamExt as _};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use http_body_util::BodyExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -28,6 +29,8 @@ use crate::listen::takeover::{BoxIo, Rewind, Takeover};
 const FIRST_READ: usize = 2048;
 /// Past this without a whole head, the request is hyper's.
 const MAX_HEAD: usize = 16 << 10;
+/// Frames gathered into one write up to this size.
+const BATCH: usize = 64 << 10;
 /// Headers parsed at most; more, and the request is hyper's.
 const MAX_HEADERS: usize = 64;
 
@@ -180,15 +183,18 @@ async fn stream(mut io: BoxIo, subscription: Subscription) {
     drop(head);
     let frames = subscription.into_stream();
     tokio::pin!(frames);
-    while let Some(frame) = futures_util::StreamExt::next(&mut frames).await {
-        if frame.is_empty() {
-            continue;
+    while let Some(frame) = frames.next().await {
+        // Every frame ready now goes out in one write, as chunks, like hyper's buffer did.
+        let mut out = Vec::with_capacity(frame.len() + 16);
+        put_chunk(&mut out, &frame);
+        while out.len() < BATCH {
+            match frames.next().now_or_never() {
+                Some(Some(frame)) => put_chunk(&mut out, &frame),
+                _ => break,
+            }
         }
-        let size = format!("{:x}\r\n", frame.len());
         let written = async {
-            io.write_all(size.as_bytes()).await?;
-            io.write_all(&frame).await?;
-            io.write_all(b"\r\n").await?;
+            io.write_all(&out).await?;
             io.flush().await
         };
         if written.await.is_err() {
@@ -198,6 +204,16 @@ async fn stream(mut io: BoxIo, subscription: Subscription) {
     // The server stops, or the log cannot be read: the body ends properly.
     let _ = io.write_all(b"0\r\n\r\n").await;
     let _ = io.shutdown().await;
+}
+
+/// `frame` as one chunk of a chunked body (none when empty: that would end the body).
+fn put_chunk(out: &mut Vec<u8>, frame: &[u8]) {
+    if frame.is_empty() {
+        return;
+    }
+    out.extend_from_slice(format!("{:x}\r\n", frame.len()).as_bytes());
+    out.extend_from_slice(frame);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes a refusal and closes the connection.
@@ -228,6 +244,18 @@ mod tests {
         // Bytes after the head (a pipelined request) go to hyper too.
         assert!(parse(b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n").is_none());
         assert!(parse(b"GET http://x/ HTTP/1.1\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn frames_become_chunks_and_empty_ones_are_left_out() {
+        let mut out = Vec::new();
+        put_chunk(&mut out, b"id: 1\n");
+        put_chunk(&mut out, b"");
+        put_chunk(&mut out, &[b'x'; 26]);
+        let mut want = b"6\r\nid: 1\n\r\n1a\r\n".to_vec();
+        want.extend_from_slice(&[b'x'; 26]);
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(out, want);
     }
 
     #[test]
