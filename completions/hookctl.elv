@@ -271,6 +271,7 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --max-connections 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503'
             cand --rate-limit 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second''s worth; further ones get 429 with Retry-After'
             cand --max-channels 'Channels this relay holds at most; `POST /new` answers 503 past it'
+            cand --stall-timeout 'Drop a subscriber (any connection) whose connection takes nothing for this long while an event waits to be written; it resumes from the log when it reconnects. 1s to 1h'
             cand --tls-cert 'Serve HTTPS with this certificate chain (PEM)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --create-token 'Bearer token `POST /new` requires, so only you create channels; without one anyone who reaches the relay can (up to --max-channels)'

@@ -250,6 +250,7 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l body-timeout -
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-connections -d 'Connections served at once, subscribers included. Further ones wait for a slot (up to 10s); past that they are answered 503' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l rate-limit -d 'Deliveries each channel takes at most (e.g. 50/s, 600/m), with a burst of one second\'s worth; further ones get 429 with Retry-After' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l max-channels -d 'Channels this relay holds at most; `POST /new` answers 503 past it' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l stall-timeout -d 'Drop a subscriber (any connection) whose connection takes nothing for this long while an event waits to be written; it resumes from the log when it reconnects. 1s to 1h' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this certificate chain (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l create-token -d 'Bearer token `POST /new` requires, so only you create channels; without one anyone who reaches the relay can (up to --max-channels)' -r

@@ -781,6 +781,17 @@ fn parse_retain(s: &str) -> Result<Duration, UnitError> {
     Ok(age)
 }
 
+fn parse_stall_timeout(s: &str) -> Result<Duration, UnitError> {
+    let limit = parse_duration(s)?;
+    if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&limit) {
+        return Err(UnitError::Duration {
+            text: s.trim().into(),
+            reason: "give a stall timeout from 1s to 1h".into(),
+        });
+    }
+    Ok(limit)
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   hookctl serve --data /var/lib/hookctl
@@ -829,6 +840,10 @@ pub struct ServeArgs {
     /// Channels this relay holds at most; `POST /new` answers 503 past it.
     #[arg(long, default_value = "10000", value_name = "N", help_heading = "Limits", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub max_channels: u32,
+    /// Drop a subscriber (any connection) whose connection takes nothing for this long while
+    /// an event waits to be written; it resumes from the log when it reconnects. 1s to 1h.
+    #[arg(long, default_value = "30s", value_parser = parse_stall_timeout, value_name = "DURATION", help_heading = "Limits")]
+    pub stall_timeout: Duration,
     /// Serve HTTPS with this certificate chain (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
     pub tls_cert: Option<PathBuf>,

@@ -61,6 +61,7 @@ pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeC
         body_timeout: args.body_timeout,
         max_connections: args.max_connections as usize,
         max_channels: args.max_channels as usize,
+        stall_timeout: args.stall_timeout,
         tls,
         metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
         create_token: args.create_token.clone().filter(|t| !t.is_empty()),

@@ -13,6 +13,8 @@ pub mod handler;
 pub mod observe;
 pub mod respond;
 pub mod server;
+pub mod stall;
+pub mod takeover;
 
 use std::future::Future;
 use std::io::Write;

@@ -20,6 +20,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use super::admission::{Admission, Entry};
+use super::stall::{StallGuard, Stalled};
+use super::takeover::{BoxIo, Takeover};
 use crate::event::{Event, Headers};
 use crate::output::diag::{Diag, Throttle};
 
@@ -139,9 +141,11 @@ pub async fn serve<H: Handler>(
         header_timeout: config.header_timeout,
         tls: None,
         diag: config.diag.clone(),
+        write_stall: None,
+        takeover: None,
     };
     let config = Arc::new(config);
-    let service = move |_peer| {
+    let service = move |_peer, _stalled| {
         let handler = handler.clone();
         let config = config.clone();
         service_fn(move |req| {
@@ -166,10 +170,15 @@ pub struct Limits {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where a failed accept is reported.
     pub diag: Diag,
+    /// Drop a connection whose writes make no progress for this long (see [`StallGuard`]).
+    pub write_stall: Option<Duration>,
+    /// Looks at each new connection first and may serve it itself (see [`Takeover`]).
+    pub takeover: Option<Arc<dyn Takeover>>,
 }
 
 /// Accepts connections on `listener` under `limits` and serves each with the service that
-/// `make_service` builds for its peer, until `shutdown` completes; then finishes requests in
+/// `make_service` builds for its peer (and the flag telling it the connection was dropped for
+/// a write stall), until `shutdown` completes; then finishes requests in
 /// flight (for up to [`DRAIN_TIMEOUT`]).
 pub async fn serve_connections<F, S, B>(
     listener: TcpListener,
@@ -177,7 +186,7 @@ pub async fn serve_connections<F, S, B>(
     make_service: F,
     shutdown: impl Future<Output = ()>,
 ) where
-    F: Fn(std::net::SocketAddr) -> S,
+    F: Fn(std::net::SocketAddr, Stalled) -> S,
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Send
         + 'static,
@@ -215,7 +224,10 @@ pub async fn serve_connections<F, S, B>(
                 }
                 let _ = stream.set_nodelay(true);
                 let header_timeout = limits.header_timeout;
-                let service = make_service(peer);
+                let stalled = Stalled::default();
+                let service = make_service(peer, stalled.clone());
+                let write_stall = limits.write_stall;
+                let takeover = limits.takeover.clone();
                 let watcher = graceful.watcher();
                 let admission = admission.clone();
                 let stopping = stopping_rx.clone();
@@ -230,6 +242,7 @@ pub async fn serve_connections<F, S, B>(
                         },
                         Entry::Full => return,
                     };
+                    let stream = StallGuard::new(stream, write_stall, stalled.clone());
                     let mut builder = http1::Builder::new();
                     builder
                         .timer(TokioTimer::new())
@@ -240,6 +253,21 @@ pub async fn serve_connections<F, S, B>(
                         .half_close(true);
                     // Each kind of connection is boxed on its own, so a plain one does not
                     // carry the room a TLS one needs in every task.
+                    if let Some(takeover) = takeover {
+                        let io: BoxIo = match tls {
+                            None => Box::new(stream),
+                            Some(tls) => match Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await {
+                                Ok(Ok(stream)) => Box::new(stream),
+                                _ => return,
+                            },
+                        };
+                        if let Some(io) = takeover.take(io, peer, stalled).await {
+                            let conn = builder.serve_connection(TokioIo::new(io), service);
+                            let _ = Box::pin(watcher.watch(conn)).await;
+                        }
+                        drop(slot);
+                        return;
+                    }
                     match tls {
                         None => {
                             let conn = builder.serve_connection(TokioIo::new(stream), service);

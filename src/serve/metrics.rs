@@ -47,6 +47,8 @@ pub struct Counters {
     pub events: AtomicU64,
     pub bytes: AtomicU64,
     pub subscribers: AtomicU64,
+    /// Subscribers dropped because their connection stopped reading (--stall-timeout).
+    pub subscribers_dropped: AtomicU64,
     rejected: [AtomicU64; 5],
 }
 
@@ -79,7 +81,7 @@ pub fn render(channels: &[std::sync::Arc<Channel>], global: &Global) -> String {
     let mut out = String::with_capacity(1024 + channels.len() * 800);
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     type Get = fn(&Channel) -> u64;
-    let families: [(&str, &str, &str, Get); 5] = [
+    let families: [(&str, &str, &str, Get); 6] = [
         ("events", "counter", "Events received and stored.", |c| {
             c.counters.events.load(Ordering::Relaxed)
         }),
@@ -99,6 +101,12 @@ pub fn render(channels: &[std::sync::Arc<Channel>], global: &Global) -> String {
         ("subscribers", "gauge", "Subscribers connected now.", |c| {
             c.counters.subscribers.load(Ordering::Relaxed)
         }),
+        (
+            "subscribers_dropped",
+            "counter",
+            "Subscribers dropped because their connection read nothing for --stall-timeout.",
+            |c| c.counters.subscribers_dropped.load(Ordering::Relaxed),
+        ),
     ];
     for (name, kind, help, get) in families {
         let suffix = if kind == "counter" { "_total" } else { "" };

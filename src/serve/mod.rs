@@ -7,6 +7,7 @@
 pub mod channels;
 pub mod edge;
 pub mod ids;
+pub mod lean;
 pub mod log;
 pub mod logs;
 pub mod metrics;
@@ -51,6 +52,9 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub max_channels: usize,
+    /// Drop a connection (a subscriber that stopped reading) whose writes make no progress
+    /// for this long.
+    pub stall_timeout: Duration,
     /// HTTPS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `/metrics` needs this bearer token; without one only loopback clients get metrics.
@@ -185,14 +189,24 @@ pub async fn run(
         header_timeout: config.header_timeout,
         tls: config.tls.clone(),
         diag: log.diag.clone(),
+        write_stall: Some(config.stall_timeout),
+        takeover: Some(Arc::new(lean::LeanSubscriptions {
+            server: server.clone(),
+            header_timeout: config.header_timeout,
+        })),
     };
     let service = {
         let server = server.clone();
-        move |peer| {
+        move |peer, stalled: crate::listen::stall::Stalled| {
             let server = server.clone();
             service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, std::convert::Infallible>(routes::route(req, server, peer).await) }
+                let stalled = stalled.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        routes::route(req, server, peer, stalled).await,
+                    )
+                }
             })
         }
     };

@@ -19,10 +19,11 @@ use super::edge::Checked;
 use super::ids::is_channel_id;
 use super::metrics::Reject;
 use super::ratelimit::Bucket;
-use super::subscribe::{Format, Subscription};
+use super::subscribe::{Format, Subscriber, Subscription};
 use super::Server;
 use crate::event::Event;
 use crate::listen::server::{event_headers, read_body, to_response, BodyError, Reply};
+use crate::listen::stall::Stalled;
 
 /// Every response body: a whole one, or an event stream.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -40,6 +41,7 @@ pub async fn route(
     req: Request<Incoming>,
     server: Arc<Server>,
     peer: SocketAddr,
+    stalled: Stalled,
 ) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
@@ -51,15 +53,24 @@ pub async fn route(
         "/new" if method == Method::GET || method == Method::POST => {
             return create(&req, &server).await;
         }
+        "/new" if method == Method::HEAD => return head_new(&server, peer),
         _ => {}
+    }
+    if let Some(id) = subscribe_target(&method, &path, req.headers()) {
+        let subscriber = Subscriber {
+            peer,
+            stalled,
+            log: server.log.clone(),
+        };
+        return match admit(&server, id, req.headers(), req.uri().query(), subscriber) {
+            Ok(subscription) => sse_response(subscription),
+            Err(refused) => *refused,
+        };
     }
     let Some((id, rest)) = split_channel(&path) else {
         return error(404, "no such channel");
     };
     match method {
-        Method::GET if rest == "/events" || (rest == "/" && wants_events(req.headers())) => {
-            subscribe(req, &server, id)
-        }
         Method::GET | Method::HEAD | Method::OPTIONS => whole(
             Reply::json(
                 405,
@@ -69,6 +80,18 @@ pub async fn route(
         ),
         _ => ingest(req, &server, id, rest).await,
     }
+}
+
+/// The channel a request subscribes to: `GET /ID/events`, or `GET /ID` asking for
+/// `text/event-stream`.
+pub fn subscribe_target<'a>(
+    method: &Method,
+    path: &'a str,
+    headers: &HeaderMap,
+) -> Option<&'a str> {
+    let (id, rest) = split_channel(path)?;
+    (*method == Method::GET && (rest == "/events" || (rest == "/" && wants_events(headers))))
+        .then_some(id)
 }
 
 /// `/ID/rest` as the channel id and the path below it (`/` when none).
@@ -195,19 +218,19 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
 }
 
 /// The token a subscriber presents: `Authorization: Bearer T`, or `?token=T`.
-fn presented_token(req: &Request<Incoming>) -> Option<String> {
-    if let Some(value) = req.headers().get(http::header::AUTHORIZATION) {
+fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_owned());
     }
-    query_param(req, "token")
+    query_param(query, "token")
 }
 
-fn query_param(req: &Request<Incoming>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(req.uri().query()?.as_bytes())
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
@@ -219,47 +242,52 @@ fn unauthorized(message: &str) -> Response<Body> {
     )
 }
 
-fn subscribe(req: Request<Incoming>, server: &Server, id: &str) -> Response<Body> {
-    let Some(token) = presented_token(&req) else {
+/// A subscribe request to channel `id`, checked: its subscription, or the answer refusing it.
+pub fn admit(
+    server: &Server,
+    id: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    subscriber: Subscriber,
+) -> Result<Subscription, Box<Response<Body>>> {
+    let Some(token) = presented_token(headers, query) else {
         // Without a token, an unknown channel looks the same: which ones exist stays hidden.
         if let Some(channel) = server.channels.get(id) {
             channel.counters.reject(Reject::Unauthorized);
         }
-        return unauthorized(
+        return Err(Box::new(unauthorized(
             "subscribing needs the channel's token: Authorization: Bearer TOKEN, or ?token=TOKEN",
-        );
+        )));
     };
     let Some(channel) = server.channels.get(id) else {
         server
             .global
             .unknown_channel
             .fetch_add(1, Ordering::Relaxed);
-        return error(404, "no such channel");
+        return Err(Box::new(error(404, "no such channel")));
     };
     if !channel.token_matches(&token) {
         channel.counters.reject(Reject::Unauthorized);
-        return unauthorized("wrong token for this channel");
+        return Err(Box::new(unauthorized("wrong token for this channel")));
     }
-    let since_text = req
-        .headers()
+    let since_text = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| query_param(&req, "since"));
+        .or_else(|| query_param(query, "since"));
     let since =
         match since_text.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => match text.parse::<u64>() {
                 Ok(n) => Some(n),
-                Err(_) => return error(
+                Err(_) => return Err(Box::new(error(
                     400,
                     "Last-Event-ID and ?since must be an event's sequence number (a whole number)",
-                ),
+                ))),
             },
         };
-    let capture = query_param(&req, "format").as_deref() == Some("capture")
-        || req
-            .headers()
+    let capture = query_param(query, "format").as_deref() == Some("capture")
+        || headers
             .get_all(http::header::ACCEPT)
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.contains("format=capture")));
@@ -276,27 +304,33 @@ fn subscribe(req: Request<Incoming>, server: &Server, id: &str) -> Response<Body
             ("format", if capture { "capture" } else { "smee" }.into()),
         ],
     );
-    let stream = Subscription::new(
+    Ok(Subscription::new(
         channel,
         since,
         format,
         server.stop.clone(),
-        server.log.diag.clone(),
-    )
-    .into_stream()
-    .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
-    let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-cache"),
-    );
+        subscriber,
+    ))
+}
+
+/// The headers of a subscription's answer, besides the framing.
+pub const SSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
     // nginx buffers responses unless told not to.
-    headers.insert("x-accel-buffering", http::HeaderValue::from_static("no"));
+    ("x-accel-buffering", "no"),
+];
+
+fn sse_response(subscription: Subscription) -> Response<Body> {
+    let stream = subscription
+        .into_stream()
+        .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
+    let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
+    for (name, value) in SSE_HEADERS {
+        response
+            .headers_mut()
+            .insert(name, http::HeaderValue::from_static(value));
+    }
     response
 }
 
@@ -343,6 +377,24 @@ async fn create(req: &Request<Incoming>, server: &Server) -> Response<Body> {
         .with_header("cache-control", "no-store"),
     )
 }
+
+/// `HEAD /new`, which smee-client's `createChannel` sends to smee.io, reading the channel URL
+/// from the redirect's `Location`. A HEAD must not change anything, and a channel made that
+/// way could never hand its token to the client (which then could not subscribe): refused
+/// with `405`, the reason in a header (a HEAD answer has no body) and in the relay's log.
+fn head_new(server: &Server, peer: SocketAddr) -> Response<Body> {
+    server.log.warn(
+        "refused HEAD /new (smee-client's createChannel): a channel needs its token handed over; create channels with `hookctl channel new --server URL` (or POST /new)",
+        &[("peer", peer.to_string().into())],
+    );
+    whole(
+        Reply::json(405, &json!({ "error": HEAD_NEW_REFUSED }))
+            .with_header("allow", "GET, POST")
+            .with_header("x-hookctl-error", HEAD_NEW_REFUSED),
+    )
+}
+
+const HEAD_NEW_REFUSED: &str = "HEAD /new cannot create a channel: its subscribe token could not be handed over; create one with `hookctl channel new --server URL` (POST /new) and pass the token to the client";
 
 /// A browser request made by another site's page (`Sec-Fetch-Site`, or an `Origin` that is
 /// not this host).

@@ -15,8 +15,9 @@ use tokio::sync::watch;
 
 use super::channels::Channel;
 use super::log::Gap;
+use super::logs::Logger;
 use super::smee;
-use crate::output::diag::Diag;
+use crate::listen::stall::Stalled;
 
 /// How often an idle stream gets a keep-alive comment.
 pub const PING_EVERY: Duration = Duration::from_secs(15);
@@ -30,6 +31,14 @@ pub enum Format {
     Smee,
 }
 
+/// Who is subscribing: where they connect from, whether their connection was dropped for not
+/// reading (`--stall-timeout`), and where that is logged.
+pub struct Subscriber {
+    pub peer: std::net::SocketAddr,
+    pub stalled: Stalled,
+    pub log: Logger,
+}
+
 /// One subscriber's position in a channel.
 pub struct Subscription {
     channel: Arc<Channel>,
@@ -38,7 +47,7 @@ pub struct Subscription {
     last: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
     frames: VecDeque<Bytes>,
-    diag: Diag,
+    subscriber: Subscriber,
 }
 
 impl Subscription {
@@ -49,7 +58,7 @@ impl Subscription {
         since: Option<u64>,
         format: Format,
         stop: watch::Receiver<bool>,
-        diag: Diag,
+        subscriber: Subscriber,
     ) -> Subscription {
         channel
             .counters
@@ -69,7 +78,7 @@ impl Subscription {
             last,
             stop,
             frames: VecDeque::from([Bytes::from(ready)]),
-            diag,
+            subscriber,
         }
     }
 
@@ -92,7 +101,7 @@ impl Subscription {
             let batch = match self.channel.log.read_after(self.after).await {
                 Ok(batch) => batch,
                 Err(e) => {
-                    self.diag.error(format_args!(
+                    self.subscriber.log.diag.error(format_args!(
                         "channel {}: cannot read the log: {e}; ending a subscription",
                         self.channel.id
                     ));
@@ -149,10 +158,23 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.channel
-            .counters
+        let counters = &self.channel.counters;
+        counters
             .subscribers
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if self.subscriber.stalled.is_set() {
+            counters
+                .subscribers_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.subscriber.log.warn(
+                "dropped a subscriber that stopped reading (--stall-timeout)",
+                &[
+                    ("channel", self.channel.id.as_str().into()),
+                    ("peer", self.subscriber.peer.to_string().into()),
+                    ("resume_after", self.after.into()),
+                ],
+            );
+        }
     }
 }
 

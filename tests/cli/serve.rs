@@ -5,9 +5,13 @@
 mod access;
 #[path = "serve/harness.rs"]
 mod harness;
+#[path = "serve/lean.rs"]
+mod lean;
 #[path = "serve/operations.rs"]
 mod operations;
 #[path = "serve/relay.rs"]
 mod relay;
 #[path = "serve/smee.rs"]
 mod smee;
+#[path = "serve/stall.rs"]
+mod stall;

@@ -161,6 +161,9 @@ fn serve_errors_are_one_line() {
         (&["--retain-events", "0"][..], "--retain-events"),
         (&["--tls-cert", "x.pem"][..], "--tls-key"),
         (&["--max-connections", "0"][..], "--max-connections"),
+        (&["--stall-timeout", "500ms"][..], "from 1s to 1h"),
+        (&["--stall-timeout", "2h"][..], "from 1s to 1h"),
+        (&["--stall-timeout", "soon"][..], "--stall-timeout"),
     ] {
         let out = hookctl()
             .args(["serve", "--port", "0", "--data"])
