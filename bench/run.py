@@ -328,7 +328,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk (and cargo install oha for the send comparison)")
     log("building hookctl (dist profile: fat LTO) and the baseline server (release)...")
-    subprocess.run(["cargo", "build", "--profile", "dist", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--profile", "dist", "--features", "jemalloc", "--quiet"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
                     str(BENCH / "baseline-server" / "Cargo.toml"), "--target-dir", str(BASELINE_DIR)],
                    check=True)

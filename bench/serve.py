@@ -174,7 +174,7 @@ def main():
     hookctl = args.hookctl
     if hookctl is None:
         common.log("building hookctl (release) ...")
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "--features", "jemalloc", "--quiet"], cwd=ROOT, check=True)
         hookctl = target_dir() / "release" / "hookctl"
     common.log("building bench/serve-load (release) ...")
     load_target = target_dir() / "serve-load"

@@ -96,7 +96,7 @@ def main():
     hookctl = args.binary or str(target / args.profile / "hookctl")
     if not args.no_build and not args.binary:
         suite.log(f"building hookctl ({args.profile} profile)...")
-        subprocess.run(["cargo", "build", "--profile", args.profile, "--quiet"], cwd=suite.ROOT, check=True)
+        subprocess.run(["cargo", "build", "--profile", args.profile, "--features", "jemalloc", "--quiet"], cwd=suite.ROOT, check=True)
     pairs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
