@@ -242,7 +242,6 @@ pub async fn serve_connections<F, S, B>(
                         },
                         Entry::Full => return,
                     };
-                    let stream = StallGuard::new(stream, write_stall, stalled.clone());
                     let mut builder = http1::Builder::new();
                     builder
                         .timer(TokioTimer::new())
@@ -254,6 +253,7 @@ pub async fn serve_connections<F, S, B>(
                     // Each kind of connection is boxed on its own, so a plain one does not
                     // carry the room a TLS one needs in every task.
                     if let Some(takeover) = takeover {
+                        let stream = StallGuard::new(stream, write_stall, stalled.clone());
                         let io: BoxIo = match tls {
                             None => Box::new(stream),
                             Some(tls) => match Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await {
@@ -268,12 +268,19 @@ pub async fn serve_connections<F, S, B>(
                         drop(slot);
                         return;
                     }
-                    match tls {
-                        None => {
+                    match (tls, write_stall) {
+                        // listen's path: no guard between hyper and every read and write.
+                        (None, None) => {
                             let conn = builder.serve_connection(TokioIo::new(stream), service);
                             let _ = Box::pin(watcher.watch(conn)).await;
                         }
-                        Some(tls) => {
+                        (None, Some(_)) => {
+                            let stream = StallGuard::new(stream, write_stall, stalled.clone());
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            let _ = Box::pin(watcher.watch(conn)).await;
+                        }
+                        (Some(tls), _) => {
+                            let stream = StallGuard::new(stream, write_stall, stalled.clone());
                             // A client that never finishes the handshake holds its slot no
                             // longer than one that never sends its request head.
                             if let Ok(Ok(stream)) =
