@@ -75,7 +75,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Check the signatures of captured events offline.
     Verify(VerifyArgs),
-    /// Deliver events from a RabbitMQ queue to a URL: retries, dead-lettering, at least once.
+    /// Deliver events from a RabbitMQ queue or a Kafka topic to a URL: retries, dead-lettering, at
+    /// least once.
     Relay(RelayArgs),
     /// Run a self-hosted webhook relay: durable, resumable, private channels over SSE.
     Serve(ServeArgs),
