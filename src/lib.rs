@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod error;
 pub mod event;
 pub mod exit;
+#[cfg(feature = "inspector")]
 pub mod inspect;
 #[cfg(feature = "kafka")]
 pub mod kafka;

@@ -1,15 +1,23 @@
 //! `hookctl inspect FILE`: turns the arguments into an [`InspectRun`], binds, and calls
-//! [`inspect::run`].
+//! `inspect::run`. Built without the `inspector` feature, it says so.
 
 use crate::cli::InspectArgs;
-use crate::cmd::{listen::bind, GlobalOptions};
-use crate::deliver::{DeliveryConfig, Target};
+use crate::cmd::GlobalOptions;
 use crate::exit::Exit;
-use crate::inspect::{self, InspectRun, InspectorConfig};
-use crate::output::diag::Diag;
-use crate::shutdown::shutdown_signal;
 
+#[cfg(not(feature = "inspector"))]
+pub fn run(_args: InspectArgs, _global: &GlobalOptions) -> anyhow::Result<Exit> {
+    anyhow::bail!(super::ui::NO_INSPECTOR)
+}
+
+#[cfg(feature = "inspector")]
 pub fn run(args: InspectArgs, _global: &GlobalOptions) -> anyhow::Result<Exit> {
+    use crate::cmd::listen::bind;
+    use crate::deliver::{DeliveryConfig, Target};
+    use crate::inspect::{self, InspectRun, InspectorConfig};
+    use crate::output::diag::Diag;
+    use crate::shutdown::shutdown_signal;
+
     let diag = Diag::stderr();
     if let Some(to) = &args.to {
         Target::parse(to)?;
@@ -30,7 +38,7 @@ pub fn run(args: InspectArgs, _global: &GlobalOptions) -> anyhow::Result<Exit> {
             timeout: args.timeout,
             ..DeliveryConfig::default()
         },
-        signing: super::listen::signing(&args.secrets),
+        signing: super::ui::signing(&args.secrets),
         source: args.file.display().to_string(),
         diag: diag.clone(),
         open: args.open,

@@ -7,15 +7,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::cli::{EncodingArg, ListenArgs, RespondArgs, SecretArgs, VerifyMode};
+use crate::cli::{ListenArgs, RespondArgs, VerifyMode};
 use crate::cmd::{verifier_from, GlobalOptions};
 use crate::deliver::{Deliverer, DeliveryConfig, Target};
 use crate::exit::Exit;
-use crate::inspect::guard::Guard;
-use crate::inspect::{Inspector, InspectorConfig, ListenObserver, Signing};
 use crate::listen::expect::Expectation;
 use crate::listen::forward::ForwardConfig;
-use crate::listen::observe::Observe;
 use crate::listen::respond::{parse_header, ResponseConfig};
 use crate::listen::{self, ListenConfig, Output, Port, VerifyConfig};
 use crate::output::diag::Diag;
@@ -23,13 +20,12 @@ use crate::output::view::{ViewChoice, ViewConfig, Width};
 use crate::output::PrettyOptions;
 use crate::route::{RouteSpec, Router, RouterConfig};
 use crate::shutdown::shutdown_signal;
-use crate::signature::{Encoding, HmacOptions, Secret};
 use crate::source::{SourceConfig, SourceUrl};
 
 pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let diag = Diag::stderr();
     let terminal = std::io::stdout().is_terminal();
-    let (mut config, inspector) = config_with_ui(
+    let (mut config, ui) = config_with_ui(
         &args,
         global,
         Box::new(std::io::stdout()),
@@ -42,7 +38,7 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     let listener = (!args.source.no_port)
         .then(|| bind(&args.host, args.port))
         .transpose()?;
-    let ui_listener = match (&inspector, args.ui.ui_port) {
+    let ui_listener = match (&ui, args.ui.ui_port) {
         (Some(_), Some(port)) => Some(bind(&args.host, port)?),
         _ => None,
     };
@@ -57,22 +53,8 @@ pub fn run(args: ListenArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
             }
             None => Port::off(),
         };
-        let ui_server = match (inspector, ui_listener) {
-            (Some(inspector), Some(ui_listener)) => {
-                ui_listener.set_nonblocking(true)?;
-                let ui_listener = tokio::net::TcpListener::from_std(ui_listener)?;
-                let addr = ui_listener.local_addr()?;
-                inspector.guard.allow(addr);
-                inspector.announce(&format!("http://{addr}"));
-                let mut closing = inspector.closing();
-                Some(tokio::spawn(crate::inspect::server::serve(
-                    ui_listener,
-                    inspector,
-                    async move {
-                        let _ = closing.wait_for(|c| *c).await;
-                    },
-                )))
-            }
+        let ui_server = match (ui, ui_listener) {
+            (Some(ui), Some(ui_listener)) => Some(super::ui::serve_own_port(ui, ui_listener)?),
             _ => None,
         };
         // A reader that goes away (`listen --json | head -1`) ends listen at once, not at the
@@ -127,7 +109,7 @@ pub fn config_with_ui(
     stdout: Box<dyn Write + Send>,
     terminal: bool,
     diag: Diag,
-) -> anyhow::Result<(ListenConfig, Option<Arc<Inspector>>)> {
+) -> anyhow::Result<(ListenConfig, Option<super::ui::Ui>)> {
     // Checked now, so a bad route fails before anything is bound; built by `connect`.
     route_specs(args)?;
     if !args.routes.route.is_empty() && args.forward.exit_on_forward_failure {
@@ -206,13 +188,8 @@ pub fn config_with_ui(
             "--ui with --no-port needs --ui-port PORT: there is no listen port to serve it on"
         );
     }
-    let inspector = inspector(args, &diag);
-    let observer = inspector.as_ref().map(|inspector| {
-        Arc::new(ListenObserver {
-            inspector: inspector.clone(),
-            same_port: args.ui.ui_port.is_none(),
-        }) as Arc<dyn Observe>
-    });
+    let ui = super::ui::inspector(args, &diag)?;
+    let observer = ui.as_ref().map(super::ui::Ui::observer);
     let config = ListenConfig {
         output,
         stdout,
@@ -236,61 +213,7 @@ pub fn config_with_ui(
         sources: source_config(args)?,
         observer,
     };
-    Ok((config, inspector))
-}
-
-/// The inspector `--ui` asks for; off loopback only with `--ui-token`.
-fn inspector(args: &ListenArgs, diag: &Diag) -> Option<Arc<Inspector>> {
-    if !args.ui.ui {
-        return None;
-    }
-    let guard = match &args.ui.ui_token {
-        Some(token) => Guard::with_token(token.clone()),
-        None if is_loopback(&args.host) => Guard::loopback(),
-        None => {
-            diag.warn(format_args!(
-                "the inspector stays off on --host {}: it serves every payload, so off loopback it needs --ui-token (or HOOKCTL_UI_TOKEN)",
-                args.host
-            ));
-            return None;
-        }
-    };
-    let source = match &args.capture {
-        Some(path) => path.display().to_string(),
-        None => "memory".to_owned(),
-    };
-    Some(Inspector::new(
-        InspectorConfig {
-            mode: "listen",
-            default_target: args.forward.forward_to.clone(),
-            delivery: DeliveryConfig {
-                timeout: args.forward.forward_timeout,
-                ..DeliveryConfig::default()
-            },
-            signing: signing(&args.verify.secrets),
-            source,
-            diag: diag.clone(),
-            open: args.ui.open,
-        },
-        guard,
-    ))
-}
-
-/// The secret the inspector re-signs edited events with, if one was given.
-pub fn signing(secrets: &SecretArgs) -> Option<Signing> {
-    let secret = secrets.secret.first()?;
-    let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
-        header: header.clone(),
-        encoding: match secrets.encoding {
-            EncodingArg::Hex => Encoding::Hex,
-            EncodingArg::Base64 => Encoding::Base64,
-        },
-        prefix: secrets.prefix.clone(),
-    });
-    Some(Signing {
-        secret: Secret::new(secret.clone()),
-        hmac,
-    })
+    Ok((config, ui))
 }
 
 /// True when `host` is a loopback address (or `localhost`).

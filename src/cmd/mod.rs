@@ -11,6 +11,7 @@ pub mod relay;
 pub mod replay;
 pub mod send;
 pub mod serve;
+pub mod ui;
 pub mod verify;
 
 use crate::cli::{DeliveryArgs, EncodingArg, SecretArgs};

@@ -44,3 +44,23 @@ fn usage_errors_exit_2() {
         .code(2)
         .stderr(predicates::str::contains("invalid value"));
 }
+
+/// Without the `inspector` feature the command line is the same, and `--ui` and `inspect` say
+/// how to get the inspector.
+#[cfg(not(feature = "inspector"))]
+#[test]
+fn without_the_feature_the_inspector_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.jsonl"), "").unwrap();
+    for args in [
+        &["listen", "--port", "0", "--ui"][..],
+        &["inspect", "c.jsonl", "--port", "0"][..],
+    ] {
+        hookctl()
+            .args(args)
+            .current_dir(dir.path())
+            .assert()
+            .code(1)
+            .stderr("hookctl: error: this hookctl was built without the web inspector; rebuild with `cargo build --features inspector`\n");
+    }
+}

@@ -12,6 +12,7 @@ mod core;
 mod delivery;
 mod design;
 mod hardening;
+#[cfg(feature = "inspector")]
 mod inspector;
 mod kafka;
 mod output;
