@@ -440,6 +440,134 @@ fn inspect_keeps_the_file_read_only_and_edits_in_memory() {
     assert!(inspect.interrupt().success());
 }
 
+/// The inspector's live feed (`api/stream`), read line by line.
+struct Feed(std::io::BufReader<TcpStream>);
+
+impl Feed {
+    fn open(addr: &str) -> Feed {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let head = format!("GET /_hookctl/api/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut feed = Feed(std::io::BufReader::new(stream));
+        let status = feed.line();
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        feed
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        self.0
+            .read_line(&mut line)
+            .expect("the feed went on within the timeout");
+        assert!(!line.is_empty(), "the feed ended");
+        line
+    }
+
+    /// The version in the next `change` event (bounded by the read timeout).
+    fn next_change(&mut self) -> u64 {
+        loop {
+            let line = self.line();
+            if let Some(version) = line.trim_end().strip_prefix("data: ") {
+                if let Ok(version) = version.parse() {
+                    return version;
+                }
+            }
+        }
+    }
+}
+
+/// `listen --source` with `--ui`: an event a provider sent to a `hookctl serve` channel shows
+/// up in the inspector with the provider's method, path, query, headers, body and signature
+/// verdict, and nothing of the relay (its token) in it.
+#[test]
+fn relayed_provider_events_show_up_in_the_inspector() {
+    use hmac::{Hmac, Mac};
+
+    use crate::source::relay::{post, Relay};
+
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("data"), 0);
+    let (channel, token) = relay.channel();
+    let secret = "relayed-github-secret";
+    let mut listen = Listen::start(&[
+        "--source", &channel, "--token", &token, "--ui", "-q", "--verify", "github", "--secret",
+        secret,
+    ]);
+    listen
+        .stderr
+        .wait_for("the subscription", |l| l.starts_with("connected to "));
+    let addr = listen.url.trim_start_matches("http://").to_owned();
+    let host = [("Host", addr.as_str())];
+    let mut feed = Feed::open(&addr);
+    let before = feed.next_change();
+
+    let body = br#"{"ref":"refs/heads/main","after":"c0ffee","pusher":{"name":"<b>x</b>"}}"#;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", "GitHub-Hookshot/044aadd"),
+        ("X-GitHub-Event", "push"),
+        ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+        ("X-Hub-Signature-256", signature.as_str()),
+    ];
+    assert_eq!(post(&channel, "/github/push?from=relay", &headers, body), 200);
+    while feed.next_change() == before {}
+
+    let (status, _, list) = request(&addr, "GET", "/_hookctl/api/events?limit=10", &host, "");
+    assert_eq!(status, 200, "{list}");
+    let list = json(&list);
+    assert_eq!(list["total"], 1, "{list}");
+    let row = &list["rows"][0];
+    assert_eq!(row["method"], "POST", "{row}");
+    assert_eq!(row["path"], "/github/push?from=relay", "{row}");
+    assert_eq!(row["type"], "push", "{row}");
+    assert_eq!(row["size"], body.len(), "{row}");
+    assert_eq!(row["status"], 200, "{row}");
+    assert_eq!(row["verified"], true, "{row}");
+
+    let key = row["key"].as_u64().unwrap();
+    let path = format!("/_hookctl/api/events/{key}");
+    let (status, _, detail) = request(&addr, "GET", &path, &host, "");
+    assert_eq!(status, 200, "{detail}");
+    assert!(!detail.contains(&token), "the relay's token leaked: {detail}");
+    let detail = json(&detail);
+    assert_eq!(detail["path"], "/github/push", "{detail}");
+    assert_eq!(detail["query"], "from=relay", "{detail}");
+    assert_eq!(detail["body"], std::str::from_utf8(body).unwrap());
+    let got: Vec<(String, String)> = detail["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_ascii_lowercase(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        assert!(
+            got.contains(&(name.clone(), value.to_owned())),
+            "{name}: {value} missing in {got:?}"
+        );
+    }
+    assert_eq!(detail["verified"]["ok"], true, "{detail}");
+    assert_eq!(detail["verified"]["scheme"], "github", "{detail}");
+    // Copy as curl replays it to this listen, on the provider's path.
+    let (_, _, curl) = request(&addr, "GET", &format!("{path}/curl"), &host, "");
+    assert!(
+        curl.contains(&format!("'http://{addr}/github/push?from=relay'")),
+        "{curl}"
+    );
+    assert!(curl.contains("x-hub-signature-256: sha256="), "{curl}");
+    assert_eq!(listen.interrupt().code(), Some(0));
+}
+
 /// The browser tests: every bullet of the issue's "Tested in a real browser" list. Skipped
 /// with a message when Chromium or Playwright is missing, except with CI=true, where that fails.
 #[test]

@@ -636,4 +636,4 @@ fn a_gap_is_reported_and_the_resume_point_moves_past_it() {
 }
 
 #[path = "source/relay.rs"]
-mod relay;
+pub mod relay;
