@@ -608,6 +608,42 @@ def a_hundred_thousand_events_stay_responsive(b):
 
 
 @test
+def relayed_provider_events_show_up_live(b):
+    """listen --source: an event a provider sends to a `hookctl serve` channel appears live."""
+    relay = subprocess.Popen([BIN, "serve", "--port", "0", "--data", str(WORK / "relay")],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env={"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"}, cwd=WORK)
+    ui = None
+    try:
+        relay_url = Lines(relay.stderr).wait_for("serve's address", lambda l: l.startswith("listening on ")).split()[2]
+        made = subprocess.run([BIN, "channel", "new", "--json", "--server", relay_url], capture_output=True,
+                              timeout=WAIT, check=True)
+        channel = json.loads(made.stdout)
+        ui = Hookctl("listen", "--port", "0", "--source", channel["url"], "--token", channel["token"], "--ui", "-q")
+        if not any(l.startswith("connected to ") for l in ui.stderr.seen):
+            ui.stderr.wait_for("the subscription", lambda l: l.startswith("connected to "))
+        page = b.page(ui.ui)
+        expect(page.locator("#live")).to_have_text("live")
+        channel_path = "/" + channel["url"].removeprefix("http://").split("/", 1)[1]
+        status = post(relay_url, channel_path + "/github/push?from=relay", b'{"ref":"refs/heads/main"}',
+                      [("Content-Type", "application/json"), ("X-GitHub-Event", "push"),
+                       ("X-GitHub-Delivery", "72d3162e-relayed")])
+        assert status == 200, status
+        expect(rows(page)).to_have_count(1)
+        expect(page.locator("#rows .row.sel")).to_contain_text("push")
+        expect(page.locator("#detail h2")).to_contain_text("/github/push?from=relay")
+        expect(page.locator("#detail")).to_contain_text("72d3162e-relayed")
+        expect(page.locator("#detail")).not_to_contain_text(channel["token"])
+        assert page.dialogs == [] and page.foreign == [], (page.dialogs, page.foreign)
+        shot(page, "relayed")
+    finally:
+        if ui:
+            ui.stop()
+        relay.terminate()
+        relay.wait(timeout=WAIT)
+
+
+@test
 def dark_theme_follows_the_system(b):
     ui = Hookctl("listen", "--port", "0", "--ui", "-q")
     try:
