@@ -87,13 +87,8 @@ mod with_inspector {
         let inspector = ui.inspector;
         inspector.guard.allow(addr);
         inspector.announce(&format!("http://{addr}"));
-        let mut closing = inspector.closing();
         Ok(tokio::spawn(crate::inspect::server::serve(
-            listener,
-            inspector,
-            async move {
-                let _ = closing.wait_for(|c| *c).await;
-            },
+            listener, inspector,
         )))
     }
 

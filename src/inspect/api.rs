@@ -92,18 +92,16 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
             let offset = params.number("offset").unwrap_or(0);
             let limit = params.number("limit").unwrap_or(100).min(MAX_WINDOW);
             let q = params.get("q").unwrap_or_default();
-            let answer = blocking(move || {
+            blocking(Box::new(move || {
                 let window = match store.window(&q, offset, limit)? {
                     Ok(w) => w,
-                    Err(e) => {
-                        return Ok((StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })))
-                    }
+                    Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e.to_string())),
                 };
                 let (dropped, limits) = store.memory_state();
                 let rows: Vec<Value> = window.rows.iter().map(|(k, i)| view::row(*k, i)).collect();
-                Ok((
+                Ok(json_response(
                     StatusCode::OK,
-                    json!({
+                    &json!({
                         "total": window.total,
                         "matched": window.matched,
                         "offset": offset,
@@ -111,12 +109,8 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
                         "memory": { "dropped": dropped, "limit": limits.events },
                     }),
                 ))
-            })
-            .await;
-            match answer {
-                Ok((status, value)) => json_response(status, &value),
-                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
-            }
+            }))
+            .await
         }
         (&Method::GET, route) if route.starts_with("api/events/") => {
             event_route(inspector, &route["api/events/".len()..], &params).await
@@ -177,40 +171,42 @@ async fn event_route(inspector: &Arc<Inspector>, route: &str, params: &Params) -
     let Some(store) = inspector.store().cloned() else {
         return not_ready();
     };
-    let item = match blocking(move || store.get(key)).await {
-        Ok(item) => item,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
-    let event = match item {
-        Some(Item::Event(e)) => e,
-        Some(Item::Invalid { line, why }) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("line {line}: {why}"),
-            )
+    let inspector = inspector.clone();
+    let url = params.get("url").filter(|u| !u.is_empty());
+    blocking(Box::new(move || {
+        let event = match store.get(key)? {
+            Some(Item::Event(e)) => e,
+            Some(Item::Invalid { line, why }) => {
+                return Ok(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("line {line}: {why}"),
+                ))
+            }
+            Some(Item::Other { line }) => {
+                return Ok(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("line {line} is not an event"),
+                ))
+            }
+            None => return Ok(error(StatusCode::NOT_FOUND, "that event is no longer kept")),
+        };
+        if curl_wanted {
+            let base = url
+                .or_else(|| inspector.receiver().map(str::to_owned))
+                .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
+            return Ok(respond(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                Bytes::from(curl::render(&event, &base)),
+            ));
         }
-        Some(Item::Other { line }) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("line {line} is not an event"),
-            )
-        }
-        None => return error(StatusCode::NOT_FOUND, "that event is no longer kept"),
-    };
-    if curl_wanted {
-        let base = params
-            .get("url")
-            .filter(|u| !u.is_empty())
-            .or_else(|| inspector.receiver().map(str::to_owned))
-            .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
-        return respond(
+        let answer = store.answer(&event.id);
+        Ok(json_response(
             StatusCode::OK,
-            "text/plain; charset=utf-8",
-            Bytes::from(curl::render(&event, &base)),
-        );
-    }
-    let answer = inspector.store().and_then(|s| s.answer(&event.id));
-    json_response(StatusCode::OK, &view::detail(key, &event, answer))
+            &view::detail(key, &event, answer),
+        ))
+    }))
+    .await
 }
 
 /// `api/export`: HAR 1.2 or JSONL, of the chosen keys or of everything matching `q`.
@@ -237,12 +233,12 @@ async fn export(inspector: &Arc<Inspector>, params: &Params) -> Response<Body> {
         .receiver()
         .unwrap_or("http://127.0.0.1:3000")
         .to_owned();
-    let built = blocking(move || {
+    blocking(Box::new(move || {
         let keys = match keys {
             Some(keys) => keys,
             None => match store.matching(&q)? {
                 Ok(keys) => keys,
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e.to_string())),
             },
         };
         let mut har = har::Export::new();
@@ -256,36 +252,38 @@ async fn export(inspector: &Arc<Inspector>, params: &Params) -> Response<Body> {
                 }
             }
         }
-        Ok(Ok(if har_wanted { har.finish() } else { jsonl }))
-    })
-    .await;
-    let bytes = match built {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(why)) => return error(StatusCode::BAD_REQUEST, &why),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
-    let (content_type, name) = if har_wanted {
-        ("application/json", "hookctl.har")
-    } else {
-        ("application/x-ndjson", "hookctl.jsonl")
-    };
-    let mut response = respond(StatusCode::OK, content_type, Bytes::from(bytes));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_DISPOSITION, value);
-    }
-    response
+        let (bytes, content_type, name) = if har_wanted {
+            (har.finish(), "application/json", "hookctl.har")
+        } else {
+            (jsonl, "application/x-ndjson", "hookctl.jsonl")
+        };
+        let mut response = respond(StatusCode::OK, content_type, Bytes::from(bytes));
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    }))
+    .await
 }
 
-/// Runs store work off the receiver's thread: a filter over a large file takes a while.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> Result<T, String> {
+/// Store work, run off the receiver's thread by [`blocking`].
+type Work = Box<dyn FnOnce() -> std::io::Result<Response<Body>> + Send>;
+
+/// Runs store work off the receiver's thread: a filter over a large file takes a while. One
+/// boxed closure type, so there is one blocking task in the binary, not one per route.
+async fn blocking(work: Work) -> Response<Body> {
     match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(format!("cannot read the events: {e}")),
-        Err(e) => Err(format!("the inspector failed: {e}")),
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot read the events: {e}"),
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("the inspector failed: {e}"),
+        ),
     }
 }
 

@@ -263,7 +263,7 @@ pub async fn run(
         stop.await;
         closer.close();
     };
-    server::serve(listener, inspector, stop).await;
+    tokio::join!(server::serve(listener, inspector), stop);
     Ok(())
 }
 

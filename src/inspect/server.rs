@@ -1,9 +1,9 @@
 //! The inspector on a port of its own (`listen --ui-port`, `hookctl inspect`): the page and
 //! its API under `/_hookctl/`, `/` redirecting there. At most [`MAX_CONNECTIONS`] at once,
-//! a header timeout, and a graceful stop.
+//! a header timeout, and a graceful stop when the inspector closes. Not generic, so hyper's
+//! connection code is built once for both callers.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,14 +25,14 @@ pub const MAX_CONNECTIONS: usize = 64;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves the inspector on `listener` until `stop` completes.
-pub async fn serve(
-    listener: TcpListener,
-    inspector: Arc<Inspector>,
-    stop: impl Future<Output = ()>,
-) {
+/// Serves the inspector on `listener` until it closes ([`Inspector::close`]).
+pub async fn serve(listener: TcpListener, inspector: Arc<Inspector>) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut closing = inspector.closing();
+    let stop = async move {
+        let _ = closing.wait_for(|c| *c).await;
+    };
     tokio::pin!(stop);
     loop {
         let permit = tokio::select! {

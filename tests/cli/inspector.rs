@@ -514,7 +514,10 @@ fn relayed_provider_events_show_up_in_the_inspector() {
         ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
         ("X-Hub-Signature-256", signature.as_str()),
     ];
-    assert_eq!(post(&channel, "/github/push?from=relay", &headers, body), 200);
+    assert_eq!(
+        post(&channel, "/github/push?from=relay", &headers, body),
+        200
+    );
     while feed.next_change() == before {}
 
     let (status, _, list) = request(&addr, "GET", "/_hookctl/api/events?limit=10", &host, "");
@@ -533,7 +536,10 @@ fn relayed_provider_events_show_up_in_the_inspector() {
     let path = format!("/_hookctl/api/events/{key}");
     let (status, _, detail) = request(&addr, "GET", &path, &host, "");
     assert_eq!(status, 200, "{detail}");
-    assert!(!detail.contains(&token), "the relay's token leaked: {detail}");
+    assert!(
+        !detail.contains(&token),
+        "the relay's token leaked: {detail}"
+    );
     let detail = json(&detail);
     assert_eq!(detail["path"], "/github/push", "{detail}");
     assert_eq!(detail["query"], "from=relay", "{detail}");
