@@ -21,7 +21,8 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::guard::{Access, SECURITY_HEADERS};
 use super::resend::{BadRequest, ReplayRequest, ResendRequest};
@@ -98,16 +99,18 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
                     Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e.to_string())),
                 };
                 let (dropped, limits) = store.memory_state();
-                let rows: Vec<Value> = window.rows.iter().map(|(k, i)| view::row(*k, i)).collect();
                 Ok(json_response(
                     StatusCode::OK,
-                    &json!({
-                        "total": window.total,
-                        "matched": window.matched,
-                        "offset": offset,
-                        "rows": rows,
-                        "memory": { "dropped": dropped, "limit": limits.events },
-                    }),
+                    &Listing {
+                        total: window.total,
+                        matched: window.matched,
+                        offset,
+                        rows: window.rows.iter().map(|(k, i)| view::row(*k, i)).collect(),
+                        memory: Memory {
+                            dropped,
+                            limit: limits.events,
+                        },
+                    },
                 ))
             }))
             .await
@@ -117,14 +120,20 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
         }
         (&Method::GET, "api/export") => export(inspector, &params).await,
         (&Method::POST, "api/replay") => {
-            let request: ReplayRequest = match read_json(body).await {
+            let request = match read_json(body)
+                .await
+                .and_then(|v| request(ReplayRequest::from_json(&v)))
+            {
                 Ok(r) => r,
                 Err(e) => return e,
             };
             outcome(inspector.replay(request).await)
         }
         (&Method::POST, "api/resend") => {
-            let request: ResendRequest = match read_json(body).await {
+            let request = match read_json(body)
+                .await
+                .and_then(|v| request(ResendRequest::from_json(&v)))
+            {
                 Ok(r) => r,
                 Err(e) => return e,
             };
@@ -134,8 +143,39 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
     }
 }
 
+/// What the page needs to start (`api/session`).
+#[derive(Serialize)]
+struct Session<'a> {
+    token: Option<&'a str>,
+    mode: &'a str,
+    source: &'a str,
+    file: bool,
+    memory_limit: usize,
+    receiver: Option<&'a str>,
+    default_target: Option<String>,
+    can_sign: bool,
+    schemes: Vec<&'static str>,
+    version: &'static str,
+}
+
+/// A window of rows (`api/events`).
+#[derive(Serialize)]
+struct Listing<'a> {
+    total: usize,
+    matched: usize,
+    offset: usize,
+    rows: Vec<view::Row<'a>>,
+    memory: Memory,
+}
+
+#[derive(Serialize)]
+struct Memory {
+    dropped: u64,
+    limit: usize,
+}
+
 /// What the page needs to start.
-fn session(inspector: &Inspector) -> Value {
+fn session(inspector: &Inspector) -> Session<'_> {
     let mut schemes: Vec<&str> = Scheme::NAMES.to_vec();
     let signing = inspector.config.signing.as_ref();
     if signing.is_none_or(|s| s.hmac.is_none()) {
@@ -145,18 +185,26 @@ fn session(inspector: &Inspector) -> Value {
         Some(store) => (store.memory_state().1.events, store.has_file()),
         None => (0, false),
     };
-    json!({
-        "token": inspector.guard.served_token(),
-        "mode": inspector.config.mode,
-        "source": inspector.config.source,
-        "file": has_file,
-        "memory_limit": memory_limit,
-        "receiver": inspector.receiver(),
-        "default_target": inspector.config.default_target.as_deref().map(crate::deliver::redact_url),
-        "can_sign": signing.is_some(),
-        "schemes": if signing.is_some() { schemes } else { Vec::new() },
-        "version": env!("CARGO_PKG_VERSION"),
-    })
+    Session {
+        token: inspector.guard.served_token(),
+        mode: inspector.config.mode,
+        source: &inspector.config.source,
+        file: has_file,
+        memory_limit,
+        receiver: inspector.receiver(),
+        default_target: inspector
+            .config
+            .default_target
+            .as_deref()
+            .map(crate::deliver::redact_url),
+        can_sign: signing.is_some(),
+        schemes: if signing.is_some() {
+            schemes
+        } else {
+            Vec::new()
+        },
+        version: env!("CARGO_PKG_VERSION"),
+    }
 }
 
 /// `api/events/KEY` and `api/events/KEY/curl`.
@@ -287,7 +335,9 @@ async fn blocking(work: Work) -> Response<Body> {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Incoming) -> Result<T, Response<Body>> {
+/// The request body as JSON (read into a `Value`, which the binary parses elsewhere too, so
+/// no deserializer is built per request type).
+async fn read_json(body: Incoming) -> Result<Value, Response<Body>> {
     let bytes = match Limited::new(body, MAX_REQUEST).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
@@ -301,7 +351,11 @@ async fn read_json<T: serde::de::DeserializeOwned>(body: Incoming) -> Result<T, 
         .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid request: {e}")))
 }
 
-fn outcome(result: anyhow::Result<Value>) -> Response<Body> {
+fn request<T>(parsed: Result<T, String>) -> Result<T, Response<Body>> {
+    parsed.map_err(|why| error(StatusCode::BAD_REQUEST, &format!("invalid request: {why}")))
+}
+
+fn outcome<T: Serialize>(result: anyhow::Result<T>) -> Response<Body> {
     match result {
         Ok(value) => json_response(StatusCode::OK, &value),
         Err(e) if e.is::<BadRequest>() => error(StatusCode::BAD_REQUEST, &e.to_string()),
@@ -316,12 +370,20 @@ fn not_ready() -> Response<Body> {
     )
 }
 
-fn error(status: StatusCode, why: &str) -> Response<Body> {
-    json_response(status, &json!({ "error": why }))
+/// `{"error": why}`.
+#[derive(Serialize)]
+struct Failure<'a> {
+    error: &'a str,
 }
 
-fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    respond(status, "application/json", Bytes::from(value.to_string()))
+fn error(status: StatusCode, why: &str) -> Response<Body> {
+    json_response(status, &Failure { error: why })
+}
+
+fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    // Serialising into a Vec cannot fail for these types.
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    respond(status, "application/json", Bytes::from(bytes))
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {

@@ -7,11 +7,11 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::store::{Item, Key};
-use super::view::body_json;
+use super::view::BodyView;
 use super::Inspector;
 use crate::deliver::{redact_url, Deliverer, Outcome, Target};
 use crate::event::{Event, Headers};
@@ -23,31 +23,113 @@ use crate::signature::Scheme;
 pub const MAX_REPLAY: usize = 1_000;
 
 /// `POST api/replay`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct ReplayRequest {
     pub keys: Vec<Key>,
-    #[serde(default)]
     pub url: Option<String>,
 }
 
 /// `POST api/resend`: the edited request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct ResendRequest {
     /// The event it was edited from.
     pub of: Key,
-    #[serde(default)]
     pub url: Option<String>,
     pub method: String,
     /// The path with its query string.
     pub path: String,
     pub headers: Vec<(String, String)>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub body_base64: Option<String>,
     /// Re-sign with this scheme.
-    #[serde(default)]
     pub sign: Option<String>,
+}
+
+// Read from the request's JSON by hand: a derived deserializer per request type would add
+// more to the binary than these few fields need.
+
+impl ReplayRequest {
+    /// `{"keys": [KEY, ...], "url": URL?}`.
+    pub fn from_json(v: &Value) -> Result<ReplayRequest, String> {
+        let keys = required(v, "keys")?
+            .as_array()
+            .ok_or("`keys` must be an array of event keys")?
+            .iter()
+            .map(|k| k.as_u64().ok_or("`keys` must be an array of event keys"))
+            .collect::<Result<_, _>>()?;
+        Ok(ReplayRequest {
+            keys,
+            url: optional(v, "url")?,
+        })
+    }
+}
+
+impl ResendRequest {
+    /// `{"of": KEY, "method", "path", "headers": [[NAME, VALUE], ...], "body" or
+    /// "body_base64", "url"?, "sign"?}`.
+    pub fn from_json(v: &Value) -> Result<ResendRequest, String> {
+        let headers = required(v, "headers")?
+            .as_array()
+            .ok_or("`headers` must be an array of [name, value] pairs")?
+            .iter()
+            .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                Some([Value::String(name), Value::String(value)]) => {
+                    Ok((name.clone(), value.clone()))
+                }
+                _ => Err("`headers` must be an array of [name, value] pairs"),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ResendRequest {
+            of: required(v, "of")?
+                .as_u64()
+                .ok_or("`of` must be an event key")?,
+            url: optional(v, "url")?,
+            method: string(v, "method")?,
+            path: string(v, "path")?,
+            headers,
+            body: optional(v, "body")?,
+            body_base64: optional(v, "body_base64")?,
+            sign: optional(v, "sign")?,
+        })
+    }
+}
+
+fn required<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
+    v.get(name).ok_or_else(|| format!("missing field `{name}`"))
+}
+
+fn string(v: &Value, name: &str) -> Result<String, String> {
+    optional(v, name)?.ok_or_else(|| format!("missing field `{name}`"))
+}
+
+fn optional(v: &Value, name: &str) -> Result<Option<String>, String> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{name}` must be a string")),
+    }
+}
+
+/// What one replay or resend did, as the page shows it.
+#[derive(Serialize)]
+pub struct Sent {
+    url: String,
+    status: Option<u16>,
+    latency_ms: f64,
+    attempts: u32,
+    error: Option<String>,
+    content_type: Option<String>,
+    answer: BodyView<'static>,
+    /// The event sent (replay), or the edited event recorded in memory (resend; `null` when
+    /// it went to the capture file).
+    key: Option<Key>,
+}
+
+/// `POST api/replay`'s answer: where, and one result per event.
+#[derive(Serialize)]
+pub struct Replayed {
+    url: String,
+    results: Vec<Sent>,
 }
 
 /// A request the page sent that cannot be carried out (400), said in the answer.
@@ -87,7 +169,7 @@ impl Inspector {
     }
 
     /// Sends each event again as it was captured; one result per event, in order.
-    pub async fn replay(&self, request: ReplayRequest) -> anyhow::Result<Value> {
+    pub async fn replay(&self, request: ReplayRequest) -> anyhow::Result<Replayed> {
         if request.keys.is_empty() || request.keys.len() > MAX_REPLAY {
             return Err(bad(format!("replay 1 to {MAX_REPLAY} events at a time")));
         }
@@ -96,15 +178,17 @@ impl Inspector {
         for key in request.keys {
             let event = self.event(key)?;
             let outcome = deliverer.deliver(&event).await;
-            let mut result = outcome_json(&deliverer.target().url_for(&event), &outcome);
-            result["key"] = json!(key);
-            results.push(result);
+            results.push(sent(
+                &deliverer.target().url_for(&event),
+                &outcome,
+                Some(key),
+            ));
         }
-        Ok(json!({ "url": url, "results": results }))
+        Ok(Replayed { url, results })
     }
 
     /// Builds the edited event, signs it if asked, sends it and records it.
-    pub async fn resend(&self, request: ResendRequest) -> anyhow::Result<Value> {
+    pub async fn resend(&self, request: ResendRequest) -> anyhow::Result<Sent> {
         let original = self.event(request.of)?;
         let (deliverer, url) = self.deliverer(request.url.as_deref())?;
         let method = request.method.trim().to_ascii_uppercase();
@@ -155,21 +239,76 @@ impl Inspector {
         let sent_to = deliverer.target().url_for(&event);
         event.notes.forward = Some(note(&url, &outcome));
         let key = self.record(event).await?;
-        let mut result = outcome_json(&sent_to, &outcome);
-        result["key"] = json!(key);
-        Ok(result)
+        Ok(sent(&sent_to, &outcome, key))
     }
 }
 
 /// What the page shows about one delivery.
-fn outcome_json(url: &str, outcome: &Outcome) -> Value {
-    json!({
-        "url": redact_url(url),
-        "status": outcome.status,
-        "latency_ms": (outcome.latency.as_secs_f64() * 10_000.0).round() / 10.0,
-        "attempts": outcome.attempts,
-        "error": outcome.error.as_ref().map(ToString::to_string),
-        "content_type": outcome.content_type,
-        "answer": body_json(&outcome.body[..outcome.body.len().min(256 << 10)]),
-    })
+fn sent(url: &str, outcome: &Outcome, key: Option<Key>) -> Sent {
+    let answer = &outcome.body[..outcome.body.len().min(256 << 10)];
+    Sent {
+        url: redact_url(url),
+        status: outcome.status,
+        latency_ms: (outcome.latency.as_secs_f64() * 10_000.0).round() / 10.0,
+        attempts: outcome.attempts,
+        error: outcome.error.as_ref().map(ToString::to_string),
+        content_type: outcome.content_type.clone(),
+        answer: BodyView::of(answer).into_owned(),
+        key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn requests_read_their_fields_and_say_what_is_wrong() {
+        let replay = ReplayRequest::from_json(&json!({ "keys": [1, 2], "url": null })).unwrap();
+        assert_eq!((replay.keys, replay.url), (vec![1, 2], None));
+        let resend = ResendRequest::from_json(&json!({
+            "of": 7, "method": "PUT", "path": "/a?b", "headers": [["x-a", "1"]],
+            "body": "hi", "sign": "github", "url": "http://127.0.0.1:9/",
+        }))
+        .unwrap();
+        assert_eq!(resend.of, 7);
+        assert_eq!(
+            (resend.method.as_str(), resend.path.as_str()),
+            ("PUT", "/a?b")
+        );
+        assert_eq!(resend.headers, [("x-a".to_owned(), "1".to_owned())]);
+        assert_eq!(resend.body.as_deref(), Some("hi"));
+        assert_eq!(resend.body_base64, None);
+        assert_eq!(resend.sign.as_deref(), Some("github"));
+        for (request, why) in [
+            (json!({}), "missing field `keys`"),
+            (
+                json!({ "keys": [-1] }),
+                "`keys` must be an array of event keys",
+            ),
+            (
+                json!({ "keys": 1 }),
+                "`keys` must be an array of event keys",
+            ),
+            (json!({ "keys": [], "url": 5 }), "`url` must be a string"),
+        ] {
+            assert_eq!(ReplayRequest::from_json(&request).unwrap_err(), why);
+        }
+        let edit = |patch: Value| {
+            let mut request = json!({ "of": 1, "method": "POST", "path": "/", "headers": [] });
+            for (k, v) in patch.as_object().unwrap() {
+                request[k] = v.clone();
+            }
+            ResendRequest::from_json(&request).map(|_| ()).unwrap_err()
+        };
+        assert_eq!(edit(json!({ "of": "1" })), "`of` must be an event key");
+        assert_eq!(edit(json!({ "method": null })), "missing field `method`");
+        assert_eq!(
+            edit(json!({ "headers": [["a"]] })),
+            "`headers` must be an array of [name, value] pairs"
+        );
+        assert_eq!(edit(json!({ "body": 1 })), "`body` must be a string");
+    }
 }

@@ -4,10 +4,13 @@
 //! connection code is built once for both callers.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::{Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::server::conn::http1;
@@ -18,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::{api, Inspector, PREFIX};
-use crate::listen::server::Body;
+use crate::listen::server::{Body, Reserved as _};
 
 /// Connections served at once; more wait for a slot.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -30,6 +33,7 @@ pub async fn serve(listener: TcpListener, inspector: Arc<Inspector>) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut closing = inspector.closing();
+    let api = Arc::new(api::Api(inspector));
     let stop = async move {
         let _ = closing.wait_for(|c| *c).await;
     };
@@ -52,23 +56,19 @@ pub async fn serve(listener: TcpListener, inspector: Arc<Inspector>) {
             },
             _ = &mut stop => break,
         };
-        let inspector = inspector.clone();
+        let api = api.clone();
+        // The answer is the same boxed future listen's port gets ([`api::Api`]), so hyper's
+        // connection holds a box, not the whole API's state machine.
         let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let inspector = inspector.clone();
-            async move {
-                let response = if req.uri().path().starts_with(PREFIX) {
-                    api::handle(&inspector, req).await
-                } else if req.uri().path() == "/" {
-                    redirect()
-                } else {
-                    let mut r = Response::new(Either::Left(Full::new(Bytes::from_static(
-                        b"not found: the inspector is at /_hookctl/\n",
-                    ))));
-                    *r.status_mut() = StatusCode::NOT_FOUND;
-                    r
-                };
-                Ok::<_, Infallible>(response)
-            }
+            let path = req.uri().path();
+            let answer: Answer = if path.starts_with(PREFIX) {
+                api.serve(req)
+            } else if path == "/" {
+                Box::pin(std::future::ready(redirect()))
+            } else {
+                Box::pin(std::future::ready(not_found()))
+            };
+            answer.map(Ok::<_, Infallible>)
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -82,6 +82,16 @@ pub async fn serve(listener: TcpListener, inspector: Arc<Inspector>) {
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+type Answer = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+fn not_found() -> Response<Body> {
+    let mut r = Response::new(Either::Left(Full::new(Bytes::from_static(
+        b"not found: the inspector is at /_hookctl/\n",
+    ))));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
 }
 
 fn redirect() -> Response<Body> {

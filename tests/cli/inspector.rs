@@ -206,6 +206,31 @@ fn replaying_needs_the_token_the_page_origin_and_this_host() {
         (status, json(&body)["error"].as_str().unwrap()),
         (400, "no target: type the URL to send to")
     );
+    for (route, body, why) in [
+        (
+            "replay",
+            r#"{"url":"x"}"#,
+            "invalid request: missing field `keys`",
+        ),
+        (
+            "resend",
+            r#"{"of":"1"}"#,
+            "invalid request: missing field `headers`",
+        ),
+        (
+            "replay",
+            "{",
+            "invalid request: EOF while parsing an object at line 1 column 1",
+        ),
+    ] {
+        let path = format!("/_hookctl/api/{route}");
+        let (status, _, answer) = request(&addr, "POST", &path, &good, body);
+        assert_eq!(
+            (status, json(&answer)["error"].as_str().unwrap()),
+            (400, why),
+            "{body}"
+        );
+    }
     assert_eq!(listen.interrupt().code(), Some(0));
 }
 
