@@ -120,22 +120,24 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
         }
         (&Method::GET, "api/export") => export(inspector, &params).await,
         (&Method::POST, "api/replay") => {
-            let request = match read_json(body)
-                .await
-                .and_then(|v| request(ReplayRequest::from_json(&v)))
-            {
-                Ok(r) => r,
+            let request = match read_json(body).await {
+                Ok(v) => ReplayRequest::from_json(&v),
                 Err(e) => return e,
+            };
+            let request = match request {
+                Ok(r) => r,
+                Err(why) => return invalid(&why),
             };
             outcome(inspector.replay(request).await)
         }
         (&Method::POST, "api/resend") => {
-            let request = match read_json(body)
-                .await
-                .and_then(|v| request(ResendRequest::from_json(&v)))
-            {
-                Ok(r) => r,
+            let request = match read_json(body).await {
+                Ok(v) => ResendRequest::from_json(&v),
                 Err(e) => return e,
+            };
+            let request = match request {
+                Ok(r) => r,
+                Err(why) => return invalid(&why),
             };
             outcome(inspector.resend(request).await)
         }
@@ -347,12 +349,11 @@ async fn read_json(body: Incoming) -> Result<Value, Response<Body>> {
             ))
         }
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid request: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| invalid(&e.to_string()))
 }
 
-fn request<T>(parsed: Result<T, String>) -> Result<T, Response<Body>> {
-    parsed.map_err(|why| error(StatusCode::BAD_REQUEST, &format!("invalid request: {why}")))
+fn invalid(why: &str) -> Response<Body> {
+    error(StatusCode::BAD_REQUEST, &format!("invalid request: {why}"))
 }
 
 fn outcome<T: Serialize>(result: anyhow::Result<T>) -> Response<Body> {
