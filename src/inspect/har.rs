@@ -6,10 +6,12 @@
 //! written as base64 in `postData.text` with `"_encoding": "base64"` (a custom field, as HAR
 //! allows), and read back the same way.
 
+use std::borrow::Cow;
 use std::time::UNIX_EPOCH;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::event::{Event, Headers};
@@ -52,14 +54,100 @@ impl Export {
     }
 }
 
-fn entry(e: &Event, base: &str) -> Value {
+/// One HAR entry, serialised straight from these structs (no `Value` maps).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry<'a> {
+    started_date_time: String,
+    time: u8,
+    request: HarRequest<'a>,
+    response: HarResponse,
+    cache: Empty,
+    timings: Timings,
+    #[serde(rename = "_hookctl")]
+    hookctl: Extra<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HarRequest<'a> {
+    method: &'a str,
+    url: String,
+    http_version: &'static str,
+    cookies: [u8; 0],
+    headers: Vec<Pair<'a>>,
+    query_string: Vec<Pair<'a>>,
+    headers_size: i8,
+    body_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_data: Option<PostData<'a>>,
+}
+
+#[derive(Serialize)]
+struct Pair<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PostData<'a> {
+    mime_type: &'a str,
+    params: [u8; 0],
+    text: Cow<'a, str>,
+    #[serde(rename = "_encoding", skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HarResponse {
+    status: u16,
+    status_text: &'static str,
+    http_version: &'static str,
+    cookies: [u8; 0],
+    headers: [u8; 0],
+    content: Content,
+    #[serde(rename = "redirectURL")]
+    redirect_url: &'static str,
+    headers_size: i8,
+    body_size: i8,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    size: u8,
+    mime_type: &'static str,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct Timings {
+    send: u8,
+    wait: u8,
+    receive: u8,
+}
+
+#[derive(Serialize)]
+struct Extra<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    event_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited_from: Option<&'a str>,
+}
+
+fn entry<'a>(e: &'a Event, base: &str) -> Entry<'a> {
     let url = format!("{}{}", base.trim_end_matches('/'), e.path_and_query());
-    let headers: Vec<Value> = e
+    let headers = e
         .headers
         .iter()
-        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .map(|(name, value)| Pair { name, value })
         .collect();
-    let query: Vec<Value> = e
+    let query_string = e
         .query
         .as_deref()
         .unwrap_or_default()
@@ -67,58 +155,70 @@ fn entry(e: &Event, base: &str) -> Value {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            json!({ "name": name, "value": value })
+            Pair { name, value }
         })
         .collect();
-    let mime = e
+    let mime_type = e
         .header("content-type")
         .unwrap_or("application/octet-stream");
-    let mut request = json!({
-        "method": e.method,
-        "url": url,
-        "httpVersion": "HTTP/1.1",
-        "cookies": [],
-        "headers": headers,
-        "queryString": query,
-        "headersSize": -1,
-        "bodySize": e.body.len(),
-    });
-    if !e.body.is_empty() || e.method != "GET" {
-        let post = match e.body_text() {
-            Some(text) => json!({ "mimeType": mime, "params": [], "text": text }),
-            None => json!({
-                "mimeType": mime,
-                "params": [],
-                "text": base64::engine::general_purpose::STANDARD.encode(&e.body),
-                "_encoding": "base64",
-            }),
-        };
-        request["postData"] = post;
-    }
-    let status = e.notes.status.unwrap_or(0);
-    let mut entry = json!({
-        "startedDateTime": e.received_at_rfc3339(),
-        "time": 0,
-        "request": request,
-        "response": {
-            "status": status,
-            "statusText": http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or(""),
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": [],
-            "content": { "size": 0, "mimeType": "" },
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
+    let post_data = (!e.body.is_empty() || e.method != "GET").then(|| match e.body_text() {
+        Some(text) => PostData {
+            mime_type,
+            params: [],
+            text: Cow::Borrowed(text),
+            encoding: None,
         },
-        "cache": {},
-        "timings": { "send": 0, "wait": 0, "receive": 0 },
-        "_hookctl": { "id": e.id, "type": e.event_type },
+        None => PostData {
+            mime_type,
+            params: [],
+            text: Cow::Owned(base64::engine::general_purpose::STANDARD.encode(&e.body)),
+            encoding: Some("base64"),
+        },
     });
-    if let Some(from) = &e.notes.edited_from {
-        entry["_hookctl"]["edited_from"] = json!(from);
+    let status = e.notes.status.unwrap_or(0);
+    Entry {
+        started_date_time: e.received_at_rfc3339(),
+        time: 0,
+        request: HarRequest {
+            method: &e.method,
+            url,
+            http_version: "HTTP/1.1",
+            cookies: [],
+            headers,
+            query_string,
+            headers_size: -1,
+            body_size: e.body.len(),
+            post_data,
+        },
+        response: HarResponse {
+            status,
+            status_text: http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or(""),
+            http_version: "HTTP/1.1",
+            cookies: [],
+            headers: [],
+            content: Content {
+                size: 0,
+                mime_type: "",
+            },
+            redirect_url: "",
+            headers_size: -1,
+            body_size: -1,
+        },
+        cache: Empty {},
+        timings: Timings {
+            send: 0,
+            wait: 0,
+            receive: 0,
+        },
+        hookctl: Extra {
+            id: &e.id,
+            event_type: e.event_type.as_deref(),
+            edited_from: e.notes.edited_from.as_deref(),
+        },
     }
-    entry
 }
 
 /// Why a HAR file cannot be read; each reads well after `FILE: `.
