@@ -329,3 +329,24 @@ fn an_unknown_shell_is_a_usage_error() {
             "unknown shell `tcsh`, expected one of `bash`, `elvish`, `fish`, `powershell`, `zsh`",
         ));
 }
+
+#[test]
+#[cfg(unix)]
+fn a_word_that_is_not_utf8_does_not_stop_completion() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = project();
+    let out = hookctl()
+        .current_dir(dir.path())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "4")
+        .arg("--")
+        .args(["hookctl", "send", "--samples"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .arg("github:pi")
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "github:ping");
+}

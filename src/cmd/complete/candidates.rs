@@ -110,7 +110,11 @@ fn catalogue(words: &[String]) -> Catalogue {
 /// The words of the line being completed: a completion request runs as
 /// `hookctl -- hookctl WORDS...`.
 fn completed_words() -> Vec<String> {
-    std::env::args().skip_while(|a| a != "--").skip(1).collect()
+    std::env::args_os()
+        .skip_while(|a| a != "--")
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// `hookctl send --list --names`, with the flags of `words` that choose the samples folder
