@@ -13,7 +13,7 @@ _clap_complete_hookctl() {
     for (( i = 0; i <= COMP_CWORD; i++ )); do
         gap=false
         while (( pos < COMP_POINT )) && [[ ${COMP_LINE:pos:1} == [[:space:]] ]]; do
-            (( pos++ ))
+            pos=$(( pos + 1 ))
             gap=true
         done
         word=${COMP_WORDS[i]}
@@ -23,12 +23,12 @@ _clap_complete_hookctl() {
             joined=false
             break
         fi
-        (( pos += ${#word} ))
+        pos=$(( pos + ${#word} ))
         if (( n > 0 )) && [[ $gap == false ]] && [[ $word == [=:]* || ${words[n-1]} == *[=:] ]]; then
             words[n-1]+=$word
         else
             words[n]=$word
-            (( n++ ))
+            n=$(( n + 1 ))
         fi
     done
     # Bash replaces only the piece after the last break ($2): each answer is given without
