@@ -138,6 +138,7 @@ pub async fn run(
         fsync: config.fsync,
         cache: CacheBudget::new(CACHE_BUDGET),
         diag: log.diag.clone(),
+        sparse: false,
     });
     let channels = Arc::new(Channels::open(&config.data, settings, config.max_channels)?);
     let (stopping, stop_rx) = watch::channel(false);
