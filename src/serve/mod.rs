@@ -10,6 +10,7 @@ pub mod ids;
 pub mod lean;
 pub mod log;
 pub mod logs;
+pub mod membership;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
