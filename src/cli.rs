@@ -797,6 +797,7 @@ fn parse_stall_timeout(s: &str) -> Result<Duration, UnitError> {
 #[command(after_help = "Examples:
   hookctl serve --data /var/lib/hookctl
   hookctl serve --host 0.0.0.0 --port 443 --data ./relay --tls-cert cert.pem --tls-key key.pem
+  hookctl serve --host 0.0.0.0 --data ./relay --broker amqp://hookctl:PASS@mq.internal:5672/relay
   hookctl channel new --server https://relay.example.com")]
 pub struct ServeArgs {
     /// Address to bind. Use 0.0.0.0 to serve providers on the internet.
@@ -890,6 +891,32 @@ pub struct ServeArgs {
         help_heading = "Operations"
     )]
     pub log_format: LogFormatArg,
+    /// Share channels with other serve instances (behind one load balancer) through
+    /// RabbitMQ streams (amqp://USER:PASS@HOST:PORT/VHOST): a POST to any instance reaches
+    /// subscribers on every one, and a resume works on any. Needs a fresh --data folder.
+    #[arg(
+        long,
+        env = "HOOKCTL_SERVE_BROKER",
+        hide_env_values = true,
+        value_name = "URL",
+        help_heading = "Several instances"
+    )]
+    pub broker: Option<String>,
+    /// The stream queue the instances share (channels go to NAME.channels).
+    #[arg(long, default_value = "hookctl.relay", value_parser = parse_stream_name, value_name = "NAME", help_heading = "Several instances")]
+    pub broker_stream: String,
+}
+
+fn parse_stream_name(s: &str) -> Result<String, String> {
+    let ok = (1..=200).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !s.starts_with('.');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1 to 200 letters, digits, '.', '_' or '-', not starting with '.'".into())
+    }
 }
 
 /// `hookctl channel ...`.
