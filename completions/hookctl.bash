@@ -1225,7 +1225,7 @@ _hookctl() {
             return 0
             ;;
         hookctl__subcmd__serve)
-            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --rate-limit --max-channels --stall-timeout --tls-cert --tls-key --create-token --metrics-token --verify --tolerance --log-format --color --verbose --quiet --config --profile --help --version"
+            opts="-p -v -q -h -V --host --port --data --public-url --retain --retain-events --fsync --max-body --header-timeout --body-timeout --max-connections --rate-limit --max-channels --stall-timeout --tls-cert --tls-key --create-token --metrics-token --verify --tolerance --log-format --broker --broker-stream --color --verbose --quiet --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1313,6 +1313,14 @@ _hookctl() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --broker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

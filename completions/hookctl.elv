@@ -279,6 +279,8 @@ set edit:completion:arg-completer[hookctl] = {|@words|
             cand --verify 'Check signatures at the relay for CHANNEL (`*` for every other channel) with SCHEME (standard, stripe, github, shopify, slack), the secret read from the environment variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not stored. Repeatable'
             cand --tolerance 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays'
             cand --log-format 'Log lines on stderr as text or as one JSON object per line'
+            cand --broker 'Share channels with other serve instances (behind one load balancer) through RabbitMQ streams (amqp://USER:PASS@HOST:PORT/VHOST): a POST to any instance reaches subscribers on every one, and a resume works on any. Needs a fresh --data folder'
+            cand --broker-stream 'The stream queue the instances share (channels go to NAME.channels)'
             cand --color 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --config 'Project file with named profiles [default: hookctl.toml in the working directory, if there is one]'
             cand --profile 'Take the flags you do not give from this profile of the project file (without one, its `default` profile applies, if it has one)'

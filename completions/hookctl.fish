@@ -259,6 +259,8 @@ complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l verify -d 'Che
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l tolerance -d 'How far a signed timestamp may be from now (stripe, standard, slack); older ones are replays' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l log-format -d 'Log lines on stderr as text or as one JSON object per line' -r -f -a "text\t''
 json\t''"
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l broker -d 'Share channels with other serve instances (behind one load balancer) through RabbitMQ streams (amqp://USER:PASS@HOST:PORT/VHOST): a POST to any instance reaches subscribers on every one, and a resume works on any. Needs a fresh --data folder' -r
+complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l broker-stream -d 'The stream queue the instances share (channels go to NAME.channels)' -r
 complete -c hookctl -n "__fish_hookctl_using_subcommand serve" -l color -d 'When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
