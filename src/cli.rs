@@ -903,7 +903,7 @@ pub struct ServeArgs {
     )]
     pub broker: Option<String>,
     /// The stream queue the instances share (channels go to NAME.channels).
-    #[arg(long, default_value = "hookctl.relay", value_parser = parse_stream_name, value_name = "NAME", help_heading = "Several instances")]
+    #[arg(long, default_value = "hookctl.relay", value_parser = parse_stream_name, value_name = "NAME", requires = "broker", help_heading = "Several instances")]
     pub broker_stream: String,
 }
 

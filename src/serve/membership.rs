@@ -18,6 +18,9 @@ pub fn claim(data: &Path, stream: Option<&str>, has_channels: bool) -> anyhow::R
     };
     match (stream, recorded) {
         (None, None) => Ok(()),
+        // Nothing was shared yet (e.g. the broker was never reached): the folder is free.
+        (None, Some(_)) if !has_channels => std::fs::remove_dir_all(data.join("broker"))
+            .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", data.join("broker").display())),
         (None, Some(recorded)) => anyhow::bail!(
             "--data {} belongs to relays sharing the broker stream {recorded:?}; pass --broker URL (and --broker-stream {recorded}), or use another --data folder",
             data.display()

@@ -46,9 +46,7 @@ pub async fn route(
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     match path.as_str() {
-        "/_hookctl/health" => {
-            return whole(Reply::json(200, &json!({ "status": "ok" })));
-        }
+        "/_hookctl/health" => return health(&server),
         "/metrics" if method == Method::GET => return metrics(&req, &server, peer),
         "/new" if method == Method::GET || method == Method::POST => {
             return create(&req, &server).await;
@@ -80,6 +78,20 @@ pub async fn route(
         ),
         _ => ingest(req, &server, id, rest).await,
     }
+}
+
+/// `200` while this relay can take events; with `--broker`, `503` while the broker cannot be
+/// reached, so a load balancer sends providers to another instance.
+fn health(server: &Server) -> Response<Body> {
+    #[cfg(feature = "amqp")]
+    if server.broker.as_ref().is_some_and(|b| !b.connected()) {
+        return whole(Reply::json(
+            503,
+            &json!({ "status": "unavailable", "error": "the relay's broker cannot be reached" }),
+        ));
+    }
+    let _ = server;
+    whole(Reply::json(200, &json!({ "status": "ok" })))
 }
 
 /// The channel a request subscribes to: `GET /ID/events`, or `GET /ID` asking for

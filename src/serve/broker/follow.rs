@@ -32,6 +32,8 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 const CHANNEL_WAIT: Duration = Duration::from_secs(30);
 /// The wait before storing again after a failed write.
 const RETRY_STORE: Duration = Duration::from_secs(1);
+/// How long a consumer may take to stop.
+const QUIT_WAIT: Duration = Duration::from_secs(5);
 /// No offset applied yet.
 const NONE: u64 = u64::MAX;
 
@@ -126,16 +128,14 @@ pub async fn run(broker: Arc<Broker>, server: Arc<Server>, session: Session, tai
             Ended::Stopped => return,
             Ended::Lost(why) => why,
         };
-        server.log.error(
-            "lost the broker connection; reconnecting (deliveries and new channels are answered 503 meanwhile)",
-            &[
-                ("broker", broker.url().into()),
-                ("error", why.to_string().into()),
-            ],
-        );
+        let shown = why.to_string();
         broker
             .link
             .send_replace(Link::Down(BrokerError::ConnectionLost(why)));
+        server.log.error(
+            "lost the broker connection; reconnecting (deliveries and new channels are answered 503 meanwhile)",
+            &[("broker", broker.url().into()), ("error", shown.into())],
+        );
         let mut attempt = 0;
         session = loop {
             attempt += 1;
@@ -214,8 +214,17 @@ async fn follow(
         }
     };
     let _ = quit.send(true);
-    finished(&mut channels).await;
-    finished(&mut events).await;
+    for task in [&mut channels, &mut events] {
+        // A consumer stops at once, or within a write of the log; never wait forever.
+        if tokio::time::timeout(QUIT_WAIT, finished(task))
+            .await
+            .is_err()
+        {
+            if let Some(handle) = task.take() {
+                handle.abort();
+            }
+        }
+    }
     ended
 }
 
@@ -237,7 +246,13 @@ async fn consume(
     tail: Arc<Tail>,
     mut quit: watch::Receiver<bool>,
 ) -> Lost {
-    let mut consumer = match start(&channel, &tail).await {
+    // lapin's futures may never end on a connection that died under them: each wait here
+    // also ends on `quit`.
+    let started = tokio::select! {
+        started = start(&channel, &tail) => started,
+        _ = quit.wait_for(|q| *q) => return Lost::ConsumerCancelled,
+    };
+    let mut consumer = match started {
         Ok(consumer) => consumer,
         Err(e) => return Lost::Error(e),
     };
@@ -256,8 +271,8 @@ async fn consume(
                 "a broker message without x-stream-offset; is the queue a stream? skipped",
                 &[("stream", tail.stream.as_str().into())],
             );
-            if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
-                return Lost::Error(e);
+            if let Err(why) = ack(&delivery, &mut quit).await {
+                return why;
             }
             continue;
         };
@@ -273,9 +288,17 @@ async fn consume(
             }
             tail.applied.store(offset, Ordering::Relaxed);
         }
-        if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
-            return Lost::Error(e);
+        if let Err(why) = ack(&delivery, &mut quit).await {
+            return why;
         }
+    }
+}
+
+/// Acknowledges a message (the stream then hands over more), unless quitting first.
+async fn ack(delivery: &Delivery, quit: &mut watch::Receiver<bool>) -> Result<(), Lost> {
+    tokio::select! {
+        acked = delivery.acker.ack(BasicAckOptions::default()) => acked.map(drop).map_err(Lost::Error),
+        _ = quit.wait_for(|q| *q) => Err(Lost::ConsumerCancelled),
     }
 }
 

@@ -107,6 +107,11 @@ impl Broker {
         self.config.url.shown()
     }
 
+    /// True while events can be published.
+    pub fn connected(&self) -> bool {
+        matches!(&*self.link.borrow(), Link::Up(_))
+    }
+
     /// The events stream's name.
     pub fn stream(&self) -> &str {
         self.events.as_str()

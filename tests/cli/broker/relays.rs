@@ -175,6 +175,16 @@ fn a_relay_that_lost_its_broker_answers_503_and_recovers() {
     a.stderr.wait_for("the loss", |l| {
         l.contains("lost the broker connection; reconnecting")
     });
+    // The load balancer is told to send providers elsewhere.
+    let health = request(&a.url, "GET", "/_hookctl/health", &[], b"");
+    assert_eq!(health.status, 503, "{health:?}");
+    assert!(
+        health
+            .text()
+            .contains("the relay's broker cannot be reached"),
+        "{}",
+        health.text()
+    );
     let refused = request(&a.url, "POST", &format!("/{id}"), &[], b"during");
     assert_eq!(refused.status, 503, "{refused:?}");
     assert_eq!(refused.header("retry-after"), Some("1"));
@@ -202,6 +212,10 @@ fn a_relay_that_lost_its_broker_answers_503_and_recovers() {
     a.stderr.wait_for("the reconnection", |l| {
         l.contains("reconnected to the broker")
     });
+    assert_eq!(
+        request(&a.url, "GET", "/_hookctl/health", &[], b"").status,
+        200
+    );
     let after = a.post(&id, &[], b"after");
     let events = subscribe(&a, &id, &token, Some(0)).take("capture", 2);
     assert_eq!(events.iter().map(seq).collect::<Vec<_>>(), [before, after]);
@@ -236,6 +250,16 @@ fn a_data_folder_serves_alone_or_with_one_stream() {
     let data = dir.path();
     std::fs::create_dir_all(data.join("broker")).unwrap();
     std::fs::write(data.join("broker").join("stream"), "shared").unwrap();
+    let channel = data.join("channels").join("AAAAAAAAAAAAAAAAAAAAAA");
+    std::fs::create_dir_all(&channel).unwrap();
+    std::fs::write(
+        channel.join("channel.json"),
+        format!(
+            "{{\"v\":1,\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"token_sha256\":\"{}\",\"created_at\":\"2026-01-01T00:00:00Z\"}}",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
     let serve = |args: &[&str]| {
         let out = hookctl()
             .args(["serve", "--port", "0", "--data"])
@@ -265,16 +289,6 @@ fn a_data_folder_serves_alone_or_with_one_stream() {
 
     // A folder whose channels were served alone cannot join.
     std::fs::remove_dir_all(data.join("broker")).unwrap();
-    let channel = data.join("channels").join("AAAAAAAAAAAAAAAAAAAAAA");
-    std::fs::create_dir_all(&channel).unwrap();
-    std::fs::write(
-        channel.join("channel.json"),
-        format!(
-            "{{\"v\":1,\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"token_sha256\":\"{}\",\"created_at\":\"2026-01-01T00:00:00Z\"}}",
-            "0".repeat(64)
-        ),
-    )
-    .unwrap();
     let (code, err) = serve(&["--broker", "amqp://u:p@127.0.0.1:1/v"]);
     assert_eq!(code, Some(1));
     assert!(
@@ -290,4 +304,7 @@ fn a_data_folder_serves_alone_or_with_one_stream() {
     ]);
     assert_eq!(code, Some(2));
     assert!(err.contains("use 1 to 200 letters, digits"), "{err}");
+    let (code, err) = serve(&["--broker-stream", "alone"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--broker <URL>"), "{err}");
 }
