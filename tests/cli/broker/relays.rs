@@ -308,3 +308,119 @@ fn a_data_folder_serves_alone_or_with_one_stream() {
     assert_eq!(code, Some(2));
     assert!(err.contains("--broker <URL>"), "{err}");
 }
+
+/// A load balancer in front of relays: each new connection goes to the relay it points at
+/// when the connection is made.
+struct Balancer {
+    url: String,
+    to: std::sync::Arc<std::sync::Mutex<std::net::SocketAddr>>,
+}
+
+impl Balancer {
+    fn start(to: &Serve) -> Balancer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let to = std::sync::Arc::new(std::sync::Mutex::new(addr(to)));
+        let target = to.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let at = *target.lock().unwrap();
+                let Ok(server) = std::net::TcpStream::connect(at) else {
+                    continue;
+                };
+                crate::proxy::pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                crate::proxy::pipe(server, client);
+            }
+        });
+        Balancer { url, to }
+    }
+
+    fn point_at(&self, relay: &Serve) {
+        *self.to.lock().unwrap() = addr(relay);
+    }
+}
+
+fn addr(relay: &Serve) -> std::net::SocketAddr {
+    authority(&relay.url).parse().unwrap()
+}
+
+#[test]
+fn listen_source_resumes_through_a_load_balancer_on_another_relay() {
+    let Some(b) = broker("listen_source_resumes_through_a_load_balancer_on_another_relay") else {
+        return;
+    };
+    let stream = unique("balanced");
+    let dirs = tempfile::tempdir().unwrap();
+    let args = relay_args(&b.url, &stream);
+    let a = Serve::spawn(&dirs.path().join("a"), &args);
+    let mut other = Serve::spawn(&dirs.path().join("b"), &args);
+    let balancer = Balancer::start(&a);
+    let created = request(&balancer.url, "POST", "/new", &[], b"");
+    assert_eq!(created.status, 201, "{created:?}");
+    let created: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let (id, token) = (
+        created["channel"].as_str().unwrap().to_owned(),
+        created["token"].as_str().unwrap(),
+    );
+    let url = created["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/{id}", balancer.url));
+    // Another channel's events sit between this one's in the stream: its ids skip.
+    let (noise, _) = a.channel();
+    other.stderr.wait_for("the channels", |l| {
+        l.contains("channel from the broker") && l.contains(&noise)
+    });
+
+    let capture = dirs.path().join("events.jsonl");
+    let listen_args = [
+        "listen",
+        "--no-port",
+        "--json",
+        "--ready-json",
+        "--source",
+        url,
+        "--token",
+        token,
+        "--capture",
+        capture.to_str().unwrap(),
+    ];
+    let mut listen = spawn_hookctl(&listen_args);
+    listen.stdout.wait_for("the ready record", |_| true);
+    assert_eq!(a.post(&id, &[], b"one"), 1);
+    listen
+        .stdout
+        .wait_for("event one", |l| l.contains("\"body\":\"one\""));
+    assert!(listen.interrupt().success());
+
+    // While listen is down, the load balancer moves to B, and events arrive there.
+    balancer.point_at(&other);
+    let mut posted = Vec::new();
+    for body in ["two", "three", "four"] {
+        a.post(&noise, &[], b"noise");
+        let response = request(
+            &balancer.url,
+            "POST",
+            &format!("/{id}"),
+            &[],
+            body.as_bytes(),
+        );
+        assert_eq!(response.status, 200, "{response:?}");
+        posted.push(body);
+    }
+    let mut listen = spawn_hookctl(&listen_args);
+    listen.stdout.wait_for("the ready record", |_| true);
+    for body in &posted {
+        listen.stdout.wait_for("a missed event", |l| {
+            l.contains(&format!("\"body\":\"{body}\""))
+        });
+    }
+    listen
+        .stderr
+        .wait_for("the resume", |l| l == "resumed after #1: 3 missed events");
+    assert!(listen.interrupt().success());
+    let bodies: Vec<String> = read_capture(&capture)
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.body).into_owned())
+        .collect();
+    assert_eq!(bodies, ["one", "two", "three", "four"]);
+}
