@@ -215,7 +215,9 @@ pub struct SourceArgs {
         long,
         env = "HOOKCTL_SOURCE_TOKEN",
         value_name = "TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        // Tokens are URL-safe base64: one in 32 starts with '-'.
+        allow_hyphen_values = true
     )]
     pub token: Option<String>,
     /// Do not open the local port: events come only from --source.
@@ -761,6 +763,29 @@ mod tests {
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn tokens_and_channel_ids_may_start_with_a_hyphen() {
+        // URL-safe base64: one in 32 starts with '-'.
+        let listen = [
+            "hookctl",
+            "listen",
+            "--source",
+            "http://r/c",
+            "--token",
+            "-Wx",
+        ];
+        assert!(Cli::try_parse_from(listen).is_ok());
+        let serve = [
+            "hookctl",
+            "serve",
+            "--data",
+            "d",
+            "--verify",
+            "-Ax=github:S",
+        ];
+        assert!(Cli::try_parse_from(serve).is_ok());
+    }
 }
 
 /// How `serve` writes its log lines.
@@ -876,7 +901,12 @@ pub struct ServeArgs {
     /// (standard, stripe, github, shopify, slack), the secret read from the environment
     /// variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not
     /// stored. Repeatable.
-    #[arg(long, value_name = "CHANNEL=SCHEME[:ENV]", help_heading = "Signatures")]
+    #[arg(
+        long,
+        value_name = "CHANNEL=SCHEME[:ENV]",
+        allow_hyphen_values = true,
+        help_heading = "Signatures"
+    )]
     pub verify: Vec<String>,
     /// How far a signed timestamp may be from now (stripe, standard, slack); older ones are
     /// replays.
