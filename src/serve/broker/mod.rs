@@ -13,6 +13,7 @@
 //! plus one, the same on every relay, so a subscriber resumes on any of them; subscribers read
 //! the local log exactly as without a broker.
 
+mod apply;
 pub mod follow;
 
 use std::collections::HashMap;
