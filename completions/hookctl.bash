@@ -48,7 +48,7 @@ _clap_complete_hookctl() {
         _CLAP_COMPLETE_INDEX="$(( n - 1 ))" \
         _CLAP_COMPLETE_COMP_TYPE="$_CLAP_COMPLETE_COMP_TYPE" \
         _CLAP_COMPLETE_SPACE="$_CLAP_COMPLETE_SPACE" \
-        COMPLETE="bash" \
+        HOOKCTL_COMPLETE="bash" \
         hookctl -- "${words[@]}" \
     ) )
     if [[ $? != 0 ]]; then

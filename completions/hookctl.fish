@@ -1,1 +1,1 @@
-complete --keep-order --exclusive --command hookctl --arguments "(COMPLETE=fish hookctl -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"
+complete --keep-order --exclusive --command hookctl --arguments "(HOOKCTL_COMPLETE=fish hookctl -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"

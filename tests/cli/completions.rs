@@ -3,7 +3,7 @@
 //! is driven the way readline drives it (COMP_WORDS split at `:` as bash splits them); fish
 //! through `complete --do-complete`; zsh with its `_describe` replaced by one that prints the
 //! candidates. A shell that is not installed is skipped, and says so.
-//! The `COMPLETE=SHELL hookctl -- WORDS...` requests the scripts make are tested directly too.
+//! The `HOOKCTL_COMPLETE=SHELL hookctl -- WORDS...` requests the scripts make are tested directly too.
 
 use std::path::{Path, PathBuf};
 
@@ -250,11 +250,11 @@ fn fish_completes_samples_with_descriptions() {
     );
 }
 
-/// `COMPLETE=SHELL hookctl -- WORDS...` in `dir`: what the scripts run.
+/// `HOOKCTL_COMPLETE=SHELL hookctl -- WORDS...` in `dir`: what the scripts run.
 fn request(dir: &Path, shell: &str, words: &[&str]) -> Vec<String> {
     let out = hookctl()
         .current_dir(dir)
-        .env("COMPLETE", shell)
+        .env("HOOKCTL_COMPLETE", shell)
         .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
         .arg("--")
         .args(words)
@@ -293,23 +293,23 @@ fn completion_requests_answer_from_the_binary() {
 
 #[test]
 fn complete_prints_the_registration_script() {
-    // `COMPLETE=SHELL hookctl` prints what `hookctl completions SHELL` prints, calling the
+    // `HOOKCTL_COMPLETE=SHELL hookctl` prints what `hookctl completions SHELL` prints, calling the
     // binary it was run as.
     let out = hookctl()
-        .env("COMPLETE", "fish")
+        .env("HOOKCTL_COMPLETE", "fish")
         .timeout(WAIT)
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains(&format!("COMPLETE=fish {} --", bin().display())),
+        text.contains(&format!("HOOKCTL_COMPLETE=fish {} --", bin().display())),
         "{text}"
     );
     // Unset, empty or 0: an ordinary run.
     for value in ["", "0"] {
         hookctl()
-            .env("COMPLETE", value)
+            .env("HOOKCTL_COMPLETE", value)
             .arg("--version")
             .assert()
             .success()
@@ -320,7 +320,7 @@ fn complete_prints_the_registration_script() {
 #[test]
 fn an_unknown_shell_is_a_usage_error() {
     hookctl()
-        .env("COMPLETE", "tcsh")
+        .env("HOOKCTL_COMPLETE", "tcsh")
         .arg("--version")
         .timeout(WAIT)
         .assert()
@@ -337,7 +337,7 @@ fn a_word_that_is_not_utf8_does_not_stop_completion() {
     let dir = project();
     let out = hookctl()
         .current_dir(dir.path())
-        .env("COMPLETE", "bash")
+        .env("HOOKCTL_COMPLETE", "bash")
         .env("_CLAP_COMPLETE_INDEX", "4")
         .arg("--")
         .args(["hookctl", "send", "--samples"])

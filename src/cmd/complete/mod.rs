@@ -1,9 +1,9 @@
 //! Shell completion that asks hookctl as you type (clap_complete's `CompleteEnv`): the shell
-//! script only registers a function, which runs `COMPLETE=SHELL hookctl -- WORDS...` on Tab.
+//! script only registers a function, which runs `HOOKCTL_COMPLETE=SHELL hookctl -- WORDS...` on Tab.
 //! So `hookctl send <Tab>` offers every built-in sample and flow and the user's own samples
 //! ([`candidates`]), read from the working directory at that moment.
 //!
-//! `hookctl completions SHELL` prints the same registration script as `COMPLETE=SHELL hookctl`,
+//! `hookctl completions SHELL` prints the same registration script as `HOOKCTL_COMPLETE=SHELL hookctl`,
 //! calling `hookctl` from PATH, so the committed files under `completions/` do not depend on
 //! where the binary was built.
 
@@ -15,7 +15,7 @@ use clap_complete::env::Shells;
 use clap_complete::CompleteEnv;
 
 /// The environment variable that turns a run into a completion request.
-const VAR: &str = "COMPLETE";
+const VAR: &str = "HOOKCTL_COMPLETE";
 
 /// The shells completion supports: clap_complete's, with bash joining words split at `:`
 /// and zsh completing on the first Tab when autoloaded from fpath ([`shells`]).
@@ -27,8 +27,8 @@ const SHELLS: Shells<'static> = Shells(&[
     &shells::Zsh,
 ]);
 
-/// Answers a completion request and exits when `COMPLETE` is set (`COMPLETE=bash hookctl`
-/// prints the bash script; the script calls `COMPLETE=bash hookctl -- WORDS...`); otherwise
+/// Answers a completion request and exits when `HOOKCTL_COMPLETE` is set (`HOOKCTL_COMPLETE=bash hookctl`
+/// prints the bash script; the script calls `HOOKCTL_COMPLETE=bash hookctl -- WORDS...`); otherwise
 /// returns at once, having read one environment variable.
 pub fn from_env() {
     CompleteEnv::with_factory(command)

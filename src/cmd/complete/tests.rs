@@ -61,7 +61,7 @@ fn every_shell_has_a_script_that_calls_hookctl_from_path() {
         clap_complete::Shell::Elvish,
     ] {
         let text = String::from_utf8(script(shell).unwrap()).unwrap();
-        assert!(text.contains("COMPLETE"), "{shell}: {text}");
+        assert!(text.contains("HOOKCTL_COMPLETE"), "{shell}: {text}");
         assert!(text.contains("hookctl"), "{shell}: {text}");
     }
 }
