@@ -215,7 +215,9 @@ pub struct SourceArgs {
         long,
         env = "HOOKCTL_SOURCE_TOKEN",
         value_name = "TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        // Tokens are URL-safe base64: one in 32 starts with '-'.
+        allow_hyphen_values = true
     )]
     pub token: Option<String>,
     /// Do not open the local port: events come only from --source.
@@ -761,6 +763,29 @@ mod tests {
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn tokens_and_channel_ids_may_start_with_a_hyphen() {
+        // URL-safe base64: one in 32 starts with '-'.
+        let listen = [
+            "hookctl",
+            "listen",
+            "--source",
+            "http://r/c",
+            "--token",
+            "-Wx",
+        ];
+        assert!(Cli::try_parse_from(listen).is_ok());
+        let serve = [
+            "hookctl",
+            "serve",
+            "--data",
+            "d",
+            "--verify",
+            "-Ax=github:S",
+        ];
+        assert!(Cli::try_parse_from(serve).is_ok());
+    }
 }
 
 /// How `serve` writes its log lines.
@@ -797,6 +822,7 @@ fn parse_stall_timeout(s: &str) -> Result<Duration, UnitError> {
 #[command(after_help = "Examples:
   hookctl serve --data /var/lib/hookctl
   hookctl serve --host 0.0.0.0 --port 443 --data ./relay --tls-cert cert.pem --tls-key key.pem
+  hookctl serve --host 0.0.0.0 --data ./relay --broker amqp://hookctl:PASS@mq.internal:5672/relay
   hookctl channel new --server https://relay.example.com")]
 pub struct ServeArgs {
     /// Address to bind. Use 0.0.0.0 to serve providers on the internet.
@@ -875,7 +901,12 @@ pub struct ServeArgs {
     /// (standard, stripe, github, shopify, slack), the secret read from the environment
     /// variable ENV (default HOOKCTL_SECRET). Forged or expired deliveries get 401 and are not
     /// stored. Repeatable.
-    #[arg(long, value_name = "CHANNEL=SCHEME[:ENV]", help_heading = "Signatures")]
+    #[arg(
+        long,
+        value_name = "CHANNEL=SCHEME[:ENV]",
+        allow_hyphen_values = true,
+        help_heading = "Signatures"
+    )]
     pub verify: Vec<String>,
     /// How far a signed timestamp may be from now (stripe, standard, slack); older ones are
     /// replays.
@@ -890,6 +921,32 @@ pub struct ServeArgs {
         help_heading = "Operations"
     )]
     pub log_format: LogFormatArg,
+    /// Share channels with other serve instances (behind one load balancer) through
+    /// RabbitMQ streams (amqp://USER:PASS@HOST:PORT/VHOST): a POST to any instance reaches
+    /// subscribers on every one, and a resume works on any. Needs a fresh --data folder.
+    #[arg(
+        long,
+        env = "HOOKCTL_SERVE_BROKER",
+        hide_env_values = true,
+        value_name = "URL",
+        help_heading = "Several instances"
+    )]
+    pub broker: Option<String>,
+    /// The stream queue the instances share (channels go to NAME.channels).
+    #[arg(long, default_value = "hookctl.relay", value_parser = parse_stream_name, value_name = "NAME", requires = "broker", help_heading = "Several instances")]
+    pub broker_stream: String,
+}
+
+fn parse_stream_name(s: &str) -> Result<String, String> {
+    let ok = (1..=200).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !s.starts_with('.');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1 to 200 letters, digits, '.', '_' or '-', not starting with '.'".into())
+    }
 }
 
 /// `hookctl channel ...`.

@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(args) => cmd::config::run(args)?,
         Command::Inspect(args) => cmd::inspect::run(args, &global)?,
         Command::Completions { shell } => {
-            cmd::completions(shell)?;
+            cmd::complete::completions(shell)?;
             exit::Exit::Ok
         }
     };

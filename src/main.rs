@@ -8,6 +8,8 @@ use std::process::ExitCode;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // `HOOKCTL_COMPLETE=SHELL hookctl ...` is a shell asking for completions: answer and exit.
+    hookctl::cmd::complete::from_env();
     // Without its background thread, jemalloc returns freed pages only while the program
     // keeps allocating: a listen that goes idle after a burst would hold them for good.
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]

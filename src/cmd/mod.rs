@@ -2,6 +2,7 @@
 //! plain config structs and calls the core modules, which never see clap.
 
 pub mod channel;
+pub mod complete;
 pub mod config;
 pub mod inspect;
 pub mod kafka;
@@ -113,14 +114,4 @@ pub fn verifier_from(scheme: &str, secrets: &SecretArgs) -> anyhow::Result<(Sche
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((scheme, checked))
-}
-
-/// `hookctl completions SHELL`: the script for SHELL on stdout.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
-    use clap::CommandFactory;
-    let mut command = crate::cli::Cli::command();
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command, "hookctl", &mut out);
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
-    Ok(())
 }

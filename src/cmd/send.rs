@@ -159,7 +159,7 @@ pub fn run(args: SendArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
 /// The built-in samples and the user's (from --samples, HOOKCTL_SAMPLES or ./hookctl/samples).
 /// The user's folder is only read when it matters (a listing, or a name that is not
 /// built in), so a broken file there does not stop `send --data` or a built-in sample.
-fn catalogue(args: &SendArgs) -> anyhow::Result<Catalogue> {
+pub(crate) fn catalogue(args: &SendArgs) -> anyhow::Result<Catalogue> {
     let mut catalogue = Catalogue::builtin();
     let wanted = match (&args.list, &args.data, &args.event) {
         (Some(_), _, _) => true,

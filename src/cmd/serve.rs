@@ -37,6 +37,10 @@ pub fn run(args: ServeArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
 
 /// The serve settings the arguments ask for.
 pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeConfig> {
+    #[cfg(not(feature = "amqp"))]
+    if args.broker.is_some() {
+        anyhow::bail!("--broker: this hookctl was built without RabbitMQ support; rebuild with the `amqp` feature (on by default)");
+    }
     if let Some(url) = &args.public_url {
         let parsed = url::Url::parse(url)
             .map_err(|e| anyhow::anyhow!("--public-url {url:?} is not a URL: {e}"))?;
@@ -79,6 +83,24 @@ pub fn config(args: &ServeArgs, global: &GlobalOptions) -> anyhow::Result<ServeC
             diag: Diag::stderr(),
             verbose: global.verbose > 0,
         },
+        #[cfg(feature = "amqp")]
+        broker: match &args.broker {
+            Some(url) => Some(broker_config(url, args)?),
+            None => None,
+        },
+    })
+}
+
+/// `--broker URL --broker-stream NAME`.
+#[cfg(feature = "amqp")]
+fn broker_config(url: &str, args: &ServeArgs) -> anyhow::Result<serve::broker::BrokerConfig> {
+    let url = crate::amqp::BrokerUrl::parse(url).map_err(|e| anyhow::anyhow!("--broker: {e}"))?;
+    Ok(serve::broker::BrokerConfig {
+        url,
+        stream: args.broker_stream.clone(),
+        confirm_timeout: std::time::Duration::from_secs(10),
+        connection_name: format!("hookctl serve ({})", args.broker_stream),
+        retain: args.retain,
     })
 }
 

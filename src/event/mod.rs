@@ -230,14 +230,15 @@ impl Event {
     /// Appends the capture line for this event, with its trailing newline, to `out`.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         out.reserve(self.body.len() + 256);
-        // Serialising strings, numbers and bools into a Vec cannot fail.
-        serde_json::to_writer(&mut *out, &Record::of(self)).expect("serialising a record");
+        Record::of(self).write(out);
         out.push(b'\n');
     }
 
     /// The capture line for this event, without the trailing newline.
     pub fn to_json_line(&self) -> String {
-        serde_json::to_string(&Record::of(self)).expect("serialising a record")
+        let mut line = Vec::with_capacity(self.body.len() + 256);
+        Record::of(self).write(&mut line);
+        String::from_utf8(line).expect("a record is UTF-8")
     }
 
     /// Reads one capture line. Unknown fields are ignored. Returns `Ok(None)` for records of

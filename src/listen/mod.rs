@@ -5,6 +5,7 @@
 //! [`run`] takes an already-bound listener and a plain [`ListenConfig`], so the binary and
 //! in-process tests start it the same way.
 
+pub mod accept;
 pub mod admission;
 pub mod capture;
 pub mod expect;

@@ -12,18 +12,16 @@ use http::{HeaderMap, HeaderValue};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use super::admission::{Admission, Entry};
+use super::accept::{accept_loop, http1};
 use super::stall::{StallGuard, Stalled};
-use super::takeover::{BoxIo, Takeover};
+use super::takeover::{BoxIo, Rewind, Takeover};
 use crate::event::{Event, Headers};
-use crate::output::diag::{Diag, Throttle};
+use crate::output::diag::Diag;
 
 /// Paths under this prefix belong to hookctl and are never treated as events.
 pub const RESERVED_PREFIX: &str = "/_hookctl/";
@@ -39,9 +37,6 @@ pub trait Reserved: Send + Sync + 'static {
         req: Request<Incoming>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 }
-
-/// How long shutdown waits for requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What to answer a delivery with. The headers are a ready `HeaderMap`, so answering moves
 /// it into the response instead of parsing names and values on every delivery.
@@ -136,16 +131,13 @@ pub async fn serve<H: Handler>(
     handler: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let limits = Limits {
+    let limits = ConnLimits {
         max_connections: config.max_connections,
         header_timeout: config.header_timeout,
-        tls: None,
         diag: config.diag.clone(),
-        write_stall: None,
-        takeover: None,
     };
     let config = Arc::new(config);
-    let service = move |_peer, _stalled| {
+    serve_plain(listener, limits, shutdown, move |_peer| {
         let handler = handler.clone();
         let config = config.clone();
         service_fn(move |req| {
@@ -153,15 +145,67 @@ pub async fn serve<H: Handler>(
             let config = config.clone();
             async move { Ok::<_, Infallible>(respond(req, &config, &*handler).await) }
         })
-    };
-    serve_connections(listener, limits, service, shutdown).await;
+    })
+    .await;
 }
 
-/// What every hookctl server applies to its connections, whatever it serves.
+/// Serves plain HTTP/1 on `listener` with the service `make_service` builds for each peer:
+/// hyper reads the socket itself, with nothing in between (see [`accept_loop`] for the cap and
+/// the graceful stop).
+pub async fn serve_plain<F, S, B>(
+    listener: TcpListener,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()>,
+    make_service: F,
+) where
+    F: Fn(std::net::SocketAddr) -> S + Send + Sync + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let ConnLimits {
+        max_connections,
+        header_timeout,
+        diag,
+    } = limits;
+    accept_loop(
+        listener,
+        max_connections,
+        diag,
+        shutdown,
+        move |stream, peer, watcher| {
+            let conn =
+                http1(header_timeout).serve_connection(TokioIo::new(stream), make_service(peer));
+            async move {
+                let _ = Box::pin(watcher.watch(conn)).await;
+            }
+        },
+    )
+    .await;
+}
+
+/// What a plain server applies to its connections.
+#[derive(Clone)]
+pub struct ConnLimits {
+    /// Connections served at once; further ones wait for a slot or are answered 503 (see
+    /// [`Admission`](super::admission::Admission)).
+    pub max_connections: usize,
+    /// How long a client may take to send the request head, and how long an idle keep-alive
+    /// connection is kept.
+    pub header_timeout: Duration,
+    /// Where a failed accept is reported.
+    pub diag: Diag,
+}
+
+/// What the relay applies to its connections.
 #[derive(Clone)]
 pub struct Limits {
     /// Connections served at once; further ones wait for a slot or are answered 503 (see
-    /// [`Admission`]).
+    /// [`Admission`](super::admission::Admission)).
     pub max_connections: usize,
     /// How long a client may take to send the request head (and the TLS handshake), and how
     /// long an idle keep-alive connection is kept.
@@ -176,17 +220,18 @@ pub struct Limits {
     pub takeover: Option<Arc<dyn Takeover>>,
 }
 
-/// Accepts connections on `listener` under `limits` and serves each with the service that
+/// Accepts connections on `listener` under `limits` and serves each, plain or TLS, behind a
+/// write-stall guard, first to the takeover (if any), then with the service that
 /// `make_service` builds for its peer (and the flag telling it the connection was dropped for
-/// a write stall), until `shutdown` completes; then finishes requests in
-/// flight (for up to [`DRAIN_TIMEOUT`]).
+/// a write stall), until `shutdown` completes; then finishes requests in flight. Every kind of
+/// connection is boxed into one type, so hyper is built once for this server.
 pub async fn serve_connections<F, S, B>(
     listener: TcpListener,
     limits: Limits,
     make_service: F,
     shutdown: impl Future<Output = ()>,
 ) where
-    F: Fn(std::net::SocketAddr, Stalled) -> S,
+    F: Fn(std::net::SocketAddr, Stalled) -> S + Send + Sync + 'static,
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Send
         + 'static,
@@ -195,111 +240,54 @@ pub async fn serve_connections<F, S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let graceful = GracefulShutdown::new();
-    let admission = Arc::new(Admission::new(limits.max_connections, limits.diag.clone()));
     let tls = limits.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-    let mut accept_errors = Throttle::default();
-    // Tells connections still waiting for a slot that the server is stopping.
-    let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors, say: back off, and say so once a second at
-                        // most instead of once per attempt.
-                        accept_errors.report(&limits.diag, |n| format!(
-                            "cannot accept connections: {e} ({n} time(s)); raise the file limit (ulimit -n) or lower --max-connections"
-                        ));
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
+    let Limits {
+        max_connections,
+        header_timeout,
+        diag,
+        write_stall,
+        takeover,
+        ..
+    } = limits;
+    accept_loop(
+        listener,
+        max_connections,
+        diag,
+        shutdown,
+        move |stream, peer, watcher| {
+            let stalled = Stalled::default();
+            let service = make_service(peer, stalled.clone());
+            let takeover = takeover.clone();
+            let tls = tls.clone();
+            async move {
+                let stream = StallGuard::new(stream, write_stall, stalled.clone());
+                let io: BoxIo = match tls {
+                    None => Box::new(stream),
+                    // A client that never finishes the handshake holds its slot no longer than
+                    // one that never sends its request head. Boxed, so the relay's many idle
+                    // subscriptions do not each carry the room a handshake needs.
+                    Some(tls) => {
+                        match Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream)))
+                            .await
+                        {
+                            Ok(Ok(stream)) => Box::new(stream),
+                            _ => return,
+                        }
                     }
                 };
-                let entry = admission.enter();
-                if let Entry::Full = entry {
-                    admission.refuse(stream);
-                    continue;
-                }
-                let _ = stream.set_nodelay(true);
-                let header_timeout = limits.header_timeout;
-                let stalled = Stalled::default();
-                let service = make_service(peer, stalled.clone());
-                let write_stall = limits.write_stall;
-                let takeover = limits.takeover.clone();
-                let watcher = graceful.watcher();
-                let admission = admission.clone();
-                let stopping = stopping_rx.clone();
-                let tls = tls.clone();
-                tokio::spawn(async move {
-                    let slot = match entry {
-                        Entry::Admitted(slot) => slot,
-                        Entry::Queued(place) => match admission.wait(place, stopping.clone()).await {
-                            Some(slot) => slot,
-                            None if *stopping.borrow() => return,
-                            None => return admission.refuse(stream),
-                        },
-                        Entry::Full => return,
-                    };
-                    let mut builder = http1::Builder::new();
-                    builder
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(header_timeout)
-                        // A client that shuts down its sending side after the request still
-                        // reads the answer: without this, hyper dropped the connection, and an
-                        // event already captured as answered got no answer at all.
-                        .half_close(true);
-                    // Each kind of connection is boxed on its own, so a plain one does not
-                    // carry the room a TLS one needs in every task.
-                    if let Some(takeover) = takeover {
-                        let stream = StallGuard::new(stream, write_stall, stalled.clone());
-                        let io: BoxIo = match tls {
-                            None => Box::new(stream),
-                            Some(tls) => match Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await {
-                                Ok(Ok(stream)) => Box::new(stream),
-                                _ => return,
-                            },
-                        };
-                        if let Some(io) = takeover.take(io, peer, stalled).await {
-                            let conn = builder.serve_connection(TokioIo::new(io), service);
-                            let _ = Box::pin(watcher.watch(conn)).await;
-                        }
-                        drop(slot);
-                        return;
-                    }
-                    match (tls, write_stall) {
-                        // listen's path: no guard between hyper and every read and write.
-                        (None, None) => {
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = Box::pin(watcher.watch(conn)).await;
-                        }
-                        (None, Some(_)) => {
-                            let stream = StallGuard::new(stream, write_stall, stalled.clone());
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = Box::pin(watcher.watch(conn)).await;
-                        }
-                        (Some(tls), _) => {
-                            let stream = StallGuard::new(stream, write_stall, stalled.clone());
-                            // A client that never finishes the handshake holds its slot no
-                            // longer than one that never sends its request head.
-                            if let Ok(Ok(stream)) =
-                                Box::pin(tokio::time::timeout(header_timeout, tls.accept(stream))).await
-                            {
-                                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                                let _ = Box::pin(watcher.watch(conn)).await;
-                            }
-                        }
-                    }
-                    drop(slot);
-                });
+                let io = match takeover {
+                    Some(takeover) => match takeover.take(io, peer, stalled).await {
+                        Some(io) => io,
+                        None => return,
+                    },
+                    None => Rewind::new(Bytes::new(), io),
+                };
+                let conn = http1(header_timeout).serve_connection(TokioIo::new(io), service);
+                let _ = Box::pin(watcher.watch(conn)).await;
             }
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    let _ = stopping.send(true);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+        },
+    )
+    .await;
 }
 
 async fn respond<H: Handler>(
@@ -439,9 +427,6 @@ pub fn event_headers(map: &HeaderMap) -> Headers {
     }
     headers
 }
-
-/// How long accepting waits after a failure (such as running out of file descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers

@@ -60,6 +60,9 @@ pub struct LogSettings {
     /// The bytes of cached lines across every channel, and their cap.
     pub cache: CacheBudget,
     pub diag: Diag,
+    /// Sequence numbers are given from outside ([`ChannelLog::append_at`]) and may skip, so
+    /// a gap's size cannot be told from them.
+    pub sparse: bool,
 }
 
 /// The memory every channel's cache may take together.
@@ -122,8 +125,9 @@ pub struct Gap {
     pub after: u64,
     /// The first event still stored (or the next to come).
     pub next: u64,
-    /// How many were dropped in between.
-    pub missed: u64,
+    /// How many were dropped in between; unknown when sequence numbers skip
+    /// ([`LogSettings::sparse`]).
+    pub missed: Option<u64>,
 }
 
 /// Why an event could not be stored.
@@ -157,11 +161,21 @@ struct State {
     /// A contiguous run of the latest stored lines.
     cache: VecDeque<Arc<Stored>>,
     cache_bytes: usize,
+    /// The highest sequence number retention dropped (0: none). Sequence numbers may skip
+    /// ([`LogSettings::sparse`]), so only this tells whether events after a point are gone.
+    dropped_upto: u64,
 }
 
 impl State {
     fn first_retained(&self) -> u64 {
         self.index.front().map_or(self.next_seq, |e| e.seq)
+    }
+
+    /// Drops the oldest event retained.
+    fn drop_oldest(&mut self) {
+        if let Some(gone) = self.index.pop_front() {
+            self.dropped_upto = self.dropped_upto.max(gone.seq);
+        }
     }
 }
 
@@ -208,6 +222,9 @@ impl ChannelLog {
             segments: Vec::new(),
             cache: VecDeque::new(),
             cache_bytes: 0,
+            // A segment is named by the number after the last one before it, so one named
+            // past 1 means events before it, gone with their segments.
+            dropped_upto: starts.first().map_or(0, |s| s.saturating_sub(1)),
         };
         let newest = starts.last().copied();
         for start in starts {
@@ -257,6 +274,14 @@ impl ChannelLog {
         self.state().index.len() as u64
     }
 
+    /// How many events after `after`, up to `upto`, are stored now.
+    pub fn stored_between(&self, after: u64, upto: u64) -> u64 {
+        let state = self.state();
+        let from = state.index.partition_point(|e| e.seq <= after);
+        let to = state.index.partition_point(|e| e.seq <= upto);
+        to.saturating_sub(from) as u64
+    }
+
     /// Changes whenever events are stored; holds the last sequence number.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()
@@ -266,17 +291,43 @@ impl ChannelLog {
     pub async fn append(&self, event: &Event) -> Result<u64, AppendError> {
         let mut plain = Vec::with_capacity(event.body.len() + 512);
         event.write_json_line(&mut plain);
-        let received_ms = millis(event.received_at);
+        let stored = self.store(&plain, None, millis(event.received_at)).await?;
+        Ok(stored.expect("a numbered store always stores"))
+    }
+
+    /// Stores the capture line `plain` (as [`Event::write_json_line`] writes it, without
+    /// `seq`) as event `seq`, for a relay whose sequence numbers come from elsewhere (the
+    /// broker's stream offsets): they increase, but may skip. Returns false, storing nothing,
+    /// when `seq` is not past every sequence number this log already gave out (the event was
+    /// stored before). On an error nothing is stored and the same `seq` may be tried again.
+    pub async fn append_at(
+        &self,
+        plain: &[u8],
+        seq: u64,
+        received_ms: u64,
+    ) -> Result<bool, AppendError> {
+        Ok(self.store(plain, Some(seq), received_ms).await?.is_some())
+    }
+
+    /// Stores `plain` as the next event, or as `at`; `None` when `at` is not past the last.
+    async fn store(
+        &self,
+        plain: &[u8],
+        at: Option<u64>,
+        received_ms: u64,
+    ) -> Result<Option<u64>, AppendError> {
         let (seq, written) = {
             let mut writer = self.writer.lock().await;
+            if at.is_some_and(|at| at < self.state().next_seq) {
+                return Ok(None);
+            }
             let active = self.active(&mut writer).await?;
             let mut state = self.state();
-            let seq = state.next_seq;
-            let line = Bytes::from(numbered(&plain, seq));
-            drop(plain);
+            let seq = at.unwrap_or(state.next_seq);
+            let line = Bytes::from(numbered(plain, seq));
             let written = active.writer.queue(&line);
             active.last_write = Instant::now();
-            state.next_seq += 1;
+            state.next_seq = seq + 1;
             let segment = state
                 .segments
                 .last_mut()
@@ -290,7 +341,7 @@ impl ChannelLog {
                 segment: start,
             });
             while state.index.len() as u64 > self.settings.retention.events {
-                state.index.pop_front();
+                state.drop_oldest();
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
             self.cache(&mut state, Arc::new(Stored::new(seq, line)));
@@ -305,7 +356,7 @@ impl ChannelLog {
                     }
                     newer
                 });
-                Ok(seq)
+                Ok(Some(seq))
             }
             Err(e) => {
                 // The batch was cut back out of the file: forget the event.
@@ -315,6 +366,10 @@ impl ChannelLog {
                     if let Some(gone) = state.cache.remove(at) {
                         self.uncache(&mut state, gone.line.len());
                     }
+                }
+                // A given number may be tried again, when nothing came after it.
+                if at.is_some() && state.next_seq == seq + 1 {
+                    state.next_seq = seq;
                 }
                 Err(e.into())
             }
@@ -398,11 +453,11 @@ impl ChannelLog {
                 let first = state.first_retained();
                 let mut from = after + 1;
                 let mut gap = None;
-                if from < first && after < upto {
+                if from < first && after < upto && after < state.dropped_upto {
                     gap = Some(Gap {
                         after,
                         next: first,
-                        missed: first - from,
+                        missed: (!self.settings.sparse).then(|| first - from),
                     });
                     from = first;
                 }
@@ -534,7 +589,7 @@ impl ChannelLog {
             {
                 break;
             }
-            state.index.pop_front();
+            state.drop_oldest();
             dropped += 1;
         }
         self.dropped.fetch_add(dropped, Ordering::Relaxed);

@@ -22,6 +22,7 @@ fn settings(events: u64, age: Duration) -> Arc<LogSettings> {
         fsync: false,
         cache: CacheBudget::new(64 << 20),
         diag: Diag::stderr(),
+        sparse: false,
     })
 }
 
@@ -103,7 +104,7 @@ async fn retention_by_count_gives_a_gap_and_deletes_old_segments() {
         Some(Gap {
             after: 10,
             next: 1501,
-            missed: 1490
+            missed: Some(1490)
         })
     );
     assert_eq!(seqs, (1501..=3000).collect::<Vec<_>>());
@@ -133,7 +134,7 @@ async fn retention_by_age_keeps_the_numbering_after_everything_expired() {
         Some(Gap {
             after: 2,
             next: 6,
-            missed: 3
+            missed: Some(3)
         })
     );
     assert!(seqs.is_empty());
@@ -162,6 +163,7 @@ async fn a_line_cut_short_by_a_crash_is_removed() {
         fsync: false,
         cache: CacheBudget::new(1 << 20),
         diag,
+        sparse: false,
     });
     let log = ChannelLog::open(dir.path(), settings).unwrap();
     assert_eq!(log.append(&event("{}")).await.unwrap(), 2);
@@ -170,4 +172,51 @@ async fn a_line_cut_short_by_a_crash_is_removed() {
     assert!(String::from_utf8(diag_out.lock().unwrap().clone())
         .unwrap()
         .contains(":2: cutting off a line that was never finished"));
+}
+
+#[tokio::test]
+async fn numbers_given_from_outside_may_skip_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = || {
+        Arc::new(LogSettings {
+            retention: Retention {
+                age: Duration::from_secs(3600),
+                events: 2,
+            },
+            fsync: false,
+            cache: CacheBudget::new(1 << 20),
+            diag: Diag::stderr(),
+            sparse: true,
+        })
+    };
+    let log = ChannelLog::open(dir.path(), sparse()).unwrap();
+    let mut plain = Vec::new();
+    event("{\"a\":1}").write_json_line(&mut plain);
+    let now = millis(SystemTime::now());
+    assert!(log.append_at(&plain, 5, now).await.unwrap());
+    assert!(log.append_at(&plain, 9, now).await.unwrap());
+    // Applied again (after a reconnect or a restart): not stored twice.
+    assert!(!log.append_at(&plain, 9, now).await.unwrap());
+    assert!(!log.append_at(&plain, 7, now).await.unwrap());
+    assert_eq!(log.last(), 9);
+    assert_eq!(all_after(&log, 0).await, (None, vec![5, 9]));
+    assert_eq!(all_after(&log, 5).await, (None, vec![9]));
+    assert!(log.append_at(&plain, 20, now).await.unwrap());
+    // Retention keeps 2: a subscriber after 0 is told of a gap whose size is unknown.
+    let (gap, seqs) = all_after(&log, 0).await;
+    assert_eq!(
+        gap,
+        Some(Gap {
+            after: 0,
+            next: 9,
+            missed: None
+        })
+    );
+    assert_eq!(seqs, vec![9, 20]);
+    log.close().await;
+    let log = ChannelLog::open(dir.path(), sparse()).unwrap();
+    assert_eq!(log.last(), 20);
+    assert!(!log.append_at(&plain, 20, now).await.unwrap());
+    assert!(log.append_at(&plain, 21, now).await.unwrap());
+    assert_eq!(all_after(&log, 9).await, (None, vec![20, 21]));
 }

@@ -4,12 +4,15 @@
 //! where they left off ([`subscribe`]), in hookctl's capture format or smee.io's ([`smee`]).
 //! The wire protocol is in docs/relay-protocol.md.
 
+#[cfg(feature = "amqp")]
+pub mod broker;
 pub mod channels;
 pub mod edge;
 pub mod ids;
 pub mod lean;
 pub mod log;
 pub mod logs;
+pub mod membership;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
@@ -66,6 +69,9 @@ pub struct ServeConfig {
     /// Signature checks per channel (`*` for the others).
     pub verify: Vec<(String, edge::EdgeCheck)>,
     pub log: Logger,
+    /// Share channels with other relays through this broker's streams.
+    #[cfg(feature = "amqp")]
+    pub broker: Option<broker::BrokerConfig>,
 }
 
 /// Request limits the routes apply.
@@ -87,6 +93,9 @@ pub struct Server {
     pub metrics_token: Option<String>,
     pub create_token: Option<String>,
     pub edge: edge::Edge,
+    /// With `--broker`: events and new channels go through it.
+    #[cfg(feature = "amqp")]
+    pub broker: Option<Arc<broker::Broker>>,
     public_url: Option<String>,
     scheme: &'static str,
     bound: String,
@@ -133,13 +142,28 @@ pub async fn run(
     let url = format!("{scheme}://{addr}");
     let _file_size_limit = crate::shutdown::survive_file_size_limit();
     let log = config.log.clone();
+    #[cfg(feature = "amqp")]
+    let stream = config.broker.as_ref().map(|b| b.stream.clone());
+    #[cfg(not(feature = "amqp"))]
+    let stream: Option<String> = None;
     let settings = Arc::new(LogSettings {
         retention: config.retention.clone(),
         fsync: config.fsync,
         cache: CacheBudget::new(CACHE_BUDGET),
         diag: log.diag.clone(),
+        sparse: stream.is_some(),
     });
     let channels = Arc::new(Channels::open(&config.data, settings, config.max_channels)?);
+    membership::claim(&config.data, stream.as_deref(), !channels.is_empty())?;
+    #[cfg(feature = "amqp")]
+    let connected = match config.broker.clone() {
+        Some(broker_config) => {
+            let (broker, session) = broker::Broker::connect(broker_config).await?;
+            let tails = broker::follow::Tails::load(&broker, &config.data)?;
+            Some((broker, session, tails))
+        }
+        None => None,
+    };
     let (stopping, stop_rx) = watch::channel(false);
     let server = Arc::new(Server {
         channels: channels.clone(),
@@ -154,6 +178,8 @@ pub async fn run(
         metrics_token: config.metrics_token.clone(),
         create_token: config.create_token.clone(),
         edge: edge::Edge::new(config.verify),
+        #[cfg(feature = "amqp")]
+        broker: connected.as_ref().map(|(broker, _, _)| broker.clone()),
         public_url: config.public_url.clone(),
         scheme,
         bound: addr.to_string(),
@@ -183,6 +209,17 @@ pub async fn run(
             &[],
         );
     }
+    #[cfg(feature = "amqp")]
+    let follower = connected.map(|(broker, session, tails)| {
+        log.info(
+            "sharing channels through the broker",
+            &[
+                ("broker", broker.url().into()),
+                ("stream", broker.stream().into()),
+            ],
+        );
+        tokio::spawn(broker::follow::run(broker, server.clone(), session, tails))
+    });
     let sweeper = tokio::spawn(sweep(channels.clone(), log.clone(), server.stop.clone()));
     let limits = Limits {
         max_connections: config.max_connections,
@@ -217,6 +254,10 @@ pub async fn run(
     };
     serve_connections(listener, limits, service, stop).await;
     let _ = sweeper.await;
+    #[cfg(feature = "amqp")]
+    if let Some(follower) = follower {
+        let _ = follower.await;
+    }
     for channel in channels.all() {
         channel.log.close().await;
     }

@@ -46,9 +46,7 @@ pub async fn route(
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     match path.as_str() {
-        "/_hookctl/health" => {
-            return whole(Reply::json(200, &json!({ "status": "ok" })));
-        }
+        "/_hookctl/health" => return health(&server),
         "/metrics" if method == Method::GET => return metrics(&req, &server, peer),
         "/new" if method == Method::GET || method == Method::POST => {
             return create(&req, &server).await;
@@ -80,6 +78,20 @@ pub async fn route(
         ),
         _ => ingest(req, &server, id, rest).await,
     }
+}
+
+/// `200` while this relay can take events; with `--broker`, `503` while the broker cannot be
+/// reached, so a load balancer sends providers to another instance.
+fn health(server: &Server) -> Response<Body> {
+    #[cfg(feature = "amqp")]
+    if server.broker.as_ref().is_some_and(|b| !b.connected()) {
+        return whole(Reply::json(
+            503,
+            &json!({ "status": "unavailable", "error": "the relay's broker cannot be reached" }),
+        ));
+    }
+    let _ = server;
+    whole(Reply::json(200, &json!({ "status": "ok" })))
 }
 
 /// The channel a request subscribes to: `GET /ID/events`, or `GET /ID` asking for
@@ -182,6 +194,10 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
             return error(401, &format!("signature verification failed: {why}"));
         }
     }
+    #[cfg(feature = "amqp")]
+    if let Some(broker) = &server.broker {
+        return shared(server, broker, id, &event).await;
+    }
     match channel.log.append(&event).await {
         Ok(seq) => {
             server.edge.stored(id, &event, seq);
@@ -210,6 +226,46 @@ async fn ingest(req: Request<Incoming>, server: &Server, id: &str, rest: &str) -
                 Reply::json(
                     503,
                     &json!({ "error": "the event could not be stored; retry" }),
+                )
+                .with_header("retry-after", "1"),
+            )
+        }
+    }
+}
+
+/// With `--broker`: publishes the event to the shared stream and answers once the broker
+/// confirmed it: `200 {"seq": N}` once this relay stored it too, `202` when that takes
+/// longer (it is kept by the broker), `503` when the broker did not take it.
+#[cfg(feature = "amqp")]
+async fn shared(
+    server: &Server,
+    broker: &super::broker::Broker,
+    id: &str,
+    event: &Event,
+) -> Response<Body> {
+    let mut line = Vec::with_capacity(event.body.len() + 512);
+    event.write_json_line(&mut line);
+    match broker.publish_event(id, &line).await {
+        Ok(Some(seq)) => whole(Reply::json_bytes(
+            200,
+            Bytes::from(format!("{{\"seq\":{seq}}}")),
+        )),
+        Ok(None) => {
+            server.log.warn(
+                "an event the broker confirmed is not stored here yet; answered 202",
+                &[("channel", id.into())],
+            );
+            whole(Reply::json(202, &json!({ "seq": null, "queued": true })))
+        }
+        Err(e) => {
+            server.log.error(
+                "the broker did not take an event; answered 503",
+                &[("channel", id.into()), ("error", e.to_string().into())],
+            );
+            whole(
+                Reply::json(
+                    503,
+                    &json!({ "error": "the event could not be stored (the relay's broker is unavailable); retry" }),
                 )
                 .with_header("retry-after", "1"),
             )
@@ -345,11 +401,31 @@ async fn create(req: &Request<Incoming>, server: &Server) -> Response<Body> {
     }
     let created = {
         let channels = server.clone_channels();
+        #[cfg(feature = "amqp")]
+        if let Some(broker) = &server.broker {
+            Ok(broker.create_channel(&channels).await)
+        } else {
+            tokio::task::spawn_blocking(move || channels.create()).await
+        }
+        #[cfg(not(feature = "amqp"))]
         tokio::task::spawn_blocking(move || channels.create()).await
     };
     let (channel, token) = match created {
         Ok(Ok(created)) => created,
         Ok(Err(e @ super::channels::CreateError::Full(_))) => return error(503, &e.to_string()),
+        Ok(Err(e @ super::channels::CreateError::Broker(_))) => {
+            server.log.error(
+                "cannot create a channel; answered 503",
+                &[("error", e.to_string().into())],
+            );
+            return whole(
+                Reply::json(
+                    503,
+                    &json!({ "error": "the channel could not be created (the relay's broker is unavailable); retry" }),
+                )
+                .with_header("retry-after", "1"),
+            );
+        }
         Ok(Err(e)) => {
             server.log.error(
                 "cannot create a channel",

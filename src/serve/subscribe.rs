@@ -67,8 +67,13 @@ impl Subscription {
         let last = channel.log.watch();
         let newest = *last.borrow();
         let after = since.map_or(newest, |s| s.min(newest));
+        // Resuming: how many stored events come first (sequence numbers may skip, so the
+        // client cannot tell from `last`).
+        let pending = since.map_or(String::new(), |_| {
+            format!(",\"pending\":{}", channel.log.stored_between(after, newest))
+        });
         let ready = format!(
-            "event: ready\ndata: {{\"channel\":\"{}\",\"last\":{newest}}}\n\n",
+            "event: ready\ndata: {{\"channel\":\"{}\",\"last\":{newest}{pending}}}\n\n",
             channel.id
         );
         Subscription {
@@ -180,12 +185,15 @@ impl Drop for Subscription {
 
 fn gap_frame(gap: Gap) -> Bytes {
     // The id moves the subscriber's resume point past what is gone, so a reconnect does not
-    // report the same gap again.
+    // report the same gap again. `missed` is left out when it cannot be told (sequence
+    // numbers from a broker's stream skip).
+    let missed = gap
+        .missed
+        .map_or(String::new(), |n| format!(",\"missed\":{n}"));
     Bytes::from(format!(
-        "id: {}\nevent: gap\ndata: {{\"after\":{},\"next\":{},\"missed\":{}}}\n\n",
+        "id: {}\nevent: gap\ndata: {{\"after\":{},\"next\":{}{missed}}}\n\n",
         gap.next - 1,
         gap.after,
         gap.next,
-        gap.missed
     ))
 }

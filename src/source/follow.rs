@@ -177,21 +177,27 @@ impl<S: Sink> Follow<S> {
         }
     }
 
-    /// `ready`: `{"channel": ID, "last": SEQ}`. Resuming, it says how many events were
+    /// `ready`: `{"channel": ID, "last": SEQ, "pending": N}`. Resuming, it says how many events were
     /// missed; starting afresh, SEQ becomes the resume point, so what arrives while a later
     /// reconnect is pending is not lost.
     fn ready_event(&self, data: &str, progress: &mut Progress) {
         #[derive(Deserialize)]
         struct Ready {
             last: Option<u64>,
+            /// Stored events after the resume point (a relay whose numbers skip says so).
+            pending: Option<u64>,
         }
-        let Ok(Ready { last: Some(newest) }) = serde_json::from_str::<Ready>(data) else {
+        let Ok(Ready {
+            last: Some(newest),
+            pending,
+        }) = serde_json::from_str::<Ready>(data)
+        else {
             return;
         };
         let Some(after) = progress.last else {
             return self.remember(newest, progress);
         };
-        let missed = newest.saturating_sub(after);
+        let missed = pending.unwrap_or_else(|| newest.saturating_sub(after));
         self.diag.line(format_args!(
             "resumed after #{after}: {missed} missed event{}",
             if missed == 1 { "" } else { "s" }

@@ -1,4 +1,5 @@
-//! The RabbitMQ bridge against a real broker: `listen --publish`, `relay`, `send --publish`.
+//! The RabbitMQ bridge against a real broker: `listen --publish`, `relay`, `send --publish`,
+//! and `serve --broker`.
 //!
 //! The broker comes from HOOKCTL_TEST_AMQP_URL (`.ci/run` starts one with `.ci/rabbitmq.sh`).
 //! Without it a test says it was skipped and why; with CI=true that is a failure instead.
@@ -9,6 +10,7 @@
 
 mod harness;
 mod relay;
+mod relays;
 mod routes;
 
 use std::collections::HashSet;

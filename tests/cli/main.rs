@@ -7,6 +7,7 @@ mod support;
 mod basics;
 mod broker;
 mod ci;
+mod completions;
 mod config;
 mod core;
 mod delivery;

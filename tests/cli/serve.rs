@@ -4,7 +4,7 @@
 #[path = "serve/access.rs"]
 mod access;
 #[path = "serve/harness.rs"]
-mod harness;
+pub mod harness;
 #[path = "serve/lean.rs"]
 mod lean;
 #[path = "serve/operations.rs"]

@@ -80,6 +80,32 @@ impl Catalogue {
             .chain(self.flows.iter().map(|f| f.name.as_str()))
     }
 
+    /// Every name with its one-line description, samples then flows (what shell completion
+    /// offers).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.samples
+            .iter()
+            .map(|s| (s.name.as_str(), s.description.as_str()))
+            .chain(
+                self.flows
+                    .iter()
+                    .map(|f| (f.name.as_str(), f.description.as_str())),
+            )
+    }
+
+    /// The groups `send --list PROVIDER` takes, in listing order: `generic`, the providers,
+    /// then the prefixes (before `:`) of the user's names.
+    pub fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = Vec::new();
+        for name in self.names() {
+            let group = group_of(name);
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        groups
+    }
+
     /// The sample or flow called `name`. An unknown name gives a message suggesting the
     /// closest one and listing the known names (of its provider, when it names one).
     pub fn find(&self, name: &str) -> Result<Entry, ConfigError> {
@@ -140,18 +166,7 @@ impl Catalogue {
         names_only: bool,
     ) -> Result<(), ListError> {
         let only = only.map(str::to_ascii_lowercase);
-        let group_of = |name: &str| {
-            name.split_once(':')
-                .map_or("generic", |(p, _)| p)
-                .to_ascii_lowercase()
-        };
-        let mut groups: Vec<String> = Vec::new();
-        for name in self.names() {
-            let group = group_of(name);
-            if !groups.contains(&group) {
-                groups.push(group);
-            }
-        }
+        let mut groups = self.groups();
         if let Some(only) = &only {
             if !groups.contains(only) {
                 return Err(ListError::UnknownProvider {
@@ -200,6 +215,13 @@ impl Catalogue {
         }
         Ok(())
     }
+}
+
+/// The `send --list` group of a name: its provider (before `:`), or `generic`.
+fn group_of(name: &str) -> String {
+    name.split_once(':')
+        .map_or("generic", |(p, _)| p)
+        .to_ascii_lowercase()
 }
 
 fn heading(group: &str) -> String {
