@@ -1,6 +1,7 @@
 //! `listen --ui`: the web inspector that watches listen, built from the arguments, and its
 //! own server for `--ui-port`. Built without the `inspector` feature, `--ui` and
-//! `hookctl inspect` say so, and nothing of the inspector is in the binary.
+//! `hookctl inspect` say so and the inspector's code is left out; the flags stay, so the
+//! command line (and its completions) is the same either way.
 
 #[cfg(feature = "inspector")]
 pub use with_inspector::{inspector, serve_own_port, signing, Ui};
