@@ -169,6 +169,25 @@ impl Topology {
     }
 }
 
+/// A new channel on `connection` with publisher confirms on: what every publisher opens.
+pub async fn confirming_channel(connection: &Connection) -> Result<Channel, BrokerError> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|cause| BrokerError::Channel {
+            action: "open a channel",
+            cause,
+        })?;
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .map_err(|cause| BrokerError::Channel {
+            action: "turn on publisher confirms",
+            cause,
+        })?;
+    Ok(channel)
+}
+
 /// Declares a durable topic exchange.
 pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), BrokerError> {
     let options = ExchangeDeclareOptions {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures_core::Stream;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::BasicPublishOptions;
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::{watch, Notify};
@@ -187,21 +187,8 @@ fn properties(event: &Event) -> BasicProperties {
 /// Connects, opens a confirming channel and declares the topology.
 async fn open(config: &PublishConfig) -> Result<(Connection, Channel), BrokerError> {
     let connection = config.url.connect(&config.connection_name).await?;
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|cause| BrokerError::Channel {
-            action: "open a channel",
-            cause,
-        })?;
+    let channel = super::confirming_channel(&connection).await?;
     config.topology.declare(&channel).await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(|cause| BrokerError::Channel {
-            action: "turn on publisher confirms",
-            cause,
-        })?;
     Ok((connection, channel))
 }
 

@@ -70,15 +70,20 @@ pub fn delivery_setup(
 
 /// The scheme named on the command line, with the generic-hmac options.
 pub fn scheme_from(name: &str, secrets: &SecretArgs) -> anyhow::Result<Scheme> {
-    let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
+    Scheme::from_name(name, hmac_options(secrets)).map_err(anyhow::Error::msg)
+}
+
+/// The generic-hmac options (`--signature-header`, `--encoding`, `--prefix`), when a header
+/// is named.
+pub fn hmac_options(secrets: &SecretArgs) -> Option<HmacOptions> {
+    secrets.signature_header.as_ref().map(|header| HmacOptions {
         header: header.clone(),
         encoding: match secrets.encoding {
             EncodingArg::Hex => Encoding::Hex,
             EncodingArg::Base64 => Encoding::Base64,
         },
         prefix: secrets.prefix.clone(),
-    });
-    Scheme::from_name(name, hmac).map_err(anyhow::Error::msg)
+    })
 }
 
 /// The secrets given with --secret or HOOKCTL_SECRET.

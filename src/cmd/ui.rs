@@ -10,14 +10,14 @@ pub use with_inspector::{inspector, serve_own_port, signing, Ui};
 mod with_inspector {
     use std::sync::Arc;
 
-    use crate::cli::{EncodingArg, ListenArgs, SecretArgs};
+    use crate::cli::{ListenArgs, SecretArgs};
     use crate::cmd::listen::is_loopback;
     use crate::deliver::DeliveryConfig;
     use crate::inspect::guard::Guard;
     use crate::inspect::{Inspector, InspectorConfig, ListenObserver, Signing};
     use crate::listen::observe::Observe;
     use crate::output::diag::Diag;
-    use crate::signature::{Encoding, HmacOptions, Secret};
+    use crate::signature::Secret;
 
     /// The inspector `--ui` asks for, and the observer that feeds it.
     pub struct Ui {
@@ -96,17 +96,9 @@ mod with_inspector {
     /// The secret the inspector re-signs edited events with, if one was given.
     pub fn signing(secrets: &SecretArgs) -> Option<Signing> {
         let secret = secrets.secret.first()?;
-        let hmac = secrets.signature_header.as_ref().map(|header| HmacOptions {
-            header: header.clone(),
-            encoding: match secrets.encoding {
-                EncodingArg::Hex => Encoding::Hex,
-                EncodingArg::Base64 => Encoding::Base64,
-            },
-            prefix: secrets.prefix.clone(),
-        });
         Some(Signing {
             secret: Secret::new(secret.clone()),
-            hmac,
+            hmac: crate::cmd::hmac_options(secrets),
         })
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel as AmqpChannel, Confirmation, Connection};
 use tokio::sync::{oneshot, watch};
@@ -125,23 +125,10 @@ impl Broker {
             .url
             .connect(&self.config.connection_name)
             .await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|cause| BrokerError::Channel {
-                action: "open a channel",
-                cause,
-            })?;
+        let channel = crate::amqp::confirming_channel(&connection).await?;
         let age = format!("{}s", self.config.retain.as_secs().max(1));
         declare_stream(&channel, &self.channels, None).await?;
         declare_stream(&channel, &self.events, Some(&age)).await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|cause| BrokerError::Channel {
-                action: "turn on publisher confirms",
-                cause,
-            })?;
         self.link.send_replace(Link::Up(channel));
         Ok(Session { connection })
     }
