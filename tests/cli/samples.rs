@@ -665,6 +665,22 @@ impl Checker {
         assert!(shown.contains(&format!("ok /{path}")), "{name}: {shown}");
     }
 
+    /// Sends `send_args` (signed with SECRET) to the check at `path` and expects the library
+    /// to reject it, saying `why`: hookctl reports the 400 and exits 3.
+    fn rejects(&self, path: &str, send_args: &[&str], why: &str) {
+        let url = format!("http://127.0.0.1:{}/{path}", self.port);
+        let out = hookctl()
+            .arg("send")
+            .args(send_args)
+            .args(["--to", &url, "--secret", SECRET, "--timeout", "60s", "-v"])
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{send_args:?}: {shown}");
+        assert!(shown.contains("400 Bad Request"), "{shown}");
+        assert!(shown.contains(&format!("FAIL /{path} {why}")), "{shown}");
+    }
+
     fn check_all(&self, provider: &str, path: &str, extra: &[&str]) -> usize {
         let out = hookctl()
             .args(["send", "--list", provider, "--names"])
@@ -706,6 +722,64 @@ fn the_stripe_library_accepts_stripe_samples() {
         return;
     };
     assert!(checker.check_all("stripe", "stripe", &[]) >= 13);
+}
+
+/// The Stripe check takes each object's fields from the stripe package's type declarations:
+/// it names a field the interface lacks, a required one that is missing, and a stale
+/// api_version.
+#[test]
+fn the_stripe_check_names_undeclared_and_missing_fields() {
+    let Some(checker) = checker("stripe") else {
+        return;
+    };
+    checker.rejects(
+        "stripe",
+        &[
+            "stripe:customer.created",
+            "--set-new",
+            "data.object.nickname=Jay",
+        ],
+        "customer.created: customer has fields stripe 23.2.0 does not declare: nickname",
+    );
+    checker.rejects(
+        "stripe",
+        &[
+            "stripe:customer.subscription.updated",
+            "--set-new",
+            "data.previous_attributes.plan_name=Pro",
+        ],
+        "customer.subscription.updated: previous_attributes has fields a subscription lacks: plan_name",
+    );
+    checker.rejects(
+        "stripe",
+        &[
+            "stripe:invoice.paid",
+            "--set",
+            "api_version=2025-07-30.basil",
+        ],
+        "api_version 2025-07-30.basil, but stripe 23.2.0 declares the objects of 2026-11-18.endive",
+    );
+    let mut event = body(&dry_run(&["stripe:payment_intent.succeeded"])[0]);
+    let object = event["data"]["object"].as_object_mut().unwrap();
+    object.shift_remove("amount_received");
+    object.shift_remove("latest_charge");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, event.to_string()).unwrap();
+    checker.rejects(
+        "stripe",
+        &[
+            "-d",
+            &format!("@{}", file.display()),
+            "--sign",
+            "stripe",
+            "-H",
+            "User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            "-H",
+            "Content-Type: application/json",
+        ],
+        "payment_intent.succeeded: payment_intent lacks amount_received, latest_charge",
+    );
 }
 
 #[test]
