@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{feed, ReplayPlan};
+use super::{Feeder, ReplayPlan};
 use crate::exit::Exit;
 use crate::shutdown::shutdown_signal;
 
@@ -20,15 +20,7 @@ pub fn run(
     plan: ReplayPlan,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let reader = std::thread::spawn(move || {
-        feed(
-            input,
-            &plan,
-            tx,
-            &crate::deliver::progress::Progress::default(),
-        )
-    });
+    let (reader, mut rx) = Feeder::start(input, plan, Default::default());
     let runtime = crate::deliver::runtime()?;
     let interrupted = runtime.block_on(async {
         let stop = shutdown_signal();
@@ -66,8 +58,6 @@ pub fn run(
         // The reader may be waiting on a followed file; it ends with the process.
         return Ok(Exit::Interrupted);
     }
-    let fed = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let fed = reader.finish()?;
     Ok(if fed.failed() { Exit::Error } else { Exit::Ok })
 }

@@ -86,6 +86,32 @@ pub fn open(plan: &ReplayPlan) -> anyhow::Result<Box<dyn BufRead + Send>> {
 /// Signatures older than this are likely to be rejected by receivers.
 const STALE_SIGNATURE: i64 = 300;
 
+/// The reader thread of a replay: [`feed`] on a thread of its own, handing the selected
+/// events to the receiver it returns.
+pub struct Feeder {
+    thread: std::thread::JoinHandle<anyhow::Result<Fed>>,
+}
+
+impl Feeder {
+    /// Starts reading `input` for `plan`, moving `progress` past the lines it passes over.
+    pub fn start(
+        input: Box<dyn BufRead + Send>,
+        plan: ReplayPlan,
+        progress: Progress,
+    ) -> (Feeder, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(1024);
+        let thread = std::thread::spawn(move || feed(input, &plan, tx, &progress));
+        (Feeder { thread }, rx)
+    }
+
+    /// What the reader did, once it has finished.
+    pub fn finish(self) -> anyhow::Result<Fed> {
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("reader thread panicked"))?
+    }
+}
+
 /// Reads the capture and sends each selected event to `tx`, pacing for `--speed`.
 pub fn feed(
     input: Box<dyn BufRead + Send>,

@@ -5,9 +5,8 @@
 use std::io::{BufRead, Write};
 
 use futures_util::stream::{self, StreamExt as _};
-use tokio::sync::mpsc;
 
-use super::{feed, ReplayPlan};
+use super::{Feeder, ReplayPlan};
 use crate::event::RouteNote;
 use crate::exit::Exit;
 use crate::output::diag::{Diag, Untrusted};
@@ -29,15 +28,7 @@ pub async fn run(
     options: RoutedOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let reader = std::thread::spawn(move || {
-        feed(
-            input,
-            &plan,
-            tx,
-            &crate::deliver::progress::Progress::default(),
-        )
-    });
+    let (reader, mut rx) = Feeder::start(input, plan, Default::default());
     let events = stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut routed = events
         .map(|event| async move {
@@ -74,9 +65,7 @@ pub async fn run(
         }
     }
     out.flush()?;
-    let fed = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let fed = reader.finish()?;
     options.diag.line(format_args!(
         "routed {} event{} through {} route{}: {accepted} accepted by every route taken, {failed} failed, {unrouted} taken by no route{}",
         accepted + failed + unrouted,

@@ -3,9 +3,7 @@
 
 use std::io::BufRead;
 
-use tokio::sync::mpsc;
-
-use super::{feed, ReplayPlan};
+use super::{Feeder, ReplayPlan};
 use crate::deliver::engine::{deliver_reported, Run};
 use crate::deliver::progress::Progress;
 use crate::deliver::runtime;
@@ -22,22 +20,17 @@ pub struct ReplayConfig {
 /// or an `--id` that is not in the capture, makes the exit code an error.
 pub fn run(mut config: ReplayConfig) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
-        let (tx, rx) = mpsc::channel(1024);
         // The reader moves the bar past the lines it does not send, so a filter that selects
         // nothing does not leave it at 0/N.
         let progress = Progress::new(config.run.report.total, config.run.report.detail);
         config.run.report.progress = Some(progress.clone());
         let (input, plan) = (config.input, config.plan);
-        let reader = std::thread::spawn(move || feed(input, &plan, tx, &progress));
+        let (reader, rx) = Feeder::start(input, plan, progress);
         let (mut reporter, interrupted) = deliver_reported(config.run, rx).await?;
         let fed = if interrupted {
             None
         } else {
-            Some(
-                reader
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("reader thread panicked"))??,
-            )
+            Some(reader.finish()?)
         };
         if let Some(fed) = &fed {
             reporter.skipped(fed.skipped);
