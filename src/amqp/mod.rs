@@ -169,6 +169,45 @@ impl Topology {
     }
 }
 
+/// Publishes one mandatory message on `channel` and waits up to `timeout` for the broker's
+/// confirm; an unroutable, refused or unconfirmed message is an error.
+pub async fn publish_confirmed(
+    channel: &Channel,
+    exchange: ShortString,
+    routing_key: ShortString,
+    body: &[u8],
+    properties: lapin::BasicProperties,
+    timeout: Duration,
+) -> Result<(), BrokerError> {
+    let options = lapin::options::BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    let publishing = async {
+        channel
+            .basic_publish(
+                exchange.clone(),
+                routing_key.clone(),
+                options,
+                body,
+                properties,
+            )
+            .await?
+            .await
+    };
+    match tokio::time::timeout(timeout, publishing).await {
+        Ok(Ok(lapin::Confirmation::Ack(None))) => Ok(()),
+        Ok(Ok(lapin::Confirmation::Ack(Some(_)))) => Err(BrokerError::Unroutable {
+            exchange: exchange.to_string(),
+            routing_key: routing_key.to_string(),
+        }),
+        Ok(Ok(lapin::Confirmation::Nack(_))) => Err(BrokerError::Nacked),
+        Ok(Ok(lapin::Confirmation::NotRequested)) => Err(BrokerError::ConfirmsOff),
+        Ok(Err(e)) => Err(BrokerError::Publish(e)),
+        Err(_) => Err(BrokerError::ConfirmTimeout(timeout)),
+    }
+}
+
 /// A new channel on `connection` with publisher confirms on: what every publisher opens.
 pub async fn confirming_channel(connection: &Connection) -> Result<Channel, BrokerError> {
     let channel = connection

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures_core::Stream;
-use lapin::options::BasicPublishOptions;
 use lapin::types::ShortString;
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::{watch, Notify};
 
 use super::{reconnect_delay, routing_key, short_lossy};
@@ -112,45 +111,20 @@ impl Publisher {
             Link::Up(channel) => channel.clone(),
             Link::Down(why) => return Err(BrokerError::NotConnected(Box::new(why.clone()))),
         };
-        let key = routing_key(event);
-        let body = message_body(event);
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..BasicPublishOptions::default()
-        };
-        let publishing = async {
-            channel
-                .basic_publish(
-                    self.shared.exchange.clone(),
-                    key.clone(),
-                    options,
-                    &body,
-                    properties(event),
-                )
-                .await?
-                .await
-        };
-        let timeout = self.shared.config.confirm_timeout;
-        let confirmation = match tokio::time::timeout(timeout, publishing).await {
-            Ok(Ok(confirmation)) => confirmation,
-            Ok(Err(e)) => {
-                self.shared.trouble.notify_one();
-                return Err(BrokerError::Publish(e));
-            }
-            Err(_) => {
-                self.shared.trouble.notify_one();
-                return Err(BrokerError::ConfirmTimeout(timeout));
-            }
-        };
-        match confirmation {
-            Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(BrokerError::Unroutable {
-                exchange: self.exchange().to_owned(),
-                routing_key: key.as_str().to_owned(),
-            }),
-            Confirmation::Nack(_) => Err(BrokerError::Nacked),
-            Confirmation::NotRequested => Err(BrokerError::ConfirmsOff),
+        let result = super::publish_confirmed(
+            &channel,
+            self.shared.exchange.clone(),
+            routing_key(event),
+            &message_body(event),
+            properties(event),
+            self.shared.config.confirm_timeout,
+        )
+        .await;
+        if let Err(BrokerError::Publish(_) | BrokerError::ConfirmTimeout(_)) = &result {
+            // The link may be gone: let the supervisor look.
+            self.shared.trouble.notify_one();
         }
+        result
     }
 
     /// Closes the connection cleanly (best effort).

@@ -21,9 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel as AmqpChannel, Confirmation, Connection};
+use lapin::{BasicProperties, Channel as AmqpChannel, Connection};
 use tokio::sync::{oneshot, watch};
 
 use super::channels::{Channel, Channels, CreateError, Meta};
@@ -205,34 +205,15 @@ impl Broker {
             Link::Up(channel) => channel.clone(),
             Link::Down(why) => return Err(BrokerError::NotConnected(Box::new(why.clone()))),
         };
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..BasicPublishOptions::default()
-        };
-        let publishing = async {
-            channel
-                .basic_publish(
-                    ShortString::from(""),
-                    stream.clone(),
-                    options,
-                    body,
-                    properties,
-                )
-                .await?
-                .await
-        };
-        let timeout = self.config.confirm_timeout;
-        match tokio::time::timeout(timeout, publishing).await {
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(BrokerError::Unroutable {
-                exchange: String::new(),
-                routing_key: stream.as_str().to_owned(),
-            }),
-            Ok(Ok(Confirmation::Nack(_))) => Err(BrokerError::Nacked),
-            Ok(Ok(Confirmation::NotRequested)) => Err(BrokerError::ConfirmsOff),
-            Ok(Err(e)) => Err(BrokerError::Publish(e)),
-            Err(_) => Err(BrokerError::ConfirmTimeout(timeout)),
-        }
+        crate::amqp::publish_confirmed(
+            &channel,
+            ShortString::from(""),
+            stream.clone(),
+            body,
+            properties,
+            self.config.confirm_timeout,
+        )
+        .await
     }
 
     /// Tells the POST waiting for message `id` (if it is this relay's) its sequence number.
