@@ -80,7 +80,7 @@ pub async fn handle(inspector: &Arc<Inspector>, req: Request<Incoming>) -> Respo
                 return not_ready();
             };
             let mut response = Response::new(Either::Right(live::feed(
-                store.subscribe(),
+                store.clone(),
                 inspector.closing(),
             )));
             secure(&mut response, "text/event-stream");

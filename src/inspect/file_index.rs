@@ -1,14 +1,30 @@
 //! A capture file as a list of line offsets, so any line can be read without reading the
 //! ones before it. The index grows as the file does (a listen appending to it): each
-//! [`FileIndex::refresh`] scans only the bytes added since the last one, with memchr. A
-//! line is indexed only once its newline is in the file, so a half-written line is never read.
+//! [`FileIndex::refresh`] indexes only the lines added since the last one. A line is indexed
+//! only once its newline is in the file, so a half-written line is never read.
+//!
+//! Lines this process's capture writer appends are [`Told`] to the index as they are
+//! written, so under load the index does not read back the file it is writing (about
+//! 100 MB/s at full speed). Anything it was not told of (another process appending, a
+//! replaced file, a page closed for long) is read from the file and scanned with memchr.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::listen::capture::{identity, AppendWatch};
 
 /// How much of the file one read of the scan takes.
 const SCAN_CHUNK: usize = 1 << 20;
+
+/// At most this many told lines wait for a refresh; past it they are let go of and the next
+/// refresh reads them from the file, so memory stays bounded while no page asks.
+const TOLD_LINES: usize = 1 << 18;
+
+/// A told line's length (newline included) has this bit set when the line is blank.
+const BLANK: u32 = 1 << 31;
 
 /// Where one non-blank line lies, and its number in the file (from 1).
 #[derive(Debug, Clone, Copy)]
@@ -22,11 +38,90 @@ struct Span {
 pub struct FileIndex {
     path: PathBuf,
     file: File,
+    /// The open file's device and inode.
+    identity: (u64, u64),
     lines: Vec<Span>,
-    /// Bytes scanned: the end of the last complete line.
+    /// Bytes indexed: the end of the last complete line.
     scanned: u64,
     /// Lines seen so far, blank ones included (for `file:line` numbers).
     numbered: u32,
+    told: Arc<Told>,
+    /// Bytes read from the file to index it.
+    read_back: u64,
+}
+
+/// One batch the writer appended: its file, where it starts, and each line's length.
+struct ToldBatch {
+    file: (u64, u64),
+    start: u64,
+    lines: Vec<u32>,
+}
+
+#[derive(Default)]
+struct ToldState {
+    batches: VecDeque<ToldBatch>,
+    lines: usize,
+    /// Batches were let go of since the last refresh.
+    overflowed: bool,
+}
+
+/// The lines a capture writer appended that the index has not taken yet.
+#[derive(Default)]
+pub struct Told {
+    state: Mutex<ToldState>,
+}
+
+impl Told {
+    fn state(&self) -> std::sync::MutexGuard<'_, ToldState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Everything told since the last call, and whether some of it was let go of.
+    fn take(&self) -> (VecDeque<ToldBatch>, bool) {
+        let mut state = self.state();
+        state.lines = 0;
+        (
+            std::mem::take(&mut state.batches),
+            std::mem::take(&mut state.overflowed),
+        )
+    }
+}
+
+impl AppendWatch for Told {
+    fn appended(&self, file: (u64, u64), start: u64, batch: &[u8]) {
+        if self.state().overflowed {
+            return;
+        }
+        // Measured outside the lock: the index may be taking what was told meanwhile.
+        let mut lines = Vec::new();
+        let mut from = 0;
+        let mut measurable = true;
+        for nl in memchr::memchr_iter(b'\n', batch) {
+            let line = &batch[from..nl];
+            let len = u32::try_from(nl + 1 - from).unwrap_or(BLANK);
+            measurable &= len < BLANK;
+            let blank = if line.iter().all(u8::is_ascii_whitespace) {
+                BLANK
+            } else {
+                0
+            };
+            lines.push(len | blank);
+            from = nl + 1;
+        }
+        let mut state = self.state();
+        if state.overflowed {
+            return;
+        }
+        // A line of 2 GiB or more is left to the scan, as is a batch past the limit.
+        if !measurable || state.lines + lines.len() > TOLD_LINES {
+            state.batches.clear();
+            state.lines = 0;
+            state.overflowed = true;
+            return;
+        }
+        state.lines += lines.len();
+        state.batches.push_back(ToldBatch { file, start, lines });
+    }
 }
 
 impl FileIndex {
@@ -35,10 +130,13 @@ impl FileIndex {
         let file = File::open(path)?;
         let mut index = FileIndex {
             path: path.to_path_buf(),
+            identity: identity(&file.metadata()?),
             file,
             lines: Vec::new(),
             scanned: 0,
             numbered: 0,
+            told: Arc::default(),
+            read_back: 0,
         };
         index.refresh()?;
         Ok(index)
@@ -46,6 +144,16 @@ impl FileIndex {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the capture writer appending to this file tells what it wrote.
+    pub fn told(&self) -> Arc<Told> {
+        self.told.clone()
+    }
+
+    /// Bytes read from the file to index it, since it was opened.
+    pub fn bytes_read(&self) -> u64 {
+        self.read_back
     }
 
     /// Non-blank lines indexed.
@@ -57,32 +165,79 @@ impl FileIndex {
         self.lines.is_empty()
     }
 
-    /// Indexes the lines appended since the last call. A file that shrank (truncated or
-    /// replaced) is indexed again from the start.
+    /// Indexes the lines appended since the last call: those the writer told of as they are,
+    /// the rest from the file. A file that shrank (truncated or replaced) is indexed again
+    /// from the start.
     pub fn refresh(&mut self) -> io::Result<()> {
+        // Taken before the size, so every told line is within it.
+        let (told, overflowed) = self.told.take();
         let size = std::fs::metadata(&self.path)?.len();
         if size < self.scanned {
             self.file = File::open(&self.path)?;
+            self.identity = identity(&self.file.metadata()?);
             self.lines.clear();
             self.scanned = 0;
             self.numbered = 0;
-            return self.refresh();
+            return self.scan(size);
         }
-        if size == self.scanned {
+        if !overflowed {
+            for batch in told {
+                if batch.file != self.identity {
+                    continue;
+                }
+                if batch.start > self.scanned {
+                    // Another process wrote in between.
+                    self.scan(batch.start)?;
+                }
+                self.index_told(&batch);
+            }
+        }
+        self.scan(size)
+    }
+
+    /// Indexes the told lines that end past what is indexed, when they line up with it.
+    fn index_told(&mut self, batch: &ToldBatch) {
+        let mut start = batch.start;
+        for &len in &batch.lines {
+            let bytes = u64::from(len & !BLANK);
+            let end = start + bytes;
+            if end > self.scanned {
+                if start != self.scanned {
+                    // Not where the index is: left to the scan.
+                    return;
+                }
+                self.numbered += 1;
+                if len & BLANK == 0 {
+                    self.lines.push(Span {
+                        start,
+                        len: (bytes - 1) as u32,
+                        number: self.numbered,
+                    });
+                }
+                self.scanned = end;
+            }
+            start = end;
+        }
+    }
+
+    /// Indexes the complete lines between what is indexed and `until`, reading the file.
+    fn scan(&mut self, until: u64) -> io::Result<()> {
+        if until <= self.scanned {
             return Ok(());
         }
         self.file.seek(SeekFrom::Start(self.scanned))?;
-        let mut chunk = vec![0u8; SCAN_CHUNK];
+        let mut chunk = vec![0u8; SCAN_CHUNK.min((until - self.scanned) as usize)];
         // Where the line being scanned started, and whether it has anything but blanks.
         let mut line_start = self.scanned;
         let mut blank = true;
         let mut at = self.scanned;
-        while at < size {
-            let want = ((size - at) as usize).min(SCAN_CHUNK);
+        while at < until {
+            let want = ((until - at) as usize).min(chunk.len());
             let got = self.file.read(&mut chunk[..want])?;
             if got == 0 {
                 break;
             }
+            self.read_back += got as u64;
             let bytes = &chunk[..got];
             let mut from = 0;
             while let Some(nl) = memchr::memchr(b'\n', &bytes[from..]) {
@@ -182,5 +337,127 @@ mod tests {
         assert_eq!(index.len(), 2);
         assert_eq!(index.line(0).unwrap().0, long);
         assert_eq!(index.line(1).unwrap(), (b"short".to_vec(), 2));
+    }
+
+    /// Appends `lines` to the file at `path` and tells `index` of them as the writer would.
+    fn append_told(path: &Path, index: &FileIndex, lines: &[u8]) {
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        let start = f.metadata().unwrap().len();
+        f.write_all(lines).unwrap();
+        let file = identity(&f.metadata().unwrap());
+        index.told().appended(file, start, lines);
+    }
+
+    fn append(path: &Path, lines: &[u8]) {
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(lines).unwrap();
+    }
+
+    fn all(index: &mut FileIndex) -> Vec<(String, u32)> {
+        (0..index.len())
+            .map(|i| {
+                let (line, n) = index.line(i).unwrap();
+                (String::from_utf8(line).unwrap(), n)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn told_lines_are_indexed_without_reading_the_file_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, b"{\"a\":1}\n").unwrap();
+        let mut index = FileIndex::open(&path).unwrap();
+        let read_at_open = index.read_back;
+        append_told(&path, &index, b"{\"b\":2}\n\n  \n{\"c\":3}\n");
+        append_told(&path, &index, b"{\"d\":4}\n");
+        index.refresh().unwrap();
+        assert_eq!(index.read_back, read_at_open);
+        assert_eq!(
+            all(&mut index),
+            [
+                ("{\"a\":1}".into(), 1),
+                ("{\"b\":2}".into(), 2),
+                ("{\"c\":3}".into(), 5),
+                ("{\"d\":4}".into(), 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_another_process_wrote_between_told_ones_are_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let mut index = FileIndex::open(&path).unwrap();
+        append_told(&path, &index, b"{\"mine\":1}\n");
+        append(&path, b"{\"theirs\":1}\n");
+        append_told(&path, &index, b"{\"mine\":2}\n");
+        append(&path, b"{\"theirs\":2}\n");
+        index.refresh().unwrap();
+        assert_eq!(index.read_back, 2 * b"{\"theirs\":1}\n".len() as u64);
+        let lines: Vec<String> = all(&mut index).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            lines,
+            [
+                "{\"mine\":1}",
+                "{\"theirs\":1}",
+                "{\"mine\":2}",
+                "{\"theirs\":2}"
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_told_before_a_refresh_read_them_are_not_indexed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let mut index = FileIndex::open(&path).unwrap();
+        // The writer's batch is in the file before it is told: a refresh reads it.
+        append(&path, b"{\"a\":1}\n{\"b\":2}\n");
+        index.refresh().unwrap();
+        index
+            .told()
+            .appended(index.identity, 0, b"{\"a\":1}\n{\"b\":2}\n");
+        append_told(&path, &index, b"{\"c\":3}\n");
+        index.refresh().unwrap();
+        let lines: Vec<String> = all(&mut index).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+    }
+
+    #[test]
+    fn too_many_told_lines_are_let_go_of_and_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let mut index = FileIndex::open(&path).unwrap();
+        let batch = "{}\n".repeat(TOLD_LINES / 2 + 1);
+        append_told(&path, &index, batch.as_bytes());
+        append_told(&path, &index, batch.as_bytes());
+        // Past the limit: nothing more is kept until the index takes what was told.
+        assert!(index.told.state().batches.is_empty());
+        append_told(&path, &index, b"{}\n");
+        assert!(index.told.state().batches.is_empty());
+        index.refresh().unwrap();
+        assert_eq!(index.len(), TOLD_LINES + 3);
+        assert_eq!(index.read_back, 2 * batch.len() as u64 + 3);
+        append_told(&path, &index, b"{\"last\":1}\n");
+        index.refresh().unwrap();
+        assert_eq!(index.read_back, 2 * batch.len() as u64 + 3);
+        assert_eq!(index.line(TOLD_LINES + 3).unwrap().0, b"{\"last\":1}");
+    }
+
+    #[test]
+    fn lines_told_of_another_file_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let mut index = FileIndex::open(&path).unwrap();
+        let other = (index.identity.0, index.identity.1.wrapping_add(1));
+        index.told().appended(other, 0, b"{\"elsewhere\":1}\n");
+        append(&path, b"{\"here\":1}\n");
+        index.refresh().unwrap();
+        assert_eq!(all(&mut index), [("{\"here\":1}".into(), 1)]);
     }
 }

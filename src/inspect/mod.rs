@@ -189,11 +189,12 @@ impl Observe for ListenObserver {
             },
             None => Store::memory(MEMORY_LIMITS),
         };
-        let file_backed = store.has_file();
-        me.set_store(Arc::new(store));
-        if file_backed {
+        if let (Some(told), Some(writer)) = (store.told(), &started.capture) {
+            // The index learns of listen's lines as they are written, not by reading them back.
+            writer.watch(told);
             *me.capture.lock().unwrap_or_else(|e| e.into_inner()) = started.capture;
         }
+        me.set_store(Arc::new(store));
         if let (true, Some(url)) = (self.same_port, started.url) {
             if let Some(addr) = url.strip_prefix("http://").and_then(|a| a.parse().ok()) {
                 me.guard.allow(addr);

@@ -6,12 +6,12 @@
 use std::collections::VecDeque;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::watch;
 
-use super::file_index::FileIndex;
+use super::file_index::{FileIndex, Told};
 use super::filter::{Filter, FilterError};
 use crate::event::Event;
 
@@ -89,7 +89,8 @@ pub struct Store {
     file: Option<Mutex<FileIndex>>,
     memory: Mutex<Ring>,
     cache: Mutex<Option<Cache>>,
-    version: watch::Sender<u64>,
+    /// Bumped whenever there may be new rows; the live feed looks at it.
+    version: AtomicU64,
     answers: Mutex<VecDeque<(String, Bytes)>>,
 }
 
@@ -128,7 +129,7 @@ impl Store {
                 dropped: 0,
             }),
             cache: Mutex::new(None),
-            version: watch::channel(0).0,
+            version: AtomicU64::new(0),
             answers: Mutex::new(VecDeque::new()),
         }
     }
@@ -165,14 +166,21 @@ impl Store {
         key
     }
 
-    /// Tells watchers that there may be new rows (a line appended to the file).
+    /// Notes that there may be new rows (a line appended to the file). It is called for
+    /// every delivery, so it only bumps a counter: the live feed looks at it.
     pub fn changed(&self) {
-        self.version.send_modify(|v| *v += 1);
+        self.version.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Changes to watch for (the live feed).
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.version.subscribe()
+    /// A number that changes whenever there may be new rows.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Where listen's capture writer tells the file index what it appends, when the rows
+    /// come from a file.
+    pub fn told(&self) -> Option<Arc<Told>> {
+        self.file.as_ref().map(|f| lock(f).told())
     }
 
     /// Keeps the app's answer to a forwarded event, for its detail view.
@@ -445,5 +453,31 @@ mod tests {
         assert_eq!(bodies(&w), ["two", "one"]);
         let keys = store.matching("").unwrap().unwrap();
         assert_eq!(keys, [0, 1, 2, MEMORY_KEYS]);
+    }
+
+    #[tokio::test]
+    async fn lines_listens_writer_appends_are_listed_without_reading_the_file_back() {
+        use crate::listen::capture::CaptureWriter;
+        use crate::output::diag::Diag;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let (writer, closer) = CaptureWriter::open(&path, false, Diag::stderr()).unwrap();
+        writer.append_event(&event("before")).await.unwrap();
+        let store = Store::file(&path, MEMORY_LIMITS).unwrap();
+        let read_at_open = lock(store.file.as_ref().unwrap()).bytes_read();
+        writer.watch(store.told().unwrap());
+        for body in ["one", "two", "three"] {
+            writer.append_event(&event(body)).await.unwrap();
+            store.changed();
+        }
+        let w = store.window("", 0, 10).unwrap().unwrap();
+        assert_eq!(bodies(&w), ["three", "two", "one", "before"]);
+        assert_eq!(store.version(), 3);
+        assert_eq!(
+            lock(store.file.as_ref().unwrap()).bytes_read(),
+            read_at_open
+        );
+        drop(writer);
+        closer.close().await;
     }
 }

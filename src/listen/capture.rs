@@ -55,6 +55,14 @@ struct Batch {
 struct Shared {
     batch: Mutex<Batch>,
     wake: Notify,
+    watch: OnceLock<Arc<dyn AppendWatch>>,
+}
+
+/// Told of every batch the writer appends, once it is in the file: the file (device and
+/// inode), where the batch starts in it, and its bytes (whole lines). It is called on the
+/// commit task, so it must be quick and never wait.
+pub trait AppendWatch: Send + Sync {
+    fn appended(&self, file: (u64, u64), start: u64, batch: &[u8]);
 }
 
 impl Shared {
@@ -115,6 +123,7 @@ impl CaptureWriter {
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
             wake: Notify::new(),
+            watch: OnceLock::new(),
         });
         let task = tokio::spawn(commit_loop(file, shared.clone(), fsync));
         Ok((
@@ -129,6 +138,11 @@ impl CaptureWriter {
     /// The file this writer appends to.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Tells `watch` of every batch from now on (the first watch set stays).
+    pub fn watch(&self, watch: Arc<dyn AppendWatch>) {
+        let _ = self.shared.watch.set(watch);
     }
 
     /// Adds one line, written by `write` straight into the pending batch (no copy), and
@@ -219,6 +233,7 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
                     match synced {
                         Ok((f, lines, result)) => {
                             file = Some(f);
+                            tell(&shared, &result, &lines);
                             spare = lines;
                             result
                         }
@@ -228,12 +243,13 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
                 Some(mut f) => {
                     let result = f.write_batch(&lines, false);
                     file = Some(f);
+                    tell(&shared, &result, &lines);
                     spare = lines;
                     result
                 }
                 None => Err(io::Error::other("capture file is closed")),
             };
-            let result = result.map_err(Arc::new);
+            let result = result.map(|_| ()).map_err(Arc::new);
             if result.is_ok() {
                 written += count;
             }
@@ -242,6 +258,13 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
         if closed {
             return written;
         }
+    }
+}
+
+/// Tells the watch, if any, of a batch written at `written` (file and start).
+fn tell(shared: &Shared, written: &io::Result<((u64, u64), u64)>, batch: &[u8]) {
+    if let (Some(watch), Ok((file, start))) = (shared.watch.get(), written) {
+        watch.appended(*file, *start, batch);
     }
 }
 
@@ -273,7 +296,9 @@ impl CaptureFile {
     /// differ from the open file's) and the path is opened again. A write that fails partway
     /// (a full disk, the file-size limit) is undone: the file is cut back to where the batch
     /// began, so it never holds half a line, and every line of the batch gets the error.
-    fn write_batch(&mut self, batch: &[u8], fsync: bool) -> io::Result<()> {
+    ///
+    /// Returns the file's identity and where in it the batch starts.
+    fn write_batch(&mut self, batch: &[u8], fsync: bool) -> io::Result<((u64, u64), u64)> {
         let at_path = std::fs::metadata(&self.path).ok();
         if at_path.as_ref().map(identity) != Some(self.identity) {
             let reopened = CaptureFile::open(&self.path, self.diag.clone())?;
@@ -286,16 +311,16 @@ impl CaptureFile {
         self.file.lock()?;
         let result = self.append_whole(batch);
         let unlock = self.file.unlock();
-        result?;
+        let start = result?;
         unlock?;
         if fsync {
             self.file.sync_data()?;
         }
-        Ok(())
+        Ok((self.identity, start))
     }
 
-    /// Writes `batch` at the end of the file, or nothing of it.
-    fn append_whole(&mut self, batch: &[u8]) -> io::Result<()> {
+    /// Writes `batch` at the end of the file, or nothing of it; returns where it starts.
+    fn append_whole(&mut self, batch: &[u8]) -> io::Result<u64> {
         let start = self.file.metadata()?.len();
         let written = self.file.write_all(batch);
         if written.is_err() {
@@ -307,20 +332,20 @@ impl CaptureFile {
                 ));
             }
         }
-        written
+        written.map(|()| start)
     }
 }
 
 /// A file's device and inode.
 #[cfg(unix)]
-fn identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn identity(metadata: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt as _;
     (metadata.dev(), metadata.ino())
 }
 
 /// Elsewhere a file cannot be deleted while it is open: one identity for every file.
 #[cfg(not(unix))]
-fn identity(_: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn identity(_: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
@@ -347,5 +372,42 @@ mod tests {
         assert_eq!(closer.close().await, 100);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 100);
+    }
+
+    /// Records what the writer tells.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<(u64, Vec<u8>)>>);
+
+    impl AppendWatch for Seen {
+        fn appended(&self, _file: (u64, u64), start: u64, batch: &[u8]) {
+            self.0.lock().unwrap().push((start, batch.to_vec()));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_watch_is_told_where_each_batch_landed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let (mine, mine_closer) = CaptureWriter::open(&path, false, Diag::stderr()).unwrap();
+        let (theirs, theirs_closer) = CaptureWriter::open(&path, true, Diag::stderr()).unwrap();
+        let seen = Arc::new(Seen::default());
+        mine.watch(seen.clone());
+        mine.append(b"{\"mine\":1}\n").await.unwrap();
+        theirs.append(b"{\"theirs\":1}\n").await.unwrap();
+        mine.append(b"{\"mine\":2}\n").await.unwrap();
+        drop((mine, theirs));
+        mine_closer.close().await;
+        theirs_closer.close().await;
+        let file = std::fs::read(&path).unwrap();
+        let seen = seen.0.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        for (start, batch) in seen.iter() {
+            let start = *start as usize;
+            assert_eq!(&file[start..start + batch.len()], batch.as_slice());
+        }
+        assert_eq!(
+            seen[1].0,
+            (b"{\"mine\":1}\n".len() + b"{\"theirs\":1}\n".len()) as u64
+        );
     }
 }
