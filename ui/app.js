@@ -532,12 +532,12 @@
     }
   }
 
-  // Live updates redraw the list at most twice a second; scrolling redraws at once.
+  // Live updates redraw the list at most once a second; scrolling redraws at once.
   let refreshQueued = false, refreshedAt = 0;
   function scheduleRefresh(live) {
     if (refreshQueued) return;
     refreshQueued = true;
-    const wait = live ? Math.max(0, refreshedAt + 500 - Date.now()) : 0;
+    const wait = live ? Math.max(0, refreshedAt + 1000 - Date.now()) : 0;
     setTimeout(() => requestAnimationFrame(() => {
       refreshQueued = false;
       refreshedAt = Date.now();
