@@ -50,18 +50,20 @@ pub struct FileIndex {
     read_back: u64,
 }
 
-/// One batch the writer appended: its file, where it starts, and each line's length.
-struct ToldBatch {
+/// Lines the writer appended one after another: their file, where they start and end, and
+/// each line's length. Batches that follow on from the last one extend it.
+struct ToldRun {
     file: (u64, u64),
     start: u64,
+    end: u64,
     lines: Vec<u32>,
 }
 
 #[derive(Default)]
 struct ToldState {
-    batches: VecDeque<ToldBatch>,
+    runs: VecDeque<ToldRun>,
     lines: usize,
-    /// Batches were let go of since the last refresh.
+    /// Lines were let go of since the last refresh.
     overflowed: bool,
 }
 
@@ -77,11 +79,11 @@ impl Told {
     }
 
     /// Everything told since the last call, and whether some of it was let go of.
-    fn take(&self) -> (VecDeque<ToldBatch>, bool) {
+    fn take(&self) -> (VecDeque<ToldRun>, bool) {
         let mut state = self.state();
         state.lines = 0;
         (
-            std::mem::take(&mut state.batches),
+            std::mem::take(&mut state.runs),
             std::mem::take(&mut state.overflowed),
         )
     }
@@ -89,38 +91,47 @@ impl Told {
 
 impl AppendWatch for Told {
     fn appended(&self, file: (u64, u64), start: u64, batch: &[u8]) {
-        if self.state().overflowed {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        if state.overflowed || !batch.ends_with(b"\n") {
+            // A batch that ends in half a line (never from listen) is left to the scan.
             return;
         }
-        // Measured outside the lock: the index may be taking what was told meanwhile.
-        let mut lines = Vec::new();
+        let follows =
+            matches!(state.runs.back(), Some(run) if run.file == file && run.end == start);
+        if !follows {
+            state.runs.push_back(ToldRun {
+                file,
+                start,
+                end: start,
+                lines: Vec::new(),
+            });
+        }
+        let Some(run) = state.runs.back_mut() else {
+            return;
+        };
+        let before = run.lines.len();
         let mut from = 0;
         let mut measurable = true;
         for nl in memchr::memchr_iter(b'\n', batch) {
-            let line = &batch[from..nl];
             let len = u32::try_from(nl + 1 - from).unwrap_or(BLANK);
             measurable &= len < BLANK;
-            let blank = if line.iter().all(u8::is_ascii_whitespace) {
+            let blank = if batch[from..nl].iter().all(u8::is_ascii_whitespace) {
                 BLANK
             } else {
                 0
             };
-            lines.push(len | blank);
+            run.lines.push(len | blank);
             from = nl + 1;
         }
-        let mut state = self.state();
-        if state.overflowed {
-            return;
-        }
-        // A line of 2 GiB or more is left to the scan, as is a batch past the limit.
-        if !measurable || state.lines + lines.len() > TOLD_LINES {
-            state.batches.clear();
+        run.end = start + from as u64;
+        state.lines += run.lines.len() - before;
+        // A line of 2 GiB or more is left to the scan, as are lines past the limit.
+        if !measurable || state.lines > TOLD_LINES {
+            state.runs.clear();
             state.lines = 0;
             state.overflowed = true;
-            return;
         }
-        state.lines += lines.len();
-        state.batches.push_back(ToldBatch { file, start, lines });
     }
 }
 
@@ -181,24 +192,24 @@ impl FileIndex {
             return self.scan(size);
         }
         if !overflowed {
-            for batch in told {
-                if batch.file != self.identity {
+            for run in told {
+                if run.file != self.identity {
                     continue;
                 }
-                if batch.start > self.scanned {
+                if run.start > self.scanned {
                     // Another process wrote in between.
-                    self.scan(batch.start)?;
+                    self.scan(run.start)?;
                 }
-                self.index_told(&batch);
+                self.index_told(&run);
             }
         }
         self.scan(size)
     }
 
     /// Indexes the told lines that end past what is indexed, when they line up with it.
-    fn index_told(&mut self, batch: &ToldBatch) {
-        let mut start = batch.start;
-        for &len in &batch.lines {
+    fn index_told(&mut self, run: &ToldRun) {
+        let mut start = run.start;
+        for &len in &run.lines {
             let bytes = u64::from(len & !BLANK);
             let end = start + bytes;
             if end > self.scanned {
@@ -371,6 +382,8 @@ mod tests {
         let read_at_open = index.read_back;
         append_told(&path, &index, b"{\"b\":2}\n\n  \n{\"c\":3}\n");
         append_told(&path, &index, b"{\"d\":4}\n");
+        // Batches that follow on from each other are kept as one run.
+        assert_eq!(index.told.state().runs.len(), 1);
         index.refresh().unwrap();
         assert_eq!(index.read_back, read_at_open);
         assert_eq!(
@@ -394,6 +407,7 @@ mod tests {
         append(&path, b"{\"theirs\":1}\n");
         append_told(&path, &index, b"{\"mine\":2}\n");
         append(&path, b"{\"theirs\":2}\n");
+        assert_eq!(index.told.state().runs.len(), 2);
         index.refresh().unwrap();
         assert_eq!(index.read_back, 2 * b"{\"theirs\":1}\n".len() as u64);
         let lines: Vec<String> = all(&mut index).into_iter().map(|(l, _)| l).collect();
@@ -436,9 +450,9 @@ mod tests {
         append_told(&path, &index, batch.as_bytes());
         append_told(&path, &index, batch.as_bytes());
         // Past the limit: nothing more is kept until the index takes what was told.
-        assert!(index.told.state().batches.is_empty());
+        assert!(index.told.state().runs.is_empty());
         append_told(&path, &index, b"{}\n");
-        assert!(index.told.state().batches.is_empty());
+        assert!(index.told.state().runs.is_empty());
         index.refresh().unwrap();
         assert_eq!(index.len(), TOLD_LINES + 3);
         assert_eq!(index.read_back, 2 * batch.len() as u64 + 3);
