@@ -233,7 +233,6 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
                     match synced {
                         Ok((f, lines, result)) => {
                             file = Some(f);
-                            tell(&shared, &result, &lines);
                             spare = lines;
                             result
                         }
@@ -243,12 +242,13 @@ async fn commit_loop(file: CaptureFile, shared: Arc<Shared>, fsync: bool) -> u64
                 Some(mut f) => {
                     let result = f.write_batch(&lines, false);
                     file = Some(f);
-                    tell(&shared, &result, &lines);
                     spare = lines;
                     result
                 }
                 None => Err(io::Error::other("capture file is closed")),
             };
+            // A written batch is back in `spare`.
+            tell(&shared, &result, &spare);
             let result = result.map(|_| ()).map_err(Arc::new);
             if result.is_ok() {
                 written += count;
